@@ -1,0 +1,673 @@
+/**
+ * Streaming parser for the memcached text protocol (classic and meta commands), client side.
+ *
+ * It parses in place: a Request's key, head, tail and value are subarrays of the bytes the client sent,
+ * so forwarding a request copies nothing until the upstream write. It dispatches on the length of the verb
+ * and then on its bytes; no regex, no toString() of the line.
+ *
+ * Framing and error replies follow memcached 1.6.18 byte for byte (the protocol-compat suite proves it):
+ *  - tokens are split on spaces only (a tab is part of a token); leading and repeated spaces are skipped;
+ *  - a line ends at `\n`, and one `\r` just before it is dropped;
+ *  - a storage command's data block is read (and checked for its `\r\n`) only when the whole command line
+ *    is valid; otherwise the data line is parsed as the next command, exactly like memcached;
+ *  - `noreply` is recognised only as the last token and silences the errors memcached silences.
+ *
+ * Resumption: when a chunk ends mid-line or mid-value, the unconsumed tail is kept and the next chunk is
+ * appended (for values, chunks are collected and concatenated once, when the value is complete).
+ */
+import { Request, type Op } from './types.js';
+
+export const KEY_MAX_LENGTH = 250;
+/** memcached refuses a command line longer than this without a newline (gets may be longer). */
+export const MAX_LINE_LENGTH = 2048;
+/** Upper bound for a multi-get line, to bound memory per client. */
+export const MAX_GET_LINE_LENGTH = 1 << 20;
+
+export type LocalOp = 'version' | 'verbosity' | 'stats' | 'flush_all' | 'quit' | 'mn' | 'shutdown';
+
+/** Where parsed commands go. Called synchronously from feed(), in request order. */
+export interface RequestSink {
+  /** One routed single-key request (storage, delete, arithmetic, touch, meta, or a one-key get). */
+  request(req: Request): void;
+  /** A get/gets/gat/gats with two or more keys, one Request per key, in client order. */
+  multiGet(reqs: Request[]): void;
+  /** A command mcrelay answers itself. `args` is the rest of the line after the verb (trimmed). */
+  local(op: LocalOp, args: Buffer, noreply: boolean): void;
+  /** Reply this exact line (without \r\n) in order, e.g. `ERROR`, `CLIENT_ERROR bad data chunk`. */
+  error(line: string): void;
+  /** The stream cannot be resynchronised: reply `line` (if not null) and close the connection. */
+  fatal(line: string | null): void;
+}
+
+const SP = 0x20;
+const CR = 0x0d;
+const LF = 0x0a;
+
+const NOREPLY = Buffer.from('noreply');
+const EMPTY = Buffer.alloc(0);
+
+const ERR_FORMAT = 'CLIENT_ERROR bad command line format';
+const ERR_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';
+
+/** Pending storage command waiting for its data block. */
+interface PendingValue {
+  op: Op;
+  key: Buffer;
+  head: Buffer;
+  tail: Buffer;
+  quiet: boolean;
+  exptime: number;
+  /** Data length + 2 (the \r\n). */
+  need: number;
+  /** Meta `b` keys: the base64 text sent upstream (memcached decodes it itself). */
+  wireKey: Buffer | null;
+}
+
+export class RequestParser {
+  /** Unconsumed bytes (an incomplete line) from earlier chunks. */
+  private rest: Buffer = EMPTY;
+  /** A storage command whose value has not fully arrived. */
+  private pending: PendingValue | null = null;
+  private pendingChunks: Buffer[] = [];
+  private pendingBytes = 0;
+  /** Token boundaries of the current line: [start0, end0, start1, end1, ...]. Reused. */
+  private tok = new Int32Array(64);
+  private ntok = 0;
+  private closed = false;
+
+  constructor(private readonly sink: RequestSink) {}
+
+  /** Parse a chunk; calls the sink for every complete command. */
+  feed(chunk: Buffer): void {
+    if (this.closed) return;
+    if (this.skipRemaining > 0) {
+      if (chunk.length <= this.skipRemaining) {
+        this.skipRemaining -= chunk.length;
+        return;
+      }
+      chunk = chunk.subarray(this.skipRemaining);
+      this.skipRemaining = 0;
+    }
+    if (this.pending !== null) {
+      this.pendingChunks.push(chunk);
+      this.pendingBytes += chunk.length;
+      if (this.pendingBytes < this.pending.need) return;
+      const whole = Buffer.concat(this.pendingChunks, this.pendingBytes);
+      this.pendingChunks = [];
+      this.pendingBytes = 0;
+      const p = this.pending;
+      this.pending = null;
+      const pos = this.finishValue(p, whole, 0);
+      this.parse(whole, pos);
+      return;
+    }
+    let buf = chunk;
+    if (this.rest.length > 0) {
+      buf = Buffer.concat([this.rest, chunk]);
+      this.rest = EMPTY;
+    }
+    this.parse(buf, 0);
+  }
+
+  /** Bytes held while waiting for the rest of a command (for memory accounting). */
+  bufferedBytes(): number {
+    return this.rest.length + this.pendingBytes;
+  }
+
+  private parse(buf: Buffer, pos: number): void {
+    const len = buf.length;
+    while (pos < len && !this.closed) {
+      const nl = buf.indexOf(LF, pos);
+      if (nl === -1) {
+        const remaining = len - pos;
+        if (remaining > MAX_LINE_LENGTH && !isGetPrefix(buf, pos, len)) {
+          this.closed = true;
+          this.sink.fatal('CLIENT_ERROR line too long');
+          return;
+        }
+        if (remaining > MAX_GET_LINE_LENGTH) {
+          this.closed = true;
+          this.sink.fatal('CLIENT_ERROR line too long');
+          return;
+        }
+        this.rest = pos === 0 ? buf : buf.subarray(pos);
+        return;
+      }
+      let end = nl;
+      if (end > pos && buf[end - 1] === CR) end--;
+      const next = nl + 1;
+      pos = this.command(buf, pos, end, next);
+    }
+  }
+
+  /** Tokenize [start, end) on spaces into this.tok. */
+  private tokenize(buf: Buffer, start: number, end: number): number {
+    let n = 0;
+    let i = start;
+    let tok = this.tok;
+    while (i < end) {
+      while (i < end && buf[i] === SP) i++;
+      if (i >= end) break;
+      const s = i;
+      while (i < end && buf[i] !== SP) i++;
+      if (2 * n + 2 > tok.length) {
+        const bigger = new Int32Array(tok.length * 2);
+        bigger.set(tok);
+        this.tok = tok = bigger;
+      }
+      tok[2 * n] = s;
+      tok[2 * n + 1] = i;
+      n++;
+    }
+    this.ntok = n;
+    return n;
+  }
+
+  private ts(i: number): number {
+    return this.tok[2 * i] as number;
+  }
+
+  private te(i: number): number {
+    return this.tok[2 * i + 1] as number;
+  }
+
+  private tokenIs(buf: Buffer, i: number, word: Buffer): boolean {
+    const s = this.ts(i);
+    const e = this.te(i);
+    if (e - s !== word.length) return false;
+    for (let j = 0; j < word.length; j++) if (buf[s + j] !== word[j]) return false;
+    return true;
+  }
+
+  /**
+   * Handle one command line [start, end); `next` is the offset after its newline.
+   * Returns the offset where parsing continues.
+   */
+  private command(buf: Buffer, start: number, end: number, next: number): number {
+    const n = this.tokenize(buf, start, end);
+    const sink = this.sink;
+    if (n === 0) {
+      sink.error('ERROR');
+      return next;
+    }
+    const vs = this.ts(0);
+    const vlen = this.te(0) - vs;
+    const c0 = buf[vs];
+    const c1 = buf[vs + 1];
+    switch (vlen) {
+      case 2:
+        if (c0 === 0x6d /* m */) {
+          switch (c1) {
+            case 0x67: return this.meta(buf, 'mg', n, start, end, next);
+            case 0x73: return this.meta(buf, 'ms', n, start, end, next);
+            case 0x64: return this.meta(buf, 'md', n, start, end, next);
+            case 0x61: return this.meta(buf, 'ma', n, start, end, next);
+            case 0x65: return this.meta(buf, 'me', n, start, end, next);
+            case 0x6e: sink.local('mn', EMPTY, false); return next;
+          }
+        }
+        break;
+      case 3:
+        if (c0 === 0x67 && c1 === 0x65 && buf[vs + 2] === 0x74) return this.get(buf, 'get', n, 1, next);
+        if (c0 === 0x73 && c1 === 0x65 && buf[vs + 2] === 0x74) return this.storage(buf, 'set', n, start, end, next);
+        if (c0 === 0x61 && c1 === 0x64 && buf[vs + 2] === 0x64) return this.storage(buf, 'add', n, start, end, next);
+        if (c0 === 0x63 && c1 === 0x61 && buf[vs + 2] === 0x73) return this.storage(buf, 'cas', n, start, end, next);
+        if (c0 === 0x67 && c1 === 0x61 && buf[vs + 2] === 0x74) return this.gat(buf, 'gat', n, next);
+        break;
+      case 4:
+        if (c0 === 0x67 && c1 === 0x65 && buf[vs + 2] === 0x74 && buf[vs + 3] === 0x73) return this.get(buf, 'gets', n, 1, next);
+        if (c0 === 0x69 && c1 === 0x6e && buf[vs + 2] === 0x63 && buf[vs + 3] === 0x72) return this.arith(buf, 'incr', n, start, end, next);
+        if (c0 === 0x64 && c1 === 0x65 && buf[vs + 2] === 0x63 && buf[vs + 3] === 0x72) return this.arith(buf, 'decr', n, start, end, next);
+        if (c0 === 0x67 && c1 === 0x61 && buf[vs + 2] === 0x74 && buf[vs + 3] === 0x73) return this.gat(buf, 'gats', n, next);
+        if (c0 === 0x71 && verbIs(buf, vs, 'quit')) {
+          sink.local('quit', EMPTY, false);
+          this.closed = true;
+          return next;
+        }
+        break;
+      case 5:
+        if (verbIs(buf, vs, 'touch')) return this.touch(buf, n, start, end, next);
+        if (verbIs(buf, vs, 'stats')) {
+          sink.local('stats', this.restOfLine(buf, 1, n, end), false);
+          return next;
+        }
+        break;
+      case 6:
+        if (verbIs(buf, vs, 'delete')) return this.del(buf, n, start, end, next);
+        if (verbIs(buf, vs, 'append')) return this.storage(buf, 'append', n, start, end, next);
+        break;
+      case 7:
+        if (verbIs(buf, vs, 'replace')) return this.storage(buf, 'replace', n, start, end, next);
+        if (verbIs(buf, vs, 'prepend')) return this.storage(buf, 'prepend', n, start, end, next);
+        if (verbIs(buf, vs, 'version')) {
+          sink.local('version', EMPTY, false);
+          return next;
+        }
+        break;
+      case 9:
+        if (verbIs(buf, vs, 'verbosity')) return this.verbosity(buf, n, end, next);
+        if (verbIs(buf, vs, 'flush_all')) return this.flushAll(buf, n, end, next);
+        break;
+    }
+    sink.error('ERROR');
+    return next;
+  }
+
+  private restOfLine(buf: Buffer, fromToken: number, n: number, end: number): Buffer {
+    if (fromToken >= n) return EMPTY;
+    return buf.subarray(this.ts(fromToken), end);
+  }
+
+  private keyAt(buf: Buffer, i: number): Buffer {
+    return buf.subarray(this.ts(i), this.te(i));
+  }
+
+  /** get/gets: `get <key>*`. keys start at token `first`. */
+  private get(buf: Buffer, op: Op, n: number, first: number, next: number): number {
+    if (n <= first) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    for (let i = first; i < n; i++) {
+      if (this.te(i) - this.ts(i) > KEY_MAX_LENGTH) {
+        this.sink.error(ERR_FORMAT);
+        return next;
+      }
+    }
+    const head = op === 'get' ? HEAD_GET : HEAD_GETS;
+    if (n === first + 1) {
+      this.sink.request(new Request(op, this.keyAt(buf, first), head, EMPTY, null, false, 0));
+      return next;
+    }
+    const reqs: Request[] = new Array<Request>(n - first);
+    for (let i = first; i < n; i++) {
+      reqs[i - first] = new Request(op, this.keyAt(buf, i), head, EMPTY, null, false, 0);
+    }
+    this.sink.multiGet(reqs);
+    return next;
+  }
+
+  /** gat/gats: `gat <exptime> <key>*`. */
+  private gat(buf: Buffer, op: Op, n: number, next: number): number {
+    if (n < 2) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const exptime = parseSigned32(buf, this.ts(1), this.te(1));
+    if (exptime === null) {
+      this.sink.error('CLIENT_ERROR invalid exptime argument');
+      return next;
+    }
+    if (n === 2) {
+      // memcached answers a key-less gat with an empty result.
+      this.sink.local('mn', GAT_EMPTY, false);
+      return next;
+    }
+    for (let i = 2; i < n; i++) {
+      if (this.te(i) - this.ts(i) > KEY_MAX_LENGTH) {
+        this.sink.error(ERR_FORMAT);
+        return next;
+      }
+    }
+    // head = "gat <exptime> " rebuilt canonically so batches merge on equal heads.
+    const head = Buffer.from(`${op} ${exptime} `, 'latin1');
+    if (n === 3) {
+      this.sink.request(new Request(op, this.keyAt(buf, 2), head, EMPTY, null, false, exptime));
+      return next;
+    }
+    const reqs: Request[] = new Array<Request>(n - 2);
+    for (let i = 2; i < n; i++) reqs[i - 2] = new Request(op, this.keyAt(buf, i), head, EMPTY, null, false, exptime);
+    this.sink.multiGet(reqs);
+    return next;
+  }
+
+  /** True when the last token is `noreply` (memcached's set_noreply_maybe). */
+  private noreplyLast(buf: Buffer, n: number): boolean {
+    return n > 0 && this.tokenIs(buf, n - 1, NOREPLY);
+  }
+
+  /** End of the line content that is forwarded: before a trailing noreply token, trailing spaces trimmed. */
+  private tailEnd(buf: Buffer, n: number, end: number, noreply: boolean): number {
+    if (!noreply) return end;
+    let e = this.ts(n - 1);
+    while (e > 0 && buf[e - 1] === SP) e--;
+    return e;
+  }
+
+  /** set/add/replace/append/prepend `<key> <flags> <exptime> <bytes> [noreply]`, cas `... <cas> [noreply]`. */
+  private storage(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
+    const isCas = op === 'cas';
+    const min = isCas ? 6 : 5;
+    if (n !== min && n !== min + 1) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    const keyLen = this.te(1) - this.ts(1);
+    const flagsOk = parseUnsigned(buf, this.ts(2), this.te(2)) !== null;
+    const exptime = parseSigned32Loose(buf, this.ts(3), this.te(3));
+    const vlen = parseSigned32(buf, this.ts(4), this.te(4));
+    const casOk = !isCas || parseUnsigned(buf, this.ts(5), this.te(5)) !== null;
+    if (keyLen > KEY_MAX_LENGTH || !flagsOk || exptime === null || vlen === null || vlen < 0 || vlen > 0x7ffffffd || !casOk) {
+      if (!noreply) this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    const p: PendingValue = {
+      op,
+      key: this.keyAt(buf, 1),
+      head: buf.subarray(start, this.ts(1)),
+      tail: buf.subarray(this.te(1), this.tailEnd(buf, n, end, noreply)),
+      quiet: noreply,
+      exptime,
+      need: vlen + 2,
+      wireKey: null,
+    };
+    return this.readValue(p, buf, next);
+  }
+
+  /** Continue with the data block of `p` at `pos`; returns where parsing continues. */
+  private readValue(p: PendingValue, buf: Buffer, pos: number): number {
+    const avail = buf.length - pos;
+    if (avail >= p.need) return this.finishValue(p, buf, pos);
+    // Wait for more: keep what we have (copy only the partial value, not the whole chunk's history).
+    this.pending = p;
+    // The Request's key/head/tail point into `buf`; keeping `buf` alive is fine (it is one chunk).
+    this.pendingChunks = avail > 0 ? [buf.subarray(pos)] : [];
+    this.pendingBytes = avail;
+    return buf.length;
+  }
+
+  private finishValue(p: PendingValue, buf: Buffer, pos: number): number {
+    const vend = pos + p.need - 2;
+    if (buf[vend] !== CR || buf[vend + 1] !== LF) {
+      this.sink.error(ERR_DATA_CHUNK);
+      return pos + p.need;
+    }
+    const req = new Request(p.op, p.key, p.head, p.tail, buf.subarray(pos, vend), p.quiet, p.exptime);
+    if (p.wireKey !== null) req.wireKey = p.wireKey;
+    this.sink.request(req);
+    return pos + p.need;
+  }
+
+  /** delete <key> [0] [noreply] */
+  private del(buf: Buffer, n: number, start: number, end: number, next: number): number {
+    if (n < 2 || n > 4) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    if (n > 2) {
+      // memcached accepts only a literal 0 time (or noreply) after the key.
+      const extra = noreply ? n - 3 : n - 2;
+      const zeroOk = extra === 0 || (extra === 1 && this.te(2) - this.ts(2) === 1 && buf[this.ts(2)] === 0x30);
+      if (!zeroOk) {
+        if (!noreply) this.sink.error('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]');
+        return next;
+      }
+    }
+    if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
+      if (!noreply) this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    this.sink.request(new Request('delete', this.keyAt(buf, 1), buf.subarray(start, this.ts(1)), EMPTY, null, noreply, 0));
+    return next;
+  }
+
+  /** incr/decr <key> <delta> [noreply] */
+  private arith(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
+    if (n !== 3 && n !== 4) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
+      if (!noreply) this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    if (!isUint64(buf, this.ts(2), this.te(2))) {
+      if (!noreply) this.sink.error('CLIENT_ERROR invalid numeric delta argument');
+      return next;
+    }
+    const tailEnd = noreply && n === 4 ? this.te(2) : end;
+    this.sink.request(new Request(op, this.keyAt(buf, 1), buf.subarray(start, this.ts(1)), buf.subarray(this.te(1), tailEnd), null, noreply, 0));
+    return next;
+  }
+
+  /** touch <key> <exptime> [noreply] */
+  private touch(buf: Buffer, n: number, start: number, end: number, next: number): number {
+    if (n !== 3 && n !== 4) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
+      if (!noreply) this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    const exptime = parseSigned32Loose(buf, this.ts(2), this.te(2));
+    if (exptime === null) {
+      if (!noreply) this.sink.error('CLIENT_ERROR invalid exptime argument');
+      return next;
+    }
+    const tailEnd = noreply && n === 4 ? this.te(2) : end;
+    this.sink.request(new Request('touch', this.keyAt(buf, 1), buf.subarray(start, this.ts(1)), buf.subarray(this.te(1), tailEnd), null, noreply, exptime));
+    return next;
+  }
+
+  private verbosity(buf: Buffer, n: number, end: number, next: number): number {
+    if (n !== 2 && n !== 3) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    const levelTok = noreply && n === 2 ? -1 : 1;
+    if (levelTok === 1 && parseUnsigned(buf, this.ts(1), this.te(1)) === null) {
+      if (!noreply) this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    this.sink.local('verbosity', this.restOfLine(buf, 1, n, end), noreply);
+    return next;
+  }
+
+  private flushAll(buf: Buffer, n: number, end: number, next: number): number {
+    if (n > 3) {
+      this.sink.error('ERROR');
+      return next;
+    }
+    const noreply = this.noreplyLast(buf, n);
+    const hasDelay = n - (noreply ? 1 : 0) > 1;
+    if (hasDelay && parseSigned32(buf, this.ts(1), this.te(1)) === null) {
+      if (!noreply) this.sink.error('CLIENT_ERROR invalid exptime argument');
+      return next;
+    }
+    this.sink.local('flush_all', this.restOfLine(buf, 1, n, end), noreply);
+    return next;
+  }
+
+  /**
+   * Meta commands: `<mg|ms|md|ma|me> <key> [datalen for ms] <flags>*`.
+   * Only what routing and framing need is checked here (key, ms datalen, q and b flags); the flags are
+   * forwarded and the upstream memcached validates them, so its error replies reach the client verbatim.
+   */
+  private meta(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
+    if (n < 2) {
+      this.sink.error(op === 'me' || op === 'ms' ? ERR_FORMAT : 'ERROR');
+      return next;
+    }
+    const ks = this.ts(1);
+    const ke = this.te(1);
+    let firstFlag = 2;
+    let vlen = -1;
+    if (op === 'ms') {
+      if (n < 3) {
+        this.sink.error(ERR_FORMAT);
+        return next;
+      }
+      const v = parseSigned32(buf, this.ts(2), this.te(2));
+      if (v === null || v < 0 || v > 0x7ffffffd) {
+        this.sink.error(ERR_FORMAT);
+        return next;
+      }
+      vlen = v;
+      firstFlag = 3;
+    }
+    let quiet = false;
+    let base64 = false;
+    let exptime = 0;
+    let qTok = -1;
+    for (let i = firstFlag; i < n; i++) {
+      const s = this.ts(i);
+      const f = buf[s];
+      if (f === 0x71 /* q */ && this.te(i) - s === 1) {
+        quiet = true;
+        qTok = i;
+      } else if (f === 0x62 /* b */ && this.te(i) - s === 1) {
+        base64 = true;
+      } else if (f === 0x54 /* T */) {
+        exptime = parseSigned32(buf, s + 1, this.te(i)) ?? 0;
+      }
+    }
+    if (ke - ks > KEY_MAX_LENGTH) {
+      if (vlen >= 0) {
+        // memcached still swallows the value of an ms with a bad key.
+        return this.skipValue(buf, next, vlen + 2, ERR_FORMAT);
+      }
+      this.sink.error(ERR_FORMAT);
+      return next;
+    }
+    let key = buf.subarray(ks, ke);
+    if (base64) {
+      const decoded = Buffer.from(key.toString('latin1'), 'base64');
+      if (decoded.length > 0) key = decoded;
+    }
+    // tail = everything after the key (after datalen for ms), minus the q token.
+    let tail: Buffer;
+    if (qTok === -1) {
+      tail = buf.subarray(ke, end);
+    } else {
+      const qs = this.ts(qTok);
+      const qe = this.te(qTok);
+      tail = Buffer.concat([buf.subarray(ke, qs), buf.subarray(qe, end)]);
+    }
+    const head = buf.subarray(start, ks);
+    const wireKey = base64 ? buf.subarray(ks, ke) : key;
+    if (vlen < 0) {
+      const req = new Request(op, key, head, tail, null, quiet, exptime);
+      if (base64) req.wireKey = wireKey;
+      this.sink.request(req);
+      return next;
+    }
+    const p: PendingValue = { op, key, head, tail, quiet, exptime, need: vlen + 2, wireKey: base64 ? wireKey : null };
+    return this.readValue(p, buf, next);
+  }
+
+  /** Skip `need` bytes of data (a value we will not forward), then reply `line`. */
+  private skipValue(buf: Buffer, pos: number, need: number, line: string): number {
+    this.sink.error(line);
+    const avail = buf.length - pos;
+    if (avail >= need) return pos + need;
+    this.skipRemaining = need - avail;
+    return buf.length;
+  }
+
+  private skipRemaining = 0;
+}
+
+const HEAD_GET = Buffer.from('get ');
+const HEAD_GETS = Buffer.from('gets ');
+const GAT_EMPTY = Buffer.from('gat-empty');
+
+function verbIs(buf: Buffer, s: number, word: string): boolean {
+  for (let i = 0; i < word.length; i++) if (buf[s + i] !== word.charCodeAt(i)) return false;
+  return true;
+}
+
+function isGetPrefix(buf: Buffer, pos: number, len: number): boolean {
+  // "get " / "gets " / "gat " / "gats " lines may exceed MAX_LINE_LENGTH (large multi-gets).
+  if (len - pos < 4) return false;
+  if (buf[pos] !== 0x67) return false;
+  const b1 = buf[pos + 1];
+  const b2 = buf[pos + 2];
+  if (b2 !== 0x74 || (b1 !== 0x65 && b1 !== 0x61)) return false;
+  const b3 = buf[pos + 3];
+  return b3 === SP || (b3 === 0x73 && buf[pos + 4] === SP);
+}
+
+/**
+ * strtoul-like (memcached safe_strtoul/strtoull): optional '+', digits, no sign '-', fits in 64 bits.
+ * Returns the value as a number (may lose precision above 2^53; callers only need validity), or null.
+ */
+export function parseUnsigned(buf: Buffer, s: number, e: number): number | null {
+  if (s >= e) return null;
+  let i = s;
+  if (buf[i] === 0x2b) i++;
+  if (i >= e) return null;
+  let v = 0;
+  let digits = 0;
+  for (; i < e; i++) {
+    const c = buf[i] as number;
+    if (c < 0x30 || c > 0x39) return null;
+    v = v * 10 + (c - 0x30);
+    digits++;
+  }
+  if (digits > 20 || v > 18446744073709551615) return null;
+  return v;
+}
+
+function isUint64(buf: Buffer, s: number, e: number): boolean {
+  const v = parseUnsigned(buf, s, e);
+  if (v === null) return false;
+  if (e - s < 20) return true;
+  // exact check against 2^64-1 for 20-digit numbers
+  const txt = buf.toString('latin1', buf[s] === 0x2b ? s + 1 : s, e).replace(/^0+/, '');
+  return txt.length < 20 || (txt.length === 20 && txt <= '18446744073709551615');
+}
+
+/** strtol into int32 (memcached safe_strtol): optional sign, digits, must fit in 32-bit signed. */
+export function parseSigned32(buf: Buffer, s: number, e: number): number | null {
+  if (s >= e) return null;
+  let i = s;
+  let neg = false;
+  if (buf[i] === 0x2d) {
+    neg = true;
+    i++;
+  } else if (buf[i] === 0x2b) {
+    i++;
+  }
+  if (i >= e) return null;
+  let v = 0;
+  for (; i < e; i++) {
+    const c = buf[i] as number;
+    if (c < 0x30 || c > 0x39) return null;
+    v = v * 10 + (c - 0x30);
+    if (v > 2147483648) return null;
+  }
+  if (neg) v = -v;
+  if (v > 2147483647 || v < -2147483648) return null;
+  return v;
+}
+
+/**
+ * memcached parses exptime with strtol into a long (64-bit) and then truncates; values that overflow
+ * 32 bits are still accepted. Accept any in-range 64-bit integer and clamp for our own use.
+ */
+function parseSigned32Loose(buf: Buffer, s: number, e: number): number | null {
+  if (s >= e) return null;
+  let i = s;
+  let neg = false;
+  if (buf[i] === 0x2d) {
+    neg = true;
+    i++;
+  } else if (buf[i] === 0x2b) {
+    i++;
+  }
+  if (i >= e) return null;
+  let v = 0;
+  for (; i < e; i++) {
+    const c = buf[i] as number;
+    if (c < 0x30 || c > 0x39) return null;
+    v = v * 10 + (c - 0x30);
+  }
+  if (v > 9223372036854775807) return null;
+  return neg ? -v : v;
+}

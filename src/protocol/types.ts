@@ -1,0 +1,279 @@
+/**
+ * The two values that flow through mcrelay: a Request (a view over the client's bytes) and a Reply
+ * (a result code plus, when an upstream answered, that upstream's exact bytes).
+ *
+ * Requests are immutable once parsed: routes that need a different key or exptime make a copy with
+ * `withKey()` / `withLine()`, so one Request can be sent to many children safely (AllSync, shadows).
+ */
+
+/** Every operation mcrelay understands, named by its wire verb. */
+export type Op =
+  | 'get' | 'gets' | 'gat' | 'gats'
+  | 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas'
+  | 'delete' | 'incr' | 'decr' | 'touch'
+  | 'mg' | 'ms' | 'md' | 'ma' | 'mn' | 'me'
+  | 'version' | 'verbosity' | 'flush_all' | 'stats' | 'quit';
+
+/** Operation classes, as mcrouter's RoutingGroupRoute names them. */
+export type OpGroup = 'get_like' | 'update_like' | 'delete_like' | 'arithmetic_like' | 'other';
+
+/** Ops whose reply is a VALUE stream ended by END (the ones that can be multi-key). */
+export function isGetLike(op: Op): boolean {
+  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats' || op === 'mg' || op === 'me';
+}
+
+export function opGroup(op: Op): OpGroup {
+  switch (op) {
+    case 'get': case 'gets': case 'gat': case 'gats': case 'mg': case 'me':
+      return 'get_like';
+    case 'set': case 'add': case 'replace': case 'append': case 'prepend': case 'cas': case 'ms': case 'touch':
+      return 'update_like';
+    case 'delete': case 'md':
+      return 'delete_like';
+    case 'incr': case 'decr': case 'ma':
+      return 'arithmetic_like';
+    default:
+      return 'other';
+  }
+}
+
+/** True for ops that carry a data block after the command line. */
+export function hasValue(op: Op): boolean {
+  return op === 'set' || op === 'add' || op === 'replace' || op === 'append' || op === 'prepend' || op === 'cas' || op === 'ms';
+}
+
+/**
+ * One client request for one key (a multi-key `get a b c` is split by the session into one Request
+ * per key; the upstream connection merges them back into one line per destination).
+ *
+ * Wire layout, all views into the client's buffer (no copies on the hot path):
+ *
+ *   head      key        tail                       value (storage ops and ms only)
+ *   "set "   "foo"   " 0 0 5"          "\r\n"        "hello"   "\r\n"
+ *
+ * `tail` has `noreply` (classic) or the `q` flag (meta) already removed: mcrelay always asks the upstream
+ * for a reply (so pipelined FIFO matching can never desync) and drops it when the client asked for quiet.
+ */
+export class Request {
+  constructor(
+    readonly op: Op,
+    /** The key as the client sent it (including any /region/cluster/ routing prefix). */
+    readonly key: Buffer,
+    /** Command-line bytes before the key (e.g. `set `, `gat 100 `, `mg `). */
+    readonly head: Buffer,
+    /** Command-line bytes after the key, without line terminator and without noreply / `q`. */
+    readonly tail: Buffer,
+    /** Data block without its trailing \r\n, or null. */
+    readonly value: Buffer | null,
+    /** The client asked for no reply (classic `noreply`) or quiet mode (meta `q`). */
+    readonly quiet: boolean,
+    /** Parsed exptime for ops that carry one (storage, touch, gat/gats), else 0. Meta: from the T flag. */
+    readonly exptime: number,
+  ) {}
+
+  private rk: Buffer | null = null;
+  /**
+   * Meta requests with the `b` flag: the base64 key text as the client sent it. `key` holds the decoded
+   * bytes (routing and hashing use those); the upstream gets this form, since memcached decodes it itself.
+   */
+  wireKey: Buffer | null = null;
+
+  /**
+   * The routing key (mcrouter): the key without its `/region/cluster/` routing prefix, cut at the first
+   * `|#|` hash stop. This is what hash functions and prefix selectors see. Computed once, on first use.
+   */
+  routingKey(): Buffer {
+    let rk = this.rk;
+    if (rk === null) {
+      rk = computeRoutingKey(this.key);
+      this.rk = rk;
+    }
+    return rk;
+  }
+
+  /** Length of the `/region/cluster/` routing prefix, or 0. */
+  routingPrefixLength(): number {
+    return routingPrefixLength(this.key);
+  }
+
+  /** A copy with another key (the rest of the command line and the value are shared, not copied). */
+  withKey(key: Buffer): Request {
+    return new Request(this.op, key, this.head, this.tail, this.value, this.quiet, this.exptime);
+  }
+
+  /** The key bytes to write upstream, before any routing-prefix stripping. */
+  wireKeyOrKey(): Buffer {
+    return this.wireKey ?? this.key;
+  }
+
+  /** A copy with another command line around the same key (used by exptime rewrites). */
+  withLine(head: Buffer, tail: Buffer, exptime: number): Request {
+    return new Request(this.op, this.key, head, tail, this.value, this.quiet, exptime);
+  }
+
+  /** A copy with another op and line (e.g. L1 refill `add` built from a `get`). */
+  static synthesize(op: Op, key: Buffer, head: string, tail: string, value: Buffer | null, exptime: number): Request {
+    return new Request(op, key, Buffer.from(head, 'latin1'), Buffer.from(tail, 'latin1'), value, false, exptime);
+  }
+
+  /** The key as text, for logs and debug output only (never on the hot path). */
+  keyString(): string {
+    return this.key.toString('latin1');
+  }
+}
+
+const SLASH = 0x2f;
+const PIPE = 0x7c;
+const HASH = 0x23;
+
+/**
+ * `/a/b/rest` has routing prefix `/a/b/` (both components non-empty); anything else has none.
+ */
+export function routingPrefixLength(key: Buffer): number {
+  if (key.length < 5 || key[0] !== SLASH) return 0;
+  const second = key.indexOf(SLASH, 1);
+  if (second <= 1) return 0;
+  const third = key.indexOf(SLASH, second + 1);
+  if (third <= second + 1) return 0;
+  return third + 1;
+}
+
+/** Position of the first `|#|` at or after `from`, or -1. */
+export function hashStopIndex(key: Buffer, from: number): number {
+  for (let i = key.indexOf(PIPE, from); i !== -1 && i + 2 < key.length; i = key.indexOf(PIPE, i + 1)) {
+    if (key[i + 1] === HASH && key[i + 2] === PIPE) return i;
+  }
+  return -1;
+}
+
+export function computeRoutingKey(key: Buffer): Buffer {
+  const start = routingPrefixLength(key);
+  const stop = hashStopIndex(key, start);
+  if (start === 0 && stop === -1) return key;
+  return key.subarray(start, stop === -1 ? key.length : stop);
+}
+
+/**
+ * Result codes, named after mcrouter's carbon results. Upstream trouble is data, never an exception.
+ */
+export type Result =
+  // success-ish
+  | 'found' | 'notfound' | 'stored' | 'notstored' | 'exists' | 'deleted' | 'touched' | 'ok'
+  // errors (mcrouter: "error" means anything from ooo upwards)
+  | 'timeout' | 'connect_error' | 'connect_timeout' | 'tko' | 'busy' | 'try_again' | 'shutdown'
+  | 'remote_error' | 'local_error' | 'client_error' | 'bad_key' | 'permission_denied' | 'deadline_exceeded';
+
+/**
+ * A reply. `raw` holds the upstream's exact bytes for this request when an upstream answered:
+ *  - get/gets/gat/gats: the `VALUE ...\r\n<data>\r\n` block of a hit (no END; the session adds one END);
+ *  - everything else: the whole reply (status line, plus data for mg/ma/me hits).
+ * When `raw` is null the session renders the reply from `result` and `message`.
+ */
+export class Reply {
+  constructor(
+    readonly result: Result,
+    readonly raw: Buffer | null = null,
+    /** Error text for SERVER_ERROR / CLIENT_ERROR replies mcrelay makes itself. */
+    readonly message: string | null = null,
+    /** Set on replies that came from a failover target (for stats and debugging). */
+    readonly isFailover: boolean = false,
+  ) {}
+}
+
+/** mcrouter's result severity (McResUtil::resultSeverity); larger is worse. Used by AllSync/AllMajority. */
+export function resultSeverity(r: Result): number {
+  switch (r) {
+    case 'ok': case 'stored': case 'exists': case 'deleted': case 'found':
+      return 1;
+    case 'notfound': case 'notstored':
+      return 4;
+    case 'timeout': case 'connect_timeout': case 'connect_error': case 'busy': case 'shutdown': case 'try_again': case 'tko':
+      return 5;
+    case 'bad_key': case 'deadline_exceeded':
+      return 6;
+    case 'remote_error':
+      return 7;
+    case 'local_error':
+      return 8;
+    case 'client_error':
+      return 9;
+    default:
+      // mcrouter quirk kept on purpose: `touched` is not in its table and falls to the default.
+      return 10;
+  }
+}
+
+export function isHit(r: Reply): boolean {
+  return r.result === 'found';
+}
+
+export function isMiss(r: Reply): boolean {
+  return r.result === 'notfound';
+}
+
+/** mcrouter's isErrorResult: any transport, server or local failure (misses and NOT_STORED are not errors). */
+export function isErrorResult(r: Result): boolean {
+  switch (r) {
+    case 'found': case 'notfound': case 'stored': case 'notstored': case 'exists': case 'deleted': case 'touched': case 'ok':
+      return false;
+    default:
+      return true;
+  }
+}
+
+export function isError(r: Reply): boolean {
+  return isErrorResult(r.result);
+}
+
+/** Results that count as a TKO reply (the request was never sent); failover does not count them as a try. */
+export function isTkoResult(r: Result): boolean {
+  return r === 'tko';
+}
+
+/** Hard-TKO results: the destination could not be reached at all. */
+export function isHardTkoResult(r: Result): boolean {
+  return r === 'connect_error' || r === 'connect_timeout' || r === 'shutdown';
+}
+
+/** The default failover-class errors (mcrouter FailoverRoute / asynclog). */
+export const FAILOVER_ERRORS: readonly Result[] = [
+  'busy', 'shutdown', 'tko', 'try_again', 'local_error', 'connect_error', 'connect_timeout', 'timeout',
+  'remote_error', 'deadline_exceeded',
+];
+
+const DEFAULT_FAILOVER_SET = new Set<Result>(FAILOVER_ERRORS);
+
+export function isFailoverError(r: Result): boolean {
+  return DEFAULT_FAILOVER_SET.has(r);
+}
+
+/** All result names, for config validation (`failover_errors`). */
+export const ALL_RESULTS: readonly Result[] = [
+  'found', 'notfound', 'stored', 'notstored', 'exists', 'deleted', 'touched', 'ok',
+  'timeout', 'connect_error', 'connect_timeout', 'tko', 'busy', 'try_again', 'shutdown',
+  'remote_error', 'local_error', 'client_error', 'bad_key', 'permission_denied', 'deadline_exceeded',
+];
+
+/** mcrouter's default ASCII text for an error result without a custom message. */
+export function defaultErrorText(r: Result): string {
+  switch (r) {
+    case 'timeout': return 'SERVER_ERROR timeout';
+    case 'connect_timeout': return 'SERVER_ERROR connection timeout';
+    case 'connect_error': return 'SERVER_ERROR connection error';
+    case 'busy': return 'SERVER_ERROR 307 busy';
+    case 'try_again': return 'SERVER_ERROR 302 try again';
+    case 'shutdown': return 'SERVER_ERROR 301 shutdown';
+    case 'tko': return 'SERVER_ERROR unavailable';
+    case 'deadline_exceeded': return 'SERVER_ERROR request deadline exceeded';
+    case 'remote_error': return 'SERVER_ERROR remote error';
+    case 'permission_denied': return 'SERVER_ERROR permission denied';
+    case 'client_error': return 'CLIENT_ERROR bad command';
+    case 'bad_key': return 'CLIENT_ERROR bad key';
+    default: return 'SERVER_ERROR local error';
+  }
+}
+
+/** A reply made by mcrelay itself (no upstream bytes). */
+export function errorReply(result: Result, message: string | null = null): Reply {
+  return new Reply(result, null, message);
+}

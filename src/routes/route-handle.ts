@@ -1,0 +1,92 @@
+/**
+ * The route tree's contracts. A RouteHandle is one node, built once per config generation and immutable
+ * afterwards; per-request state lives in the Request and in the closures a route makes for its children.
+ *
+ * Hot-path contract: `route()` takes a callback, not a Promise, so the common path (PoolRoute → destination)
+ * allocates no promise and schedules no microtask. `done` is called exactly once, possibly synchronously
+ * (NullRoute, TKO fast-fail). Upstream trouble is a Reply result, never a throw: a throw is a bug.
+ */
+import type { Logger } from 'pino';
+import type { Reply, Request } from '../protocol/types.js';
+
+export type ReplyCallback = (reply: Reply) => void;
+
+export interface RouteHandle {
+  /** The config type name ("FailoverRoute"); also the class and file name. */
+  readonly type: string;
+  /** Display name for logs, metrics and route_handles output, e.g. "FailoverRoute" or "PoolRoute|A". */
+  readonly name: string;
+  /** Route the request; call `done` exactly once with the reply. */
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void;
+  /** Dry run: visit every child or destination this request would reach. Sends nothing. */
+  traverse(req: Request, t: Traversal): void;
+}
+
+/** Bounded background work (L1 refills, shadows, async replicas). */
+export interface RouteContext {
+  /** True inside a shadow copy: routes must not cause client-visible effects. */
+  readonly shadow: boolean;
+  /** The context to use for a shadow copy of a request. */
+  readonly shadowContext: RouteContext;
+  /**
+   * Fire-and-forget: route `req` through `handle` in the background. Returns false (and counts a drop)
+   * when the outstanding background work is at its cap; the reply is discarded either way.
+   */
+  spawn(handle: RouteHandle, req: Request, kind: SpawnKind): boolean;
+  /** Counters routes bump (failover_all, dev_null_requests, ...). Plain fields: no lookups on the hot path. */
+  readonly stats: RouteStats;
+  readonly log: Logger;
+  /** This host's id (mcrouter hostid), used by LatestRoute, HostIdRoute, KeySplitRoute. */
+  readonly hostId: number;
+}
+
+export type SpawnKind = 'shadow' | 'async' | 'refill';
+
+/** Counters shared by the route library; the metrics module reads them. */
+export class RouteStats {
+  failoverAll = 0;
+  failoverAllFailed = 0;
+  failoverRateLimited = 0;
+  failoverTkoSkipped = 0;
+  devNullRequests = 0;
+  shadowSent = 0;
+  shadowDropped = 0;
+  asyncSent = 0;
+  asyncDropped = 0;
+  refillSent = 0;
+  refillDropped = 0;
+  rateLimited = 0;
+  spooledDeletes = 0;
+}
+
+/**
+ * Collects what `traverse` visits: the route handle tree (for `__mcrouter__.route_handles`) and the
+ * destinations (for `__mcrouter__.route` and `/route`).
+ */
+export class Traversal {
+  readonly nodes: { depth: number; name: string }[] = [];
+  readonly destinations: string[] = [];
+  private depth = 0;
+
+  /** Visit a child handle: records it and recurses into its own traverse(). */
+  visit(handle: RouteHandle, req: Request): void {
+    this.nodes.push({ depth: this.depth, name: handle.name });
+    this.depth++;
+    try {
+      handle.traverse(req, this);
+    } finally {
+      this.depth--;
+    }
+  }
+
+  /** Called by leaf routes with the destination's `host:port` (and a display name). */
+  destination(address: string, display: string = address): void {
+    this.destinations.push(address);
+    this.nodes.push({ depth: this.depth, name: display });
+  }
+}
+
+/** Route a request and get a Promise; for routes where clarity beats the last microsecond. */
+export function routeAsync(handle: RouteHandle, req: Request, ctx: RouteContext): Promise<Reply> {
+  return new Promise((resolve) => handle.route(req, ctx, resolve));
+}

@@ -1,0 +1,500 @@
+/**
+ * One pipelined TCP connection to a memcached server.
+ *
+ * Requests are written in FIFO order and replies are matched to the head of the queue:
+ *
+ *     head                         unwritten
+ *      v                               v
+ *   | done/zombie | in flight ... | queued for this turn's write |
+ *
+ * - Writes are coalesced: everything enqueued during one event-loop turn goes out in one socket.write
+ *   (see flush-scheduler.ts). Consecutive get/gets/gat/gats requests with the same command head are
+ *   merged into one multi-key line (up to MAX_BATCH_KEYS), so a client multi-get costs one upstream
+ *   request per destination; the VALUE stream is split back per key by matching keys in order.
+ * - One timer per connection: it is armed for the oldest unanswered request's deadline, and on expiry
+ *   fails every expired request with `timeout`. Expired entries stay in the queue as zombies whose late
+ *   replies are read and dropped, so the connection stays in sync; a connection whose oldest zombie is
+ *   more than another full timeout late is reset.
+ * - A reply that cannot be parsed resets the connection and fails everything in flight with
+ *   `SERVER_ERROR` (remote_error). A connect failure fails the queue with connect_error / connect_timeout.
+ */
+import net from 'node:net';
+import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
+import { scheduleFlush, type Flushable } from './flush-scheduler.js';
+
+export type EntryCallback = (reply: Reply) => void;
+
+/** Max keys merged into one upstream get line. */
+export const MAX_BATCH_KEYS = 100;
+
+const CR = 0x0d;
+const LF = 0x0a;
+const SP = 0x20;
+const CRLF = Buffer.from('\r\n');
+const SPACE = Buffer.from(' ');
+const EMPTY = Buffer.alloc(0);
+
+class Entry {
+  /** Set once the callback has run (reply, timeout or failure). */
+  finished = false;
+  /** For the first entry of a merged get line: number of entries in the group; else 0 (or 1 alone). */
+  group = 1;
+  constructor(
+    readonly req: Request,
+    /** The key written upstream (routing prefix already stripped by the caller when needed). */
+    readonly key: Buffer,
+    readonly done: EntryCallback,
+    readonly deadline: number,
+  ) {}
+}
+
+function isBatchable(op: Op): boolean {
+  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
+}
+
+export interface ConnectionEvents {
+  /** The connection could not be established (hard TKO material). */
+  onConnectError(result: Result, message: string): void;
+  /** A request got a timeout (soft TKO material). */
+  onTimeout(): void;
+  /** A reply arrived (any reply: the server is alive). */
+  onReply(): void;
+  /** The connection closed; the destination may drop it. */
+  onClose(conn: Connection): void;
+}
+
+export interface ConnectionOptions {
+  host: string;
+  port: number;
+  connectTimeoutMs: number;
+  keepAlive: boolean;
+  /** Optional socket factory (TLS wraps here). */
+  connect?: (host: string, port: number) => net.Socket;
+}
+
+export class Connection implements Flushable {
+  flushQueued = false;
+  private socket: net.Socket | null = null;
+  private connected = false;
+  private closed = false;
+  /** FIFO of entries; `head` is the index of the oldest entry still expecting a reply. */
+  private queue: Entry[] = [];
+  private head = 0;
+  /** Index of the first entry not yet written. */
+  private unwritten = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private timerAt = 0;
+  /** Reply parser state. */
+  private rest: Buffer = EMPTY;
+  private valueChunks: Buffer[] = [];
+  private valueBytes = 0;
+  private valueNeed = 0;
+  /** Inside a merged get group: index of the next candidate entry to match a VALUE against. */
+  private groupCursor = -1;
+  private groupEnd = -1;
+
+  constructor(
+    private readonly opts: ConnectionOptions,
+    private readonly events: ConnectionEvents,
+  ) {}
+
+  /** Number of requests sent or queued that still expect a reply (zombies included). */
+  get outstanding(): number {
+    return this.queue.length - this.head;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Queue a request; `key` is what goes on the wire in the key position. */
+  send(req: Request, key: Buffer, timeoutMs: number, done: EntryCallback): void {
+    if (this.closed) {
+      done(new Reply('remote_error', null, 'connection closed'));
+      return;
+    }
+    const now = Date.now();
+    const entry = new Entry(req, key, done, now + timeoutMs);
+    this.queue.push(entry);
+    if (this.socket === null) this.open();
+    if (this.timer === null) this.armTimer(entry.deadline, now);
+    if (this.connected) scheduleFlush(this);
+  }
+
+  private open(): void {
+    const { host, port } = this.opts;
+    const sock = this.opts.connect ? this.opts.connect(host, port) : net.connect({ host, port });
+    this.socket = sock;
+    sock.setNoDelay(true);
+    if (this.opts.keepAlive) sock.setKeepAlive(true, 60_000);
+    const connectTimer = setTimeout(() => {
+      if (!this.connected) this.fail('connect_timeout', 'connection timeout', true);
+    }, this.opts.connectTimeoutMs);
+    sock.once('connect', () => {
+      clearTimeout(connectTimer);
+      if (this.closed) return;
+      this.connected = true;
+      if (this.unwritten < this.queue.length) scheduleFlush(this);
+    });
+    sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    sock.on('error', (err: NodeJS.ErrnoException) => {
+      clearTimeout(connectTimer);
+      if (!this.connected) {
+        this.fail('connect_error', err.code ?? err.message, true);
+      } else {
+        this.fail('remote_error', `connection error: ${err.code ?? err.message}`, false);
+      }
+    });
+    sock.on('close', () => {
+      clearTimeout(connectTimer);
+      if (!this.closed) this.fail(this.connected ? 'remote_error' : 'connect_error', 'connection closed', !this.connected);
+    });
+  }
+
+  /** Write everything enqueued since the last flush, merging get lines. */
+  flush(): void {
+    const sock = this.socket;
+    if (sock === null || !this.connected || this.closed) return;
+    const q = this.queue;
+    const end = q.length;
+    let i = this.unwritten;
+    if (i >= end) return;
+    const parts: Buffer[] = [];
+    while (i < end) {
+      const e = q[i] as Entry;
+      const req = e.req;
+      if (e.finished) {
+        // Timed out before it was written: still write it (keeps FIFO simple); its reply is dropped.
+      }
+      if (isBatchable(req.op)) {
+        // Merge following entries with the same op and head into one line.
+        let j = i + 1;
+        while (j < end && j - i < MAX_BATCH_KEYS) {
+          const r2 = (q[j] as Entry).req;
+          if (r2.op !== req.op || !r2.head.equals(req.head)) break;
+          j++;
+        }
+        e.group = j - i;
+        parts.push(req.head, e.key);
+        for (let k = i + 1; k < j; k++) {
+          const ek = q[k] as Entry;
+          ek.group = 0;
+          parts.push(SPACE, ek.key);
+        }
+        parts.push(CRLF);
+        i = j;
+        continue;
+      }
+      parts.push(req.head, e.key, req.tail, CRLF);
+      if (req.value !== null) parts.push(req.value, CRLF);
+      i++;
+    }
+    this.unwritten = end;
+    sock.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+  }
+
+  private armTimer(at: number, now: number): void {
+    this.timerAt = at;
+    this.timer = setTimeout(() => this.onTimer(), Math.max(1, at - now));
+  }
+
+  private onTimer(): void {
+    this.timer = null;
+    if (this.closed) return;
+    const now = Date.now();
+    const q = this.queue;
+    let i = this.head;
+    let expired = 0;
+    // Fail every unanswered entry whose deadline passed (they stay queued as zombies).
+    for (; i < q.length; i++) {
+      const e = q[i] as Entry;
+      if (e.finished) continue;
+      if (e.deadline > now) break;
+      e.finished = true;
+      expired++;
+      e.done(new Reply('timeout', null, null));
+    }
+    if (expired > 0) this.events.onTimeout();
+    const headEntry = q[this.head];
+    if (headEntry !== undefined && headEntry.finished && now - headEntry.deadline > this.opts.connectTimeoutMs) {
+      // The server has been silent for two timeouts: stop waiting for late replies.
+      this.fail('timeout', null, false);
+      return;
+    }
+    // Re-arm for the next unanswered entry.
+    for (let k = this.head; k < q.length; k++) {
+      const e = q[k] as Entry;
+      if (!e.finished) {
+        this.armTimer(e.deadline, now);
+        return;
+      }
+    }
+    if (this.head < q.length) {
+      // Only zombies left: check again after a timeout to reset if the server stays silent.
+      this.armTimer(now + this.opts.connectTimeoutMs, now);
+    }
+  }
+
+  /** Fail every queued entry and close. */
+  private fail(result: Result, message: string | null, isConnectFailure: boolean): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    const sock = this.socket;
+    this.socket = null;
+    if (sock !== null) {
+      sock.removeAllListeners('data');
+      sock.on('error', () => {});
+      sock.destroy();
+    }
+    const q = this.queue;
+    const start = this.head;
+    this.queue = [];
+    this.head = 0;
+    this.unwritten = 0;
+    if (isConnectFailure) this.events.onConnectError(result, message ?? result);
+    const reply = new Reply(result, null, message);
+    for (let i = start; i < q.length; i++) {
+      const e = q[i] as Entry;
+      if (!e.finished) {
+        e.finished = true;
+        e.done(reply);
+      }
+    }
+    this.events.onClose(this);
+  }
+
+  /** Close gracefully: stop accepting, fail nothing that has already been answered. */
+  close(): void {
+    this.fail('remote_error', 'connection closed by proxy', false);
+  }
+
+  // ---------------------------------------------------------------- reply parsing
+
+  private onData(chunk: Buffer): void {
+    if (this.closed) return;
+    this.events.onReply();
+    if (this.valueNeed > 0) {
+      this.valueChunks.push(chunk);
+      this.valueBytes += chunk.length;
+      if (this.valueBytes < this.valueNeed) return;
+      chunk = Buffer.concat(this.valueChunks, this.valueBytes);
+      this.valueChunks = [];
+      this.valueBytes = 0;
+      this.valueNeed = 0;
+    } else if (this.rest.length > 0) {
+      chunk = Buffer.concat([this.rest, chunk]);
+      this.rest = EMPTY;
+    }
+    let pos = 0;
+    const len = chunk.length;
+    while (pos < len) {
+      const consumed = this.parseOne(chunk, pos);
+      if (consumed < 0) {
+        // Incomplete: keep from pos. For a value, wait until -consumed bytes are available.
+        const need = -consumed;
+        const tail = chunk.subarray(pos);
+        if (need > tail.length && need > 4096) {
+          this.valueChunks = [tail];
+          this.valueBytes = tail.length;
+          this.valueNeed = need;
+        } else {
+          this.rest = tail;
+        }
+        break;
+      }
+      if (this.closed) return;
+      pos = consumed;
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.unwritten -= this.head;
+      if (this.groupCursor >= 0) {
+        this.groupCursor -= this.head;
+        this.groupEnd -= this.head;
+      }
+      this.head = 0;
+    }
+  }
+
+  /** Protocol failure: reset and fail in-flight requests. */
+  private protocolError(what: string): number {
+    this.fail('remote_error', `bad reply from server: ${what}`, false);
+    return Number.MAX_SAFE_INTEGER;
+  }
+
+  /**
+   * Parse one reply unit at `pos`. Returns the new position, or a negative number when incomplete
+   * (minus the total bytes needed from `pos`, or -1 when unknown).
+   */
+  private parseOne(buf: Buffer, pos: number): number {
+    const entry = this.queue[this.head];
+    if (entry === undefined) return this.protocolError('unexpected data');
+    const nl = buf.indexOf(LF, pos);
+    if (nl === -1) {
+      if (buf.length - pos > 65536) return this.protocolError('line too long');
+      return -1;
+    }
+    const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    const next = nl + 1;
+    const c0 = buf[pos];
+    const op = entry.req.op;
+
+    if (isBatchable(op)) {
+      if (this.groupCursor < 0) {
+        this.groupCursor = this.head;
+        this.groupEnd = this.head + Math.max(1, entry.group);
+      }
+      // VALUE <key> <flags> <bytes> [<cas>]
+      if (c0 === 0x56 && lineEnd - pos > 6 && buf[pos + 1] === 0x41 && buf[pos + 5] === SP) {
+        const keyStart = pos + 6;
+        const keyEnd = buf.indexOf(SP, keyStart);
+        if (keyEnd === -1 || keyEnd > lineEnd) return this.protocolError('VALUE line');
+        const flagsEnd = buf.indexOf(SP, keyEnd + 1);
+        if (flagsEnd === -1 || flagsEnd > lineEnd) return this.protocolError('VALUE line');
+        let bytesEnd = buf.indexOf(SP, flagsEnd + 1);
+        if (bytesEnd === -1 || bytesEnd > lineEnd) bytesEnd = lineEnd;
+        const nbytes = parseDigits(buf, flagsEnd + 1, bytesEnd);
+        if (nbytes < 0) return this.protocolError('VALUE length');
+        const blockEnd = next + nbytes + 2;
+        if (blockEnd > buf.length) return -(blockEnd - pos);
+        if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('value terminator');
+        // Match against the group's keys in order; keys skipped over were misses.
+        const key = buf.subarray(keyStart, keyEnd);
+        const q = this.queue;
+        let k = this.groupCursor;
+        while (k < this.groupEnd && !(q[k] as Entry).key.equals(key)) k++;
+        if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
+        for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
+        this.complete(q[k] as Entry, new Reply('found', buf.subarray(pos, blockEnd)));
+        this.groupCursor = k + 1;
+        return blockEnd;
+      }
+      if (c0 === 0x45 && lineEnd - pos === 3 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44) {
+        const q = this.queue;
+        for (let m = this.groupCursor; m < this.groupEnd; m++) this.complete(q[m] as Entry, MISS);
+        this.head = this.groupEnd;
+        this.groupCursor = -1;
+        this.groupEnd = -1;
+        return next;
+      }
+      const err = errorResult(buf, pos, lineEnd);
+      if (err === null) return this.protocolError('get reply');
+      const reply = new Reply(err, buf.subarray(pos, next));
+      const q = this.queue;
+      for (let m = this.groupCursor; m < this.groupEnd; m++) this.complete(q[m] as Entry, reply);
+      this.head = this.groupEnd;
+      this.groupCursor = -1;
+      this.groupEnd = -1;
+      return next;
+    }
+
+    // Meta replies with a data block: VA <size> <flags>*
+    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === SP && (op === 'mg' || op === 'ma')) {
+      let sizeEnd = buf.indexOf(SP, pos + 3);
+      if (sizeEnd === -1 || sizeEnd > lineEnd) sizeEnd = lineEnd;
+      const nbytes = parseDigits(buf, pos + 3, sizeEnd);
+      if (nbytes < 0) return this.protocolError('VA length');
+      const blockEnd = next + nbytes + 2;
+      if (blockEnd > buf.length) return -(blockEnd - pos);
+      this.head++;
+      this.complete(entry, new Reply('found', buf.subarray(pos, blockEnd)));
+      return blockEnd;
+    }
+    const result = lineResult(op, buf, pos, lineEnd);
+    if (result === null) return this.protocolError(`reply to ${op}`);
+    this.head++;
+    this.complete(entry, new Reply(result, buf.subarray(pos, next)));
+    return next;
+  }
+
+  private complete(e: Entry, reply: Reply): void {
+    if (e.finished) return;
+    e.finished = true;
+    e.done(reply);
+  }
+}
+
+const MISS = new Reply('notfound', null);
+
+function parseDigits(buf: Buffer, s: number, e: number): number {
+  if (s >= e || e - s > 10) return -1;
+  let v = 0;
+  for (let i = s; i < e; i++) {
+    const c = buf[i] as number;
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + (c - 0x30);
+  }
+  return v;
+}
+
+function startsWith(buf: Buffer, pos: number, end: number, word: string): boolean {
+  if (end - pos < word.length) return false;
+  for (let i = 0; i < word.length; i++) if (buf[pos + i] !== word.charCodeAt(i)) return false;
+  return end - pos === word.length || buf[pos + word.length] === SP;
+}
+
+/** ERROR / CLIENT_ERROR / SERVER_ERROR lines, or null. */
+function errorResult(buf: Buffer, pos: number, end: number): Result | null {
+  const c0 = buf[pos];
+  if (c0 === 0x53 && startsWith(buf, pos, end, 'SERVER_ERROR')) return 'remote_error';
+  if (c0 === 0x43 && startsWith(buf, pos, end, 'CLIENT_ERROR')) return 'client_error';
+  if (c0 === 0x45 && startsWith(buf, pos, end, 'ERROR')) return 'client_error';
+  return null;
+}
+
+/** Classify a one-line reply for `op`. */
+function lineResult(op: Op, buf: Buffer, pos: number, end: number): Result | null {
+  const c0 = buf[pos];
+  const c1 = buf[pos + 1];
+  switch (op) {
+    case 'mg': case 'ms': case 'md': case 'ma': case 'me': case 'mn': {
+      // Two-letter meta status codes.
+      const twoOk = end - pos === 2 || buf[pos + 2] === SP;
+      if (twoOk) {
+        if (c0 === 0x48 && c1 === 0x44) return op === 'ms' ? 'stored' : op === 'md' ? 'deleted' : 'found'; // HD
+        if (c0 === 0x45 && c1 === 0x4e) return 'notfound'; // EN
+        if (c0 === 0x4e && c1 === 0x46) return 'notfound'; // NF
+        if (c0 === 0x4e && c1 === 0x53) return 'notstored'; // NS
+        if (c0 === 0x45 && c1 === 0x58) return 'exists'; // EX
+        if (c0 === 0x4d && c1 === 0x4e) return 'ok'; // MN
+        if (c0 === 0x4d && c1 === 0x45) return 'found'; // ME
+      }
+      return errorResult(buf, pos, end);
+    }
+    case 'incr': case 'decr':
+      if (c0 !== undefined && c0 >= 0x30 && c0 <= 0x39) return 'found';
+      if (startsWith(buf, pos, end, 'NOT_FOUND')) return 'notfound';
+      return errorResult(buf, pos, end);
+    default:
+      break;
+  }
+  switch (c0) {
+    case 0x53: // S
+      if (startsWith(buf, pos, end, 'STORED')) return 'stored';
+      break;
+    case 0x4e: // N
+      if (startsWith(buf, pos, end, 'NOT_FOUND')) return 'notfound';
+      if (startsWith(buf, pos, end, 'NOT_STORED')) return 'notstored';
+      break;
+    case 0x45: // E
+      if (startsWith(buf, pos, end, 'EXISTS')) return 'exists';
+      break;
+    case 0x44: // D
+      if (startsWith(buf, pos, end, 'DELETED')) return 'deleted';
+      break;
+    case 0x54: // T
+      if (startsWith(buf, pos, end, 'TOUCHED')) return 'touched';
+      break;
+    case 0x4f: // O
+      if (startsWith(buf, pos, end, 'OK')) return 'ok';
+      break;
+    case 0x56: // V
+      if (startsWith(buf, pos, end, 'VERSION')) return 'ok';
+      break;
+  }
+  return errorResult(buf, pos, end);
+}
