@@ -1,0 +1,166 @@
+/**
+ * HashRoute: sends each request to exactly one child, picked by hashing the request's routing key
+ * (routing prefix removed, cut at `|#|`, plus `salt`) with `hash_func` (default Ch3, mcrouter's furc hash).
+ *
+ * Replies: whatever the chosen child replies; nothing is retried here (wrap children in FailoverRoute for
+ * that). With no children it answers every request with `local_error` "HashRoute has no children"
+ * (mcrouter's ErrorRoute), or with NullRoute replies when `error_on_empty` is false. With one child the
+ * child itself is returned (no hashing).
+ *
+ * Ops: all (multi-key gets are split per key by the session before they get here).
+ * Limits: Ketama over arbitrary children has no host:port to name ring points after; give `names`
+ * (PoolRoute, which knows its servers, does not need them). Hash functions and their parameters are
+ * those of `hash/selector.ts`; mcrouter's WeightedCh3Rv, Latest and LoadBalancer are not available.
+ */
+import type { SchemaObject } from 'ajv';
+import type { Request } from '../protocol/types.js';
+import { createSelector, HASH_FUNC_NAMES, type HashFuncName, type HashSpec, type Selector, type SelectorServer } from './hash/selector.js';
+import { ErrorRoute } from './error-route.js';
+import { NullRoute } from './null-route.js';
+import { defineRoute, routeNodeSchema, type RouteBuilder } from './route-factory.js';
+import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+
+/** Hash options shared by HashRoute and PoolRoute's `hash` object (config snake_case). */
+export interface HashOptions {
+  hash_func?: HashFuncName;
+  salt?: string;
+  weights?: number[];
+  tags?: string[];
+  key_hash?: string;
+  names?: (string | null)[];
+  hash_tag?: string;
+}
+
+/** JSON-schema properties of HashOptions, with descriptions. */
+export const HASH_OPTION_PROPERTIES: Readonly<Record<string, SchemaObject>> = Object.freeze({
+  hash_func: {
+    type: 'string',
+    enum: [...HASH_FUNC_NAMES],
+    description: 'Hash function: Ch3 (default), WeightedCh3, Crc32, ConstShard, Rendezvous, WeightedRendezvous, Ketama, Modula, Jump.',
+  },
+  salt: { type: 'string', default: '', description: 'Appended to the routing key before hashing.' },
+  weights: {
+    type: 'array', items: { type: 'number', minimum: 0 },
+    description: 'One weight per child/server (WeightedCh3, WeightedRendezvous: [0, 1]; Ketama/Modula: positive integers).',
+  },
+  tags: { type: 'array', items: { type: 'string' }, description: 'One tag per child/server (Rendezvous hashing).' },
+  key_hash: { type: 'string', description: 'Ketama/Modula key hash (twemproxy name, default fnv1a_64; md5 for libketama placement).' },
+  names: {
+    type: 'array', items: { type: ['string', 'null'] },
+    description: 'Ketama node names, one per child/server (twemproxy "host:port:weight name"); null derives it from host:port.',
+  },
+  hash_tag: { type: 'string', minLength: 2, maxLength: 2, description: 'Ketama/Modula hash tag, two characters such as "{}".' },
+});
+
+/**
+ * Turn config hash options into a selector spec.
+ * @param fallbackFunc supplies the function used when `hash_func` is absent
+ * @param defaults supplies weights/tags used when the options have none (a pool's own)
+ */
+export function hashSpecFromOptions(
+  o: HashOptions,
+  fallbackFunc: HashFuncName,
+  defaults: { weights?: readonly number[] | null; tags?: readonly string[] | null } = {},
+): HashSpec {
+  const hashFunc = o.hash_func ?? fallbackFunc;
+  const spec: HashSpec = { hashFunc };
+  if (o.salt !== undefined && o.salt !== '') spec.salt = o.salt;
+  const weighted = hashFunc === 'WeightedCh3' || hashFunc === 'WeightedRendezvous' || hashFunc === 'Ketama' || hashFunc === 'Modula';
+  const weights = o.weights ?? (weighted ? defaults.weights ?? undefined : undefined);
+  if (weights !== undefined && weights !== null) spec.weights = weights;
+  const rendezvous = hashFunc === 'Rendezvous' || hashFunc === 'WeightedRendezvous';
+  const tags = o.tags ?? (rendezvous ? defaults.tags ?? undefined : undefined);
+  if (tags !== undefined && tags !== null) spec.tags = tags;
+  if (o.key_hash !== undefined) spec.keyHash = o.key_hash;
+  if (o.names !== undefined) spec.names = o.names;
+  if (o.hash_tag !== undefined) spec.hashTag = o.hash_tag;
+  return spec;
+}
+
+/**
+ * createSelector with config-style errors: lengths are checked against `count` with the option's path,
+ * anything else the selector rejects is reported at `path`.
+ */
+export function makeSelector(b: RouteBuilder, type: string, spec: HashSpec, servers: readonly SelectorServer[], path: string, optionPath: (key: string) => string, what: string): Selector {
+  const n = servers.length;
+  const lists: [keyof HashSpec, string][] = [['weights', 'weights'], ['tags', 'tags'], ['names', 'names']];
+  for (const [key, option] of lists) {
+    const v = spec[key];
+    if (Array.isArray(v) && v.length !== n) {
+      b.fail(optionPath(option), `${type}: ${option} has ${v.length} entries but there are ${n} ${what}`);
+    }
+  }
+  try {
+    return createSelector(spec, servers);
+  } catch (e) {
+    return b.fail(path, `${type}: ${e instanceof Error ? e.message : String(e)}`);
+  }
+}
+
+export class HashRoute implements RouteHandle {
+  readonly type = 'HashRoute';
+  readonly name: string;
+
+  /**
+   * @param children supplies the targets; `selector.n` must equal `children.length`
+   * @param selector supplies the key → index mapping
+   */
+  constructor(
+    private readonly children: readonly RouteHandle[],
+    private readonly selector: Selector,
+    hashFunc: string,
+  ) {
+    if (selector.n !== children.length) throw new Error(`HashRoute: selector has ${selector.n} slots for ${children.length} children`);
+    this.name = `HashRoute|${hashFunc}`;
+  }
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    // select() returns an index in [0, n) by contract, and n === children.length (checked above).
+    this.children[this.selector.select(req.routingKey())]!.route(req, ctx, done);
+  }
+
+  traverse(req: Request, t: Traversal): void {
+    const child = this.children[this.selector.select(req.routingKey())];
+    if (child !== undefined) t.visit(child, req);
+  }
+}
+
+export interface HashRouteOptions extends HashOptions {
+  children: unknown;
+  error_on_empty: boolean;
+}
+
+/** Stand-in "servers" for hashing over arbitrary children (only Ketama uses the names). */
+function childServers(children: readonly RouteHandle[]): SelectorServer[] {
+  return children.map((c) => ({ host: c.name, port: 0 }));
+}
+
+export const hashRouteFactory = defineRoute<HashRouteOptions>({
+  type: 'HashRoute',
+  description: 'Sends each request to one child chosen by a hash of the routing key (default Ch3).',
+  schema: {
+    type: 'object',
+    properties: {
+      children: routeNodeSchema('The children to hash over: a list, a single route, or "Pool|A".'),
+      ...HASH_OPTION_PROPERTIES,
+      hash_func: { ...HASH_OPTION_PROPERTIES['hash_func'], default: 'Ch3' },
+      error_on_empty: {
+        type: 'boolean', default: true,
+        description: 'With no children, reply with an error (true) or with NullRoute replies (false).',
+      },
+    },
+    required: ['children'],
+    additionalProperties: false,
+  },
+  create(o, b, path) {
+    const children = b.routeList(o.children, `${path}/children`);
+    if (children.length === 0) {
+      return o.error_on_empty ? new ErrorRoute('HashRoute has no children') : new NullRoute();
+    }
+    const spec = hashSpecFromOptions(o, 'Ch3');
+    const selector = makeSelector(b, 'HashRoute', spec, childServers(children), path, (k) => `${path}/${k}`, 'children');
+    const [only] = children;
+    if (children.length === 1 && only !== undefined) return only;
+    return new HashRoute(children, selector, spec.hashFunc);
+  },
+});

@@ -1,0 +1,148 @@
+/**
+ * PoolRoute: sends each request to one server of a pool, picked by hashing the routing key (mcrouter's
+ * PoolRoute: a HashRoute over the pool's destination routes). The hash is `hash` (a name such as "Crc32" or
+ * an object with hash_func, salt, weights, ...); by default Ch3, or WeightedCh3 when the pool has `weights`.
+ *
+ * Replies: the chosen server's reply, or its error result (timeout, connect_error, tko, ...): no failover
+ * here. An empty pool answers `local_error` "PoolRoute|A has no servers" (or NullRoute replies with
+ * `error_on_empty: false`).
+ *
+ * Ops: all. The hot path is one select() and one call: no allocation, no closure.
+ * Limits (accepted in the schema, not acted on yet; the route-library issue implements them): `shadows`,
+ * `shadow_policy`, `rates`, `max_outstanding`, `slow_warmup`, `shard_splits`, `split_shard_fanout`,
+ * `asynclog_name`. They are listed in `deferredOptions` so callers can warn. `asynclog` is the pool's
+ * setting and is honoured by the destination routes.
+ */
+import type { Request } from '../protocol/types.js';
+import type { HashFuncName, Selector } from './hash/selector.js';
+import { ErrorRoute } from './error-route.js';
+import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOptions } from './hash-route.js';
+import { NullRoute } from './null-route.js';
+import { defineRoute, routeNodeSchema } from './route-factory.js';
+import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+
+export class PoolRoute implements RouteHandle {
+  readonly type = 'PoolRoute';
+  readonly name: string;
+
+  /**
+   * @param children supplies one destination route per server, in server order
+   * @param selector supplies the key → server index mapping (`selector.n === children.length`)
+   * @param deferredOptions names the options given but not implemented yet
+   */
+  constructor(
+    readonly poolName: string,
+    private readonly children: readonly RouteHandle[],
+    private readonly selector: Selector,
+    readonly hashFunc: HashFuncName,
+    readonly deferredOptions: readonly string[] = [],
+  ) {
+    if (selector.n !== children.length) throw new Error(`PoolRoute: selector has ${selector.n} slots for ${children.length} servers`);
+    this.name = `PoolRoute|${poolName}`;
+  }
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    // select() returns an index in [0, n) by contract, and n === children.length (checked above).
+    this.children[this.selector.select(req.routingKey())]!.route(req, ctx, done);
+  }
+
+  traverse(req: Request, t: Traversal): void {
+    const child = this.children[this.selector.select(req.routingKey())];
+    if (child !== undefined) t.visit(child, req);
+  }
+}
+
+export interface PoolRouteOptions {
+  pool: unknown;
+  hash?: HashFuncName | HashOptions;
+  error_on_empty: boolean;
+  shadows?: unknown[];
+  shadow_policy?: string;
+  rates?: Record<string, number>;
+  max_outstanding?: number;
+  slow_warmup?: Record<string, unknown>;
+  shard_splits?: Record<string, unknown>;
+  split_shard_fanout?: number;
+  asynclog?: boolean;
+  asynclog_name?: string;
+}
+
+const DEFERRED = ['shadows', 'shadow_policy', 'rates', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
+
+export const poolRouteFactory = defineRoute<PoolRouteOptions>({
+  type: 'PoolRoute',
+  description: 'Sends each request to one server of a pool, chosen by a hash of the routing key (default Ch3).',
+  schema: {
+    type: 'object',
+    properties: {
+      pool: {
+        description: 'Pool name, or an inline pool object with "name" and "servers".',
+        anyOf: [{ type: 'string' }, { type: 'object' }],
+      },
+      hash: {
+        description: 'Hash function name, or an object with hash_func, salt, weights, tags, key_hash, names, hash_tag.',
+        anyOf: [
+          { type: 'string', enum: HASH_OPTION_PROPERTIES['hash_func']?.['enum'] as unknown[] },
+          { type: 'object', properties: { ...HASH_OPTION_PROPERTIES }, additionalProperties: false },
+        ],
+      },
+      error_on_empty: { type: 'boolean', default: true, description: 'With no servers, reply with an error (true) or NullRoute replies.' },
+      shadows: {
+        type: 'array',
+        description: 'Shadow targets ({target, index_range, key_fraction_range, requests_fraction, keys_to_shadow}). Accepted; not implemented yet.',
+        items: {
+          type: 'object',
+          properties: {
+            target: routeNodeSchema('Where shadow copies go.'),
+            index_range: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 },
+            key_fraction_range: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: 2, maxItems: 2 },
+            requests_fraction: { type: 'number', minimum: 0, maximum: 1 },
+            keys_to_shadow: { type: 'array', items: { type: 'string' } },
+            key_fraction_range_rv: { type: 'string' },
+            index_range_rv: { type: 'string' },
+          },
+          required: ['target'],
+          additionalProperties: false,
+        },
+      },
+      shadow_policy: { type: 'string', description: 'Shadow policy name (mcrouter "default"). Accepted; not implemented yet.' },
+      rates: {
+        type: 'object',
+        description: 'Token-bucket limits: gets_rate, gets_burst, sets_rate, sets_burst, deletes_rate, deletes_burst. Accepted; not implemented yet.',
+        properties: {
+          gets_rate: { type: 'number', minimum: 0 }, gets_burst: { type: 'number', minimum: 0 },
+          sets_rate: { type: 'number', minimum: 0 }, sets_burst: { type: 'number', minimum: 0 },
+          deletes_rate: { type: 'number', minimum: 0 }, deletes_burst: { type: 'number', minimum: 0 },
+        },
+        additionalProperties: false,
+      },
+      max_outstanding: { type: 'integer', minimum: 0, description: 'Max in-flight requests per destination (0 = off). Accepted; not implemented yet.' },
+      slow_warmup: { type: 'object', description: 'mcrouter slow warm-up settings. Accepted; not implemented yet.' },
+      shard_splits: { type: 'object', description: 'mcrouter shard splits. Accepted; not implemented yet.' },
+      split_shard_fanout: { type: 'integer', minimum: 0, description: 'mcrouter shard split fanout. Accepted; not implemented yet.' },
+      asynclog: { type: 'boolean', description: 'Spool failed deletes; overrides the pool setting when false.' },
+      asynclog_name: { type: 'string', description: 'Spool name (default: the pool name). Accepted; not implemented yet.' },
+    },
+    required: ['pool'],
+    additionalProperties: false,
+  },
+  fromString: (rest) => ({ pool: rest }),
+  create(o, b, path) {
+    const poolPath = `${path}/pool`;
+    const pool = b.pool(o.pool, poolPath);
+    const children = b.poolDestinations(pool, poolPath);
+    if (children.length === 0) {
+      return o.error_on_empty ? new ErrorRoute(`PoolRoute|${pool.name} has no servers`) : new NullRoute();
+    }
+    const hashOpts: HashOptions = typeof o.hash === 'string' ? { hash_func: o.hash } : o.hash ?? {};
+    const spec = hashSpecFromOptions(hashOpts, pool.weights !== null ? 'WeightedCh3' : 'Ch3', { weights: pool.weights, tags: pool.tags });
+    const hashPath = `${path}/hash`;
+    const optionPath = (k: string): string => {
+      if (typeof o.hash === 'object' && (hashOpts as Record<string, unknown>)[k] !== undefined) return `${hashPath}/${k}`;
+      return `${pool.path}/${k}`;
+    };
+    const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
+    const deferred = DEFERRED.filter((k) => o[k] !== undefined);
+    return new PoolRoute(pool.name, children, selector, spec.hashFunc, deferred);
+  },
+});
