@@ -1,0 +1,44 @@
+/**
+ * The route registry: ONE flat, explicit table of every route type (mcrouter's buildRouteMap). Adding a
+ * route = one import and one line here, alphabetical, one entry per line. No side-effect registration.
+ */
+import { ProxyError } from '../errors.js';
+import { devNullRouteFactory } from './dev-null-route.js';
+import { errorRouteFactory } from './error-route.js';
+import { hashRouteFactory } from './hash-route.js';
+import { nullRouteFactory } from './null-route.js';
+import { poolRouteFactory } from './pool-route.js';
+import type { RouteFactory } from './route-factory.js';
+
+export const ROUTE_FACTORIES: readonly RouteFactory[] = [
+  devNullRouteFactory,
+  errorRouteFactory,
+  hashRouteFactory,
+  nullRouteFactory,
+  poolRouteFactory,
+];
+
+/** Type name (and every alias) → factory. */
+export type RouteRegistry = ReadonlyMap<string, RouteFactory>;
+
+/** Names the builder handles itself (the list form of a pool); no factory may claim them. */
+const RESERVED: ReadonlySet<string> = new Set(['Pool']);
+
+/**
+ * Index `factories` by type and alias.
+ * @throws ProxyError MCP_ERR_REGISTRY_DUPLICATE when two entries claim the same name (or a reserved one)
+ */
+export function createRegistry(factories: readonly RouteFactory[]): RouteRegistry {
+  const map = new Map<string, RouteFactory>();
+  for (const f of factories) {
+    for (const name of [f.type, ...f.aliases]) {
+      const prev = map.get(name);
+      if (prev !== undefined || RESERVED.has(name)) {
+        const other = prev === undefined ? 'the builder' : prev.type;
+        throw new ProxyError('MCP_ERR_REGISTRY_DUPLICATE', `route type "${name}" of ${f.type} is already registered by ${other}`);
+      }
+      map.set(name, f);
+    }
+  }
+  return map;
+}
