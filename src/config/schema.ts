@@ -1,0 +1,193 @@
+/**
+ * The top-level config schema (mcrouter's format), and the editor schema generated from it plus every
+ * registered route type. The top-level schema checks shapes only; cross-references (pool names, named
+ * handles, route types, server strings, inherit chains) are checked by the builder, which knows the paths.
+ *
+ * Defaults that depend on the command line (server_timeout ← `--server-timeout`, the default routing prefix
+ * ← `-R`) are not schema defaults: the builder fills them from BuildOptions.
+ */
+import type { SchemaObject } from 'ajv';
+import type { RouteFactory } from '../routes/route-factory.js';
+
+/** JSON-pointer-free description of a route node, shared by `route`, `routes` and `named_handles`. */
+const ROUTE_NODE: SchemaObject = {
+  description: 'A route: an object with "type", a "Type|arg" string, a named handle, or a list of routes.',
+  anyOf: [{ type: 'string' }, { type: 'object' }, { type: 'array' }],
+};
+
+/** Security mechanisms accepted in server strings and `security_mech` (mcrouter names). */
+export const SECURITY_MECHS = ['plain', 'ssl', 'tls', 'fizz', 'tls_to_plain', 'ktls12'] as const;
+
+export const POOL_SCHEMA: SchemaObject = {
+  type: 'object',
+  description: 'A pool: a list of memcached servers that PoolRoute hashes over.',
+  properties: {
+    servers: {
+      type: 'array',
+      description: 'Servers as "host:port[:protocol[:security]]" (IPv6 as "[::1]:11211"); protocol is "ascii", security "plain" or "ssl".',
+      items: { type: 'string' },
+    },
+    inherit: { type: 'string', description: 'Name of a pool whose properties this pool starts from; its own keys win.' },
+    name: { type: 'string', description: 'Pool name (inline pool objects only).' },
+    server_timeout: {
+      type: 'integer', minimum: 0,
+      description: 'Per-request timeout in ms for servers of this pool. Default: --server-timeout (1000).',
+    },
+    connect_timeout: { type: 'integer', minimum: 0, description: 'Connect timeout in ms. Default: server_timeout.' },
+    keep_routing_prefix: {
+      type: 'boolean', default: false,
+      description: 'Send keys downstream with their /region/cluster/ routing prefix (default: strip it).',
+    },
+    weights: {
+      type: 'array', items: { type: 'number', minimum: 0 },
+      description: 'One weight per server; makes PoolRoute default to WeightedCh3 (weights in [0, 1]).',
+    },
+    tags: { type: 'array', items: { type: 'string' }, description: 'One tag per server, for Rendezvous hashing.' },
+    asynclog: { type: 'boolean', default: true, description: 'Spool deletes that failed, to replay later (mcrouter asynclog).' },
+    protocol: { type: 'string', enum: ['ascii'], default: 'ascii', description: 'Server protocol. Only "ascii" is supported.' },
+    security_mech: { type: 'string', enum: [...SECURITY_MECHS], default: 'plain', description: 'Default security for servers without one in their string.' },
+    use_ssl: { type: 'boolean', description: 'Deprecated mcrouter spelling of security_mech "ssl".' },
+    region: { type: 'string', description: 'Region of the pool (accepted for mcrouter compatibility; not used yet).' },
+    cluster: { type: 'string', description: 'Cluster of the pool (accepted for mcrouter compatibility; not used yet).' },
+    qos: {
+      type: 'object', description: 'DSCP marking (accepted, not used).',
+      properties: { class: { type: 'integer', minimum: 0, maximum: 4 }, path: { type: 'integer', minimum: 0, maximum: 3 } },
+      additionalProperties: false,
+    },
+    tko_tracker: { type: 'object', description: 'Pool fail-open thresholds (accepted, not used yet).' },
+    security_mech_within_dc: { type: 'string', description: 'Accepted for mcrouter compatibility; not used.' },
+    security_mech_cross_dc: { type: 'string', description: 'Accepted for mcrouter compatibility; not used.' },
+    port_override: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
+    port_override_within_dc: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
+    port_override_cross_dc: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
+    failure_domains: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },
+    hostnames: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },
+    services: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },
+    additional_fanout: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
+    enable_compression: { type: 'boolean', description: 'Accepted for mcrouter compatibility; not used.' },
+    disable_request_deadline_check: { type: 'boolean', description: 'Accepted for mcrouter compatibility; not used.' },
+    error_on_empty: { type: 'boolean', description: 'Accepted for mcrouter compatibility (see PoolRoute).' },
+  },
+  additionalProperties: false,
+};
+
+export const ROUTE_TABLE_ENTRY_SCHEMA: SchemaObject = {
+  type: 'object',
+  description: 'One route tree and the routing prefixes ("/region/cluster/") it serves.',
+  properties: {
+    aliases: {
+      type: 'array', minItems: 1, items: { type: 'string' },
+      description: 'Routing prefixes served by this tree; one of them across all entries must be the default (-R).',
+    },
+    route: ROUTE_NODE,
+  },
+  required: ['aliases', 'route'],
+  additionalProperties: false,
+};
+
+export const TOP_LEVEL_SCHEMA: SchemaObject = {
+  $id: 'https://mcrelay.dev/schema/config.json',
+  title: 'mcrelay config',
+  description: 'An mcrouter-compatible config: pools of servers and a route tree (or one tree per routing prefix).',
+  type: 'object',
+  properties: {
+    pools: {
+      type: 'object', default: {},
+      description: 'Pool name → pool.',
+      additionalProperties: POOL_SCHEMA,
+    },
+    route: { ...ROUTE_NODE, description: 'The route tree, bound to the default routing prefix (-R, default /././).' },
+    routes: {
+      description: 'One tree per routing prefix: a list of {aliases, route}, or an object prefix → route. Not together with "route".',
+      anyOf: [
+        { type: 'array', items: ROUTE_TABLE_ENTRY_SCHEMA },
+        { type: 'object', additionalProperties: ROUTE_NODE },
+      ],
+    },
+    named_handles: {
+      description: 'Routes defined once and referred to by name: a list of objects with "name", or an object name → route.',
+      anyOf: [
+        { type: 'array', items: { type: 'object' } },
+        { type: 'object', additionalProperties: ROUTE_NODE },
+      ],
+    },
+    macros: { type: 'object', description: 'JSONM macro definitions (not supported yet: a config with macros is rejected).' },
+    routing_options: { type: 'object', description: 'mcrouter-internal distribution toggles; accepted and ignored.' },
+  },
+  additionalProperties: false,
+};
+
+function isRouteNodeSchema(s: SchemaObject): boolean {
+  const any: unknown = s['anyOf'];
+  if (!Array.isArray(any) || any.length !== 3) return false;
+  const types = any.map((b: unknown) => (typeof b === 'object' && b !== null ? (b as { type?: unknown }).type : undefined));
+  return types.includes('string') && types.includes('object') && types.includes('array') && Object.keys(s).every((k) => k === 'anyOf' || k === 'description');
+}
+
+/** Deep copy of a schema with every route-node sub-schema replaced by a `$ref` to the route definition. */
+function linkRouteNodes(s: unknown): unknown {
+  if (Array.isArray(s)) return s.map(linkRouteNodes);
+  if (typeof s !== 'object' || s === null) return s;
+  const obj = s as SchemaObject;
+  if (isRouteNodeSchema(obj)) {
+    const out: SchemaObject = { $ref: '#/$defs/route' };
+    if (typeof obj['description'] === 'string') out['description'] = obj['description'];
+    return out;
+  }
+  const out: SchemaObject = {};
+  for (const [k, v] of Object.entries(obj)) out[k] = linkRouteNodes(v);
+  return out;
+}
+
+/**
+ * The full schema for editors (config/config.schema.json): the top-level schema, with every route node
+ * typed by the registry's factories (one if/then per `type`, the type's options and descriptions).
+ * Deterministic: the same registry always yields the same text.
+ */
+export function generateEditorSchema(factories: readonly RouteFactory[]): SchemaObject {
+  const sorted = [...factories].sort((a, b) => (a.type < b.type ? -1 : a.type > b.type ? 1 : 0));
+  const typeNames: string[] = ['Pool'];
+  const branches: SchemaObject[] = [];
+  for (const f of sorted) {
+    const names = [f.type, ...f.aliases];
+    typeNames.push(...names);
+    const own = linkRouteNodes(f.schema) as SchemaObject;
+    const props: Record<string, unknown> = {
+      type: { enum: names, description: f.description },
+      name: { type: 'string', description: 'Name of this route; later references by name reuse this instance.' },
+      ...((own['properties'] as Record<string, unknown> | undefined) ?? {}),
+    };
+    const then: SchemaObject = { ...own, properties: props };
+    branches.push({ if: { properties: { type: { enum: names } }, required: ['type'] }, then });
+  }
+  branches.push({
+    if: { properties: { type: { const: 'Pool' } }, required: ['type'] },
+    then: {
+      description: 'The list of per-server destination routes of a pool (no hashing).',
+      properties: { type: { const: 'Pool' }, ...((linkRouteNodes(POOL_SCHEMA) as SchemaObject)['properties'] as Record<string, unknown>) },
+      required: ['name', 'servers'],
+      additionalProperties: false,
+    },
+  });
+  typeNames.sort();
+  const top = linkRouteNodes(TOP_LEVEL_SCHEMA) as SchemaObject;
+  return {
+    $schema: 'https://json-schema.org/draft/2020-12/schema',
+    ...top,
+    $defs: {
+      route: {
+        description: 'A route: an object with "type", a "Type|arg" string, a named handle, or a list of routes.',
+        anyOf: [
+          { type: 'string' },
+          { type: 'array', items: { $ref: '#/$defs/route' } },
+          {
+            type: 'object',
+            required: ['type'],
+            properties: { type: { enum: typeNames } },
+            allOf: branches,
+          },
+        ],
+      },
+    },
+  };
+}
