@@ -1,0 +1,43 @@
+/**
+ * Every config under test/fixtures/configs: valid ones must build, invalid ones must fail with exactly the
+ * message (JSON pointer included) in their sibling `<name>.expected` file. `{file}` in an expected message
+ * stands for the fixture's absolute path.
+ */
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import { basename, extname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, test } from 'vitest';
+import { validateConfig } from '../../../src/config/validate.js';
+import { ConfigError } from '../../../src/config/config-error.js';
+
+const ROOT = fileURLToPath(new URL('../../fixtures/configs/', import.meta.url));
+const CONFIG_EXT = new Set(['.json', '.yaml', '.yml']);
+const list = (dir: string): string[] => readdirSync(join(ROOT, dir)).filter((f) => CONFIG_EXT.has(extname(f))).sort();
+
+describe('valid fixtures build', () => {
+  const files = list('valid');
+  test('there are valid fixtures', () => expect(files.length).toBeGreaterThanOrEqual(8));
+  test.each(files)('%s', (file) => {
+    const r = validateConfig(`file:${join(ROOT, 'valid', file)}`);
+    if (!r.ok) throw r.error;
+    expect(r.built.root.aliases()).toContain('/././');
+  });
+});
+
+describe('invalid fixtures fail with the exact error', () => {
+  const files = list('invalid');
+  test('there are invalid fixtures', () => expect(files.length).toBeGreaterThanOrEqual(20));
+  test.each(files)('%s', (file) => {
+    const path = join(ROOT, 'invalid', file);
+    const expectedFile = join(ROOT, 'invalid', `${basename(file, extname(file))}.expected`);
+    expect(existsSync(expectedFile), `${file} needs a sibling ${basename(expectedFile)}`).toBe(true);
+    const expected = readFileSync(expectedFile, 'utf8').trimEnd().replaceAll('{file}', path);
+    const r = validateConfig(path);
+    expect(r.ok).toBe(false);
+    if (r.ok) return;
+    expect(r.error).toBeInstanceOf(ConfigError);
+    expect(r.error.message).toBe(expected);
+    // The path is the pointer the message starts with.
+    if (r.error.path !== '') expect(r.error.message.startsWith(`${r.error.path}: `)).toBe(true);
+  });
+});
