@@ -1,0 +1,134 @@
+import { describe, expect, test } from 'vitest';
+import { buildConfig, DEFAULT_BUILD_OPTIONS, type DestinationProvider } from '../../../src/config/builder.js';
+import { Reply, type Request } from '../../../src/protocol/types.js';
+import { createSelector } from '../../../src/routes/hash/selector.js';
+import { PoolRoute, poolRouteFactory } from '../../../src/routes/pool-route.js';
+import { ErrorRoute } from '../../../src/routes/error-route.js';
+import type { RouteHandle } from '../../../src/routes/route-handle.js';
+import type { Destination, DestinationCallback } from '../../../src/upstream/destination.js';
+import { FakeRoute, makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
+
+/** A destination that answers `found` with its own address and records what it was sent. */
+class RecordingDestination implements Destination {
+  readonly sent: { req: Request; timeoutMs: number; wireKey: string }[] = [];
+  constructor(readonly address: string) {}
+  send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void {
+    this.sent.push({ req, timeoutMs, wireKey: (wireKey ?? req.key).toString('latin1') });
+    done(new Reply('found', Buffer.from(this.address)));
+  }
+  isTko(): boolean { return false; }
+  state(): string { return 'up'; }
+}
+
+function recordingProvider(): DestinationProvider & { byAddress: Map<string, RecordingDestination> } {
+  const byAddress = new Map<string, RecordingDestination>();
+  return {
+    byAddress,
+    get(server) {
+      let d = byAddress.get(server.address);
+      if (d === undefined) byAddress.set(server.address, (d = new RecordingDestination(server.address)));
+      return d;
+    },
+  };
+}
+
+function build(config: Record<string, unknown>) {
+  const provider = recordingProvider();
+  const built = buildConfig(JSON.parse(JSON.stringify(config)), { options: DEFAULT_BUILD_OPTIONS, destinations: provider });
+  return { root: built.root.defaultRoute, provider, built };
+}
+
+const SERVERS = ['127.0.0.1:20001', '127.0.0.1:20002', '127.0.0.1:20003', '127.0.0.1:20004'];
+const KEYS = Array.from({ length: 300 }, (_, i) => `user:${i}`);
+const at = (addr: string) => { const [h, p] = addr.split(':'); return { host: h ?? '', port: Number(p) }; };
+
+describe('PoolRoute', () => {
+  test('"PoolRoute|A" hashes with Ch3 over the pool servers, in server order', () => {
+    const { root } = build({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' });
+    expect(root).toBeInstanceOf(PoolRoute);
+    expect(root.name).toBe('PoolRoute|A');
+    expect((root as PoolRoute).hashFunc).toBe('Ch3');
+    const sel = createSelector({ hashFunc: 'Ch3' }, SERVERS.map(at));
+    for (const k of KEYS) expect(routeSync(root, makeRequest('get', k)).raw?.toString()).toBe(SERVERS[sel.select(Buffer.from(k))]);
+  });
+
+  test('sends with the pool timeout and strips the routing prefix downstream', () => {
+    const { root, provider } = build({ pools: { A: { servers: SERVERS, server_timeout: 123 } }, route: 'PoolRoute|A' });
+    const reply = routeSync(root, makeRequest('set', '/r/c/foo', 'v'));
+    const d = provider.byAddress.get(reply.raw?.toString() ?? '');
+    expect(d?.sent[0]?.timeoutMs).toBe(123);
+    expect(d?.sent[0]?.wireKey).toBe('foo');
+    // The same key without prefix lands on the same server.
+    expect(routeSync(root, makeRequest('get', 'foo')).raw?.toString()).toBe(reply.raw?.toString());
+  });
+
+  test('pool weights make WeightedCh3 the default', () => {
+    const weights = [1, 0.5, 0, 1];
+    const { root } = build({ pools: { W: { servers: SERVERS, weights } }, route: 'PoolRoute|W' });
+    expect((root as PoolRoute).hashFunc).toBe('WeightedCh3');
+    const sel = createSelector({ hashFunc: 'WeightedCh3', weights }, SERVERS.map(at));
+    for (const k of KEYS) expect(routeSync(root, makeRequest('get', k)).raw?.toString()).toBe(SERVERS[sel.select(Buffer.from(k))]);
+    // weight 0 never gets a key
+    expect(KEYS.some((k) => routeSync(root, makeRequest('get', k)).raw?.toString() === SERVERS[2])).toBe(false);
+  });
+
+  test('hash as a string or an object with salt', () => {
+    const a = build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', hash: 'Crc32' } }).root;
+    const crc = createSelector({ hashFunc: 'Crc32' }, SERVERS.map(at));
+    const b = build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', hash: { hash_func: 'Ch3', salt: 'v2' } } }).root;
+    const salted = createSelector({ hashFunc: 'Ch3', salt: 'v2' }, SERVERS.map(at));
+    for (const k of KEYS) {
+      expect(routeSync(a, makeRequest('get', k)).raw?.toString()).toBe(SERVERS[crc.select(Buffer.from(k))]);
+      expect(routeSync(b, makeRequest('get', k)).raw?.toString()).toBe(SERVERS[salted.select(Buffer.from(k))]);
+    }
+  });
+
+  test('inline pool object', () => {
+    const { root, built } = build({ route: { type: 'PoolRoute', pool: { name: 'inline', servers: SERVERS.slice(0, 2) } } });
+    expect(root.name).toBe('PoolRoute|inline');
+    expect(built.pools.get('inline')?.servers).toHaveLength(2);
+  });
+
+  test('empty pool: error reply, or NullRoute replies with error_on_empty false', () => {
+    const e = build({ pools: { E: { servers: [] } }, route: 'PoolRoute|E' }).root;
+    expect(e).toBeInstanceOf(ErrorRoute);
+    expect(routeSync(e, makeRequest('get', 'k')).message).toBe('PoolRoute|E has no servers');
+    const n = build({ pools: { E: { servers: [] } }, route: { type: 'PoolRoute', pool: 'E', error_on_empty: false } }).root;
+    expect(routeSync(n, makeRequest('set', 'k', 'v')).result).toBe('notstored');
+  });
+
+  test('shadows, rates and max_outstanding are accepted and reported as deferred', () => {
+    const { root } = build({
+      pools: { A: { servers: SERVERS }, T: { servers: ['127.0.0.1:29999'] } },
+      route: {
+        type: 'PoolRoute', pool: 'A', rates: { sets_rate: 10 }, max_outstanding: 5,
+        shadows: [{ target: 'PoolRoute|T', index_range: [0, 2], key_fraction_range: [0, 0.1] }],
+      },
+    });
+    expect((root as PoolRoute).deferredOptions).toEqual(['shadows', 'rates', 'max_outstanding']);
+  });
+
+  test('traverse names the one destination a key reaches', () => {
+    const { root } = build({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' });
+    const req = makeRequest('get', 'abc');
+    expect(traverseDestinations(root, req)).toEqual([routeSync(root, req).raw?.toString()]);
+  });
+
+  test('routes over fake children directly (no builder)', () => {
+    const kids: RouteHandle[] = [new FakeRoute('x', 'found'), new FakeRoute('y', 'notfound')];
+    const sel = createSelector({ hashFunc: 'Ch3' }, [{ host: 'x', port: 1 }, { host: 'y', port: 2 }]);
+    const r = new PoolRoute('P', kids, sel, 'Ch3');
+    const ctx = makeTestContext();
+    for (const k of KEYS) routeSync(r, makeRequest('get', k), ctx);
+    expect((kids[0] as FakeRoute).seen.length + (kids[1] as FakeRoute).seen.length).toBe(KEYS.length);
+    expect(() => new PoolRoute('P', kids.slice(0, 1), sel, 'Ch3')).toThrow(/2 slots for 1 servers/);
+  });
+
+  test('shorthand and errors', () => {
+    expect(poolRouteFactory.fromString('A')).toEqual({ pool: 'A' });
+    expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', hash: { hash_func: 'WeightedCh3', weights: [1] } } }))
+      .toThrow('/route/hash/weights: PoolRoute: weights has 1 entries but there are 4 servers');
+    expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 7 } }))
+      .toThrow('/route/pool: PoolRoute: pool must be a string or an object');
+  });
+});
