@@ -33,8 +33,8 @@ export interface RequestSink {
   multiGet(reqs: Request[]): void;
   /** A command mcrelay answers itself. `args` is the rest of the line after the verb (trimmed). */
   local(op: LocalOp, args: Buffer, noreply: boolean): void;
-  /** Reply this exact line (without \r\n) in order, e.g. `ERROR`, `CLIENT_ERROR bad data chunk`. */
-  error(line: string): void;
+  /** Reply this exact line (without \r\n) in order, e.g. `ERROR`, `CLIENT_ERROR bad data chunk`, `END`. */
+  replyLine(line: string): void;
   /** The stream cannot be resynchronised: reply `line` (if not null) and close the connection. */
   fatal(line: string | null): void;
 }
@@ -187,7 +187,7 @@ export class RequestParser {
     const n = this.tokenize(buf, start, end);
     const sink = this.sink;
     if (n === 0) {
-      sink.error('ERROR');
+      sink.replyLine('ERROR');
       return next;
     }
     const vs = this.ts(0);
@@ -249,7 +249,7 @@ export class RequestParser {
         if (verbIs(buf, vs, 'flush_all')) return this.flushAll(buf, n, end, next);
         break;
     }
-    sink.error('ERROR');
+    sink.replyLine('ERROR');
     return next;
   }
 
@@ -265,12 +265,12 @@ export class RequestParser {
   /** get/gets: `get <key>*`. keys start at token `first`. */
   private get(buf: Buffer, op: Op, n: number, first: number, next: number): number {
     if (n <= first) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     for (let i = first; i < n; i++) {
       if (this.te(i) - this.ts(i) > KEY_MAX_LENGTH) {
-        this.sink.error(ERR_FORMAT);
+        this.sink.replyLine(ERR_FORMAT);
         return next;
       }
     }
@@ -290,22 +290,22 @@ export class RequestParser {
   /** gat/gats: `gat <exptime> <key>*`. */
   private gat(buf: Buffer, op: Op, n: number, next: number): number {
     if (n < 2) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const exptime = parseSigned32(buf, this.ts(1), this.te(1));
     if (exptime === null) {
-      this.sink.error('CLIENT_ERROR invalid exptime argument');
+      this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
     }
     if (n === 2) {
       // memcached answers a key-less gat with an empty result.
-      this.sink.local('mn', GAT_EMPTY, false);
+      this.sink.replyLine('END');
       return next;
     }
     for (let i = 2; i < n; i++) {
       if (this.te(i) - this.ts(i) > KEY_MAX_LENGTH) {
-        this.sink.error(ERR_FORMAT);
+        this.sink.replyLine(ERR_FORMAT);
         return next;
       }
     }
@@ -339,7 +339,7 @@ export class RequestParser {
     const isCas = op === 'cas';
     const min = isCas ? 6 : 5;
     if (n !== min && n !== min + 1) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
@@ -349,7 +349,7 @@ export class RequestParser {
     const vlen = parseSigned32(buf, this.ts(4), this.te(4));
     const casOk = !isCas || parseUnsigned(buf, this.ts(5), this.te(5)) !== null;
     if (keyLen > KEY_MAX_LENGTH || !flagsOk || exptime === null || vlen === null || vlen < 0 || vlen > 0x7ffffffd || !casOk) {
-      if (!noreply) this.sink.error(ERR_FORMAT);
+      if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     const p: PendingValue = {
@@ -380,7 +380,7 @@ export class RequestParser {
   private finishValue(p: PendingValue, buf: Buffer, pos: number): number {
     const vend = pos + p.need - 2;
     if (buf[vend] !== CR || buf[vend + 1] !== LF) {
-      this.sink.error(ERR_DATA_CHUNK);
+      this.sink.replyLine(ERR_DATA_CHUNK);
       return pos + p.need;
     }
     const req = new Request(p.op, p.key, p.head, p.tail, buf.subarray(pos, vend), p.quiet, p.exptime);
@@ -392,7 +392,7 @@ export class RequestParser {
   /** delete <key> [0] [noreply] */
   private del(buf: Buffer, n: number, start: number, end: number, next: number): number {
     if (n < 2 || n > 4) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
@@ -401,12 +401,12 @@ export class RequestParser {
       const extra = noreply ? n - 3 : n - 2;
       const zeroOk = extra === 0 || (extra === 1 && this.te(2) - this.ts(2) === 1 && buf[this.ts(2)] === 0x30);
       if (!zeroOk) {
-        if (!noreply) this.sink.error('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]');
+        if (!noreply) this.sink.replyLine('CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]');
         return next;
       }
     }
     if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
-      if (!noreply) this.sink.error(ERR_FORMAT);
+      if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     this.sink.request(new Request('delete', this.keyAt(buf, 1), buf.subarray(start, this.ts(1)), EMPTY, null, noreply, 0));
@@ -416,16 +416,16 @@ export class RequestParser {
   /** incr/decr <key> <delta> [noreply] */
   private arith(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
     if (n !== 3 && n !== 4) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
     if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
-      if (!noreply) this.sink.error(ERR_FORMAT);
+      if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     if (!isUint64(buf, this.ts(2), this.te(2))) {
-      if (!noreply) this.sink.error('CLIENT_ERROR invalid numeric delta argument');
+      if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid numeric delta argument');
       return next;
     }
     const tailEnd = noreply && n === 4 ? this.te(2) : end;
@@ -436,17 +436,17 @@ export class RequestParser {
   /** touch <key> <exptime> [noreply] */
   private touch(buf: Buffer, n: number, start: number, end: number, next: number): number {
     if (n !== 3 && n !== 4) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
     if (this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
-      if (!noreply) this.sink.error(ERR_FORMAT);
+      if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     const exptime = parseSigned32Loose(buf, this.ts(2), this.te(2));
     if (exptime === null) {
-      if (!noreply) this.sink.error('CLIENT_ERROR invalid exptime argument');
+      if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
     }
     const tailEnd = noreply && n === 4 ? this.te(2) : end;
@@ -456,13 +456,13 @@ export class RequestParser {
 
   private verbosity(buf: Buffer, n: number, end: number, next: number): number {
     if (n !== 2 && n !== 3) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
     const levelTok = noreply && n === 2 ? -1 : 1;
     if (levelTok === 1 && parseUnsigned(buf, this.ts(1), this.te(1)) === null) {
-      if (!noreply) this.sink.error(ERR_FORMAT);
+      if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     this.sink.local('verbosity', this.restOfLine(buf, 1, n, end), noreply);
@@ -471,13 +471,13 @@ export class RequestParser {
 
   private flushAll(buf: Buffer, n: number, end: number, next: number): number {
     if (n > 3) {
-      this.sink.error('ERROR');
+      this.sink.replyLine('ERROR');
       return next;
     }
     const noreply = this.noreplyLast(buf, n);
     const hasDelay = n - (noreply ? 1 : 0) > 1;
     if (hasDelay && parseSigned32(buf, this.ts(1), this.te(1)) === null) {
-      if (!noreply) this.sink.error('CLIENT_ERROR invalid exptime argument');
+      if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
     }
     this.sink.local('flush_all', this.restOfLine(buf, 1, n, end), noreply);
@@ -491,7 +491,7 @@ export class RequestParser {
    */
   private meta(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
     if (n < 2) {
-      this.sink.error(op === 'me' || op === 'ms' ? ERR_FORMAT : 'ERROR');
+      this.sink.replyLine(op === 'me' || op === 'ms' ? ERR_FORMAT : 'ERROR');
       return next;
     }
     const ks = this.ts(1);
@@ -500,12 +500,12 @@ export class RequestParser {
     let vlen = -1;
     if (op === 'ms') {
       if (n < 3) {
-        this.sink.error(ERR_FORMAT);
+        this.sink.replyLine(ERR_FORMAT);
         return next;
       }
       const v = parseSigned32(buf, this.ts(2), this.te(2));
       if (v === null || v < 0 || v > 0x7ffffffd) {
-        this.sink.error(ERR_FORMAT);
+        this.sink.replyLine(ERR_FORMAT);
         return next;
       }
       vlen = v;
@@ -532,7 +532,7 @@ export class RequestParser {
         // memcached still swallows the value of an ms with a bad key.
         return this.skipValue(buf, next, vlen + 2, ERR_FORMAT);
       }
-      this.sink.error(ERR_FORMAT);
+      this.sink.replyLine(ERR_FORMAT);
       return next;
     }
     let key = buf.subarray(ks, ke);
@@ -563,7 +563,7 @@ export class RequestParser {
 
   /** Skip `need` bytes of data (a value we will not forward), then reply `line`. */
   private skipValue(buf: Buffer, pos: number, need: number, line: string): number {
-    this.sink.error(line);
+    this.sink.replyLine(line);
     const avail = buf.length - pos;
     if (avail >= need) return pos + need;
     this.skipRemaining = need - avail;
@@ -575,7 +575,6 @@ export class RequestParser {
 
 const HEAD_GET = Buffer.from('get ');
 const HEAD_GETS = Buffer.from('gets ');
-const GAT_EMPTY = Buffer.from('gat-empty');
 
 function verbIs(buf: Buffer, s: number, word: string): boolean {
   for (let i = 0; i < word.length; i++) if (buf[s + i] !== word.charCodeAt(i)) return false;

@@ -40,6 +40,6 @@ export class DestinationRoute implements RouteHandle {
   }
 
   traverse(_req: Request, t: Traversal): void {
-    t.destination(this.destination.address, this.name);
+    t.destination(this.destination.address);
   }
 }

@@ -79,10 +79,9 @@ export class Traversal {
     }
   }
 
-  /** Called by leaf routes with the destination's `host:port` (and a display name). */
-  destination(address: string, display: string = address): void {
+  /** Called by leaf routes (already recorded by visit()) with the destination's `host:port`. */
+  destination(address: string): void {
     this.destinations.push(address);
-    this.nodes.push({ depth: this.depth, name: display });
   }
 }
 

@@ -1,0 +1,357 @@
+/**
+ * One client connection: parse → route → replies in request order, one coalesced write per turn.
+ *
+ *   slots:  | written ... | head (waiting) | later (maybe already complete) |
+ *
+ * Every command gets a slot in arrival order. A slot completes when its reply (or, for a multi-get, all of
+ * its per-key replies) arrived; complete slots at the head are rendered into the output buffer, which is
+ * written once per event-loop turn. Upstreams may answer in any order across destinations; the client
+ * always sees request order.
+ *
+ * Multi-get: `get a b c` becomes one Request per key, routed independently (the upstream connection merges
+ * keys bound for the same server back into one line). The client gets the hits in key order and one END.
+ * If any key fails, the client gets that one error line instead (mcrouter MultiOpParent semantics).
+ *
+ * Backpressure: reading pauses while more than `maxOutstanding` commands are unanswered or the socket's
+ * unsent output passes `maxOutputBytes`, so a slow reader cannot grow mcrelay's memory without bound.
+ */
+import type net from 'node:net';
+import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
+import { isErrorResult, type Reply, type Request, defaultErrorText } from '../protocol/types.js';
+import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
+import type { ProxyCore } from './proxy-core.js';
+
+const CRLF = Buffer.from('\r\n');
+const END = Buffer.from('END\r\n');
+const MN = Buffer.from('MN\r\n');
+const OK = Buffer.from('OK\r\n');
+const ADMIN_PREFIX = Buffer.from('__mcrouter__.');
+
+class Slot {
+  /** Rendered bytes, null = nothing to send (quiet). Valid once `ready`. */
+  out: Buffer | null = null;
+  ready = false;
+  /** Close the connection after this slot is written (quit, fatal errors). */
+  closeAfter = false;
+}
+
+export class ClientSession implements RequestSink, Flushable {
+  flushQueued = false;
+  private readonly parser: RequestParser;
+  private slots: Slot[] = [];
+  private head = 0;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  private closing = false;
+  private destroyed = false;
+  private paused = false;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly core: ProxyCore,
+  ) {
+    this.parser = new RequestParser(this);
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', () => this.destroy());
+    socket.on('close', () => this.destroy());
+    socket.on('drain', () => this.maybeResume());
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.destroyed || this.closing) return;
+    try {
+      this.parser.feed(chunk);
+    } catch (err) {
+      // A throw here is a bug; answer and keep the process alive.
+      this.core.log.error({ err }, 'request handling failed');
+      this.replyLine('SERVER_ERROR internal error');
+    }
+    this.maybePause();
+  }
+
+  private newSlot(): Slot {
+    const s = new Slot();
+    this.slots.push(s);
+    return s;
+  }
+
+  private complete(slot: Slot, out: Buffer | null): void {
+    slot.out = out;
+    slot.ready = true;
+    if (this.slots[this.head] === slot) this.drainReady();
+  }
+
+  /** Move complete slots at the head into the output buffer. */
+  private drainReady(): void {
+    const slots = this.slots;
+    let h = this.head;
+    let close = false;
+    while (h < slots.length) {
+      const s = slots[h] as Slot;
+      if (!s.ready) break;
+      if (s.out !== null) {
+        this.out.push(s.out);
+        this.outBytes += s.out.length;
+      }
+      h++;
+      if (s.closeAfter) {
+        close = true;
+        break;
+      }
+    }
+    this.head = h;
+    if (h === slots.length) {
+      this.slots = [];
+      this.head = 0;
+    } else if (h > 1024) {
+      this.slots = slots.slice(h);
+      this.head = 0;
+    }
+    if (close) this.closing = true;
+    if (this.outBytes > 0 || close) scheduleFlush(this);
+  }
+
+  flush(): void {
+    if (this.destroyed) return;
+    if (this.outBytes > 0) {
+      const data = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out, this.outBytes);
+      this.out = [];
+      this.outBytes = 0;
+      this.socket.write(data);
+    }
+    if (this.closing) {
+      this.socket.end();
+      this.destroyed = true;
+      this.core.onSessionClosed(this);
+      return;
+    }
+    this.maybeResume();
+  }
+
+  private maybePause(): void {
+    if (this.paused) return;
+    const pending = this.slots.length - this.head;
+    if (pending > this.core.limits.maxClientOutstanding || this.socket.writableLength > this.core.limits.maxClientOutputBytes) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private maybeResume(): void {
+    if (!this.paused) return;
+    const pending = this.slots.length - this.head;
+    if (pending <= this.core.limits.maxClientOutstanding / 2 && this.socket.writableLength <= this.core.limits.maxClientOutputBytes / 2) {
+      this.paused = false;
+      this.socket.resume();
+    }
+  }
+
+  /** Number of commands received and not yet answered. */
+  get pendingCount(): number {
+    return this.slots.length - this.head;
+  }
+
+  destroy(): void {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    this.socket.destroy();
+    this.core.onSessionClosed(this);
+  }
+
+  /** Stop reading; close once every pending reply is written (graceful shutdown). */
+  closeWhenIdle(): void {
+    if (this.destroyed) return;
+    this.socket.pause();
+    const s = this.newSlot();
+    s.closeAfter = true;
+    this.complete(s, null);
+  }
+
+  // ------------------------------------------------------------------ RequestSink
+
+  request(req: Request): void {
+    const core = this.core;
+    core.stats.countRequest(req.op);
+    const slot = this.newSlot();
+    if ((req.op === 'get' || req.op === 'gets') && req.key.length > ADMIN_PREFIX.length && req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
+      this.complete(slot, core.admin.handleGet(req));
+      return;
+    }
+    const root = core.root;
+    const started = performance.now();
+    root.route(req, core.ctx, (reply: Reply) => {
+      core.stats.recordReply(req.op, reply.result, performance.now() - started);
+      this.complete(slot, this.render(req, reply));
+    });
+  }
+
+  multiGet(reqs: Request[]): void {
+    const core = this.core;
+    const n = reqs.length;
+    const slot = this.newSlot();
+    const replies = new Array<Reply | undefined>(n);
+    let remaining = n;
+    const root = core.root;
+    const started = performance.now();
+    const op = (reqs[0] as Request).op;
+    core.stats.countRequest(op);
+    for (let i = 0; i < n; i++) {
+      const req = reqs[i] as Request;
+      if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
+        replies[i] = core.admin.getReply(req);
+        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
+        continue;
+      }
+      root.route(req, core.ctx, (reply: Reply) => {
+        replies[i] = reply;
+        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
+      });
+    }
+  }
+
+  private completeMulti(slot: Slot, reqs: Request[], replies: Reply[], started: number): void {
+    const op = (reqs[0] as Request).op;
+    let bytes = END.length;
+    const parts: Buffer[] = [];
+    for (let i = 0; i < replies.length; i++) {
+      const r = replies[i] as Reply;
+      if (isErrorResult(r.result)) {
+        this.core.stats.recordReply(op, r.result, performance.now() - started);
+        this.complete(slot, renderError(r));
+        return;
+      }
+      if (r.result === 'found' && r.raw !== null) {
+        const block = valueBlockForClient(reqs[i] as Request, r.raw);
+        parts.push(block);
+        bytes += block.length;
+      }
+    }
+    parts.push(END);
+    this.core.stats.recordReply(op, 'found', performance.now() - started);
+    this.complete(slot, Buffer.concat(parts, bytes));
+  }
+
+  local(op: LocalOp, args: Buffer, noreply: boolean): void {
+    const slot = this.newSlot();
+    const core = this.core;
+    switch (op) {
+      case 'mn':
+        this.complete(slot, MN);
+        return;
+      case 'version':
+        this.complete(slot, Buffer.from(`VERSION ${core.versionString}\r\n`));
+        return;
+      case 'verbosity':
+        this.complete(slot, noreply ? null : OK);
+        return;
+      case 'quit':
+        slot.closeAfter = true;
+        this.complete(slot, null);
+        return;
+      case 'stats':
+        core.stats.countRequest('stats');
+        this.complete(slot, core.admin.stats(args.toString('latin1').trim()));
+        return;
+      case 'flush_all':
+        core.stats.countRequest('flush_all');
+        core.admin.flushAll(args, (reply) => this.complete(slot, noreply ? null : reply));
+        return;
+      case 'shutdown':
+        this.complete(slot, Buffer.from('ERROR\r\n'));
+        return;
+    }
+  }
+
+  replyLine(line: string): void {
+    const slot = this.newSlot();
+    this.complete(slot, Buffer.from(`${line}\r\n`, 'latin1'));
+  }
+
+  fatal(line: string | null): void {
+    const slot = this.newSlot();
+    slot.closeAfter = true;
+    this.complete(slot, line === null ? null : Buffer.from(`${line}\r\n`, 'latin1'));
+  }
+
+  // ------------------------------------------------------------------ rendering
+
+  /** Bytes for the client, or null when the client asked for quiet and the reply is suppressed. */
+  private render(req: Request, reply: Reply): Buffer | null {
+    const op = req.op;
+    const result = reply.result;
+    if (req.quiet) {
+      if (op.length !== 2) return null; // classic noreply: never answer
+      // Meta q mode: memcached suppresses EN for mg, HD for ms/md/ma, and NF for md.
+      if (op === 'mg' && result === 'notfound') return null;
+      if ((op === 'ms' && result === 'stored') || (op === 'md' && (result === 'deleted' || result === 'notfound')) || (op === 'ma' && result === 'found' && reply.raw !== null && reply.raw[0] === 0x48)) {
+        return null;
+      }
+    }
+    const raw = reply.raw;
+    switch (op) {
+      case 'get': case 'gets': case 'gat': case 'gats':
+        if (result === 'found' && raw !== null) {
+          const block = valueBlockForClient(req, raw);
+          return Buffer.concat([block, END], block.length + END.length);
+        }
+        if (result === 'notfound') return END;
+        if (raw !== null) return raw;
+        return renderError(reply);
+      default:
+        if (raw !== null) return raw;
+        return renderSynthetic(req, reply);
+    }
+  }
+}
+
+function startsWithBuf(b: Buffer, prefix: Buffer): boolean {
+  return b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+}
+
+/** The VALUE block with the client's key when the upstream saw a different one (routing prefix stripped). */
+function valueBlockForClient(req: Request, raw: Buffer): Buffer {
+  const key = req.key;
+  // raw = "VALUE <key> ..." ; compare the key in place.
+  const ks = 6;
+  const ke = raw.indexOf(0x20, ks);
+  if (ke - ks === key.length && raw.compare(key, 0, key.length, ks, ke) === 0) return raw;
+  return Buffer.concat([raw.subarray(0, ks), key, raw.subarray(ke)]);
+}
+
+export function renderError(reply: Reply): Buffer {
+  if (reply.raw !== null) return reply.raw;
+  if (reply.message !== null) {
+    const kind = reply.result === 'client_error' || reply.result === 'bad_key' ? 'CLIENT_ERROR' : 'SERVER_ERROR';
+    return Buffer.from(`${kind} ${reply.message}\r\n`, 'latin1');
+  }
+  return Buffer.from(`${defaultErrorText(reply.result)}\r\n`, 'latin1');
+}
+
+/** Replies mcrelay makes itself (NullRoute etc.), in the form the client's command expects. */
+function renderSynthetic(req: Request, reply: Reply): Buffer {
+  const meta = req.op.length === 2;
+  switch (reply.result) {
+    case 'found':
+      return meta ? Buffer.from('HD\r\n') : Buffer.from('OK\r\n');
+    case 'notfound':
+      if (req.op === 'mg' || req.op === 'me') return Buffer.from('EN\r\n');
+      return meta ? Buffer.from('NF\r\n') : Buffer.from('NOT_FOUND\r\n');
+    case 'stored':
+      return meta ? Buffer.from('HD\r\n') : Buffer.from('STORED\r\n');
+    case 'notstored':
+      return meta ? Buffer.from('NS\r\n') : Buffer.from('NOT_STORED\r\n');
+    case 'exists':
+      return meta ? Buffer.from('EX\r\n') : Buffer.from('EXISTS\r\n');
+    case 'deleted':
+      return meta ? Buffer.from('HD\r\n') : Buffer.from('DELETED\r\n');
+    case 'touched':
+      return Buffer.from('TOUCHED\r\n');
+    case 'ok':
+      return OK;
+    default:
+      return renderError(reply);
+  }
+}
+
+void CRLF;

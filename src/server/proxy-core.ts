@@ -1,0 +1,253 @@
+/**
+ * The running proxy: listeners, client sessions, the active route tree and its config, the shared
+ * destination map, the route context, stats and admin. A reload builds the new tree completely, then
+ * swaps `root` in one assignment: requests already routed finish on the old tree, new ones take the new.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import type { Logger } from 'pino';
+import { buildConfig, type BuiltConfig } from '../config/builder.js';
+import { ConfigError } from '../config/config-error.js';
+import { loadConfigSource, type ConfigSource, type ConfigSpec } from '../config/loader.js';
+import type { ProxyOptions } from '../options.js';
+import type { Request } from '../protocol/types.js';
+import type { BuildOptions } from '../routes/route-factory.js';
+import { RouteStats, type RouteContext, type RouteHandle, type SpawnKind } from '../routes/route-handle.js';
+import { DestinationMap, type UpstreamDestination } from '../upstream/upstream-destination.js';
+import { Admin } from './admin.js';
+import { ClientSession } from './client-session.js';
+import { ProxyStats } from './proxy-stats.js';
+import { VERSION } from '../version.js';
+
+export interface ActiveConfig {
+  readonly built: BuiltConfig;
+  readonly source: ConfigSource;
+  readonly loadedAt: number;
+  readonly generation: number;
+}
+
+/** Bounded fire-and-forget work (design commitment 4): shadows, async replicas, L1 refills. */
+class ProxyRouteContext implements RouteContext {
+  readonly shadowContext: RouteContext;
+  private outstanding = 0;
+
+  constructor(
+    readonly shadow: boolean,
+    readonly stats: RouteStats,
+    readonly log: Logger,
+    readonly hostId: number,
+    private readonly limits: { maxShadow: number; maxAsync: number },
+    parent: ProxyRouteContext | null,
+  ) {
+    this.shadowContext = shadow ? this : parent ?? new ProxyRouteContext(true, stats, log, hostId, limits, this);
+  }
+
+  spawn(handle: RouteHandle, req: Request, kind: SpawnKind): boolean {
+    const cap = kind === 'shadow' ? this.limits.maxShadow : this.limits.maxAsync;
+    if (this.outstanding >= cap) {
+      if (kind === 'shadow') this.stats.shadowDropped++;
+      else if (kind === 'refill') this.stats.refillDropped++;
+      else this.stats.asyncDropped++;
+      return false;
+    }
+    if (kind === 'shadow') this.stats.shadowSent++;
+    else if (kind === 'refill') this.stats.refillSent++;
+    else this.stats.asyncSent++;
+    this.outstanding++;
+    const ctx = kind === 'shadow' ? this.shadowContext : this;
+    try {
+      handle.route(req, ctx, () => {
+        this.outstanding--;
+      });
+    } catch (err) {
+      this.outstanding--;
+      this.log.error({ err }, 'background route failed');
+    }
+    return true;
+  }
+}
+
+function hostIdFromHostname(): number {
+  // Stable per host: FNV-1a of the hostname (mcrouter hashes the first non-loopback IP; we have no
+  // network to consult here, so the hostname stands in; --host-id overrides).
+  let h = 0x811c9dc5;
+  const name = os.hostname();
+  for (let i = 0; i < name.length; i++) {
+    h ^= name.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
+
+export class ProxyCore {
+  readonly stats = new ProxyStats();
+  readonly routeStats = new RouteStats();
+  readonly ctx: RouteContext;
+  readonly destinations: DestinationMap;
+  readonly admin: Admin;
+  readonly versionString = `${VERSION} mcrelay`;
+  readonly limits: { maxClientOutstanding: number; maxClientOutputBytes: number };
+  readonly buildOptions: BuildOptions;
+  readonly hostId: number;
+  root!: RouteHandle;
+  active!: ActiveConfig;
+  private generation = 0;
+  private readonly sessions = new Set<ClientSession>();
+  private readonly servers: net.Server[] = [];
+  private draining = false;
+
+  constructor(
+    readonly options: ProxyOptions,
+    readonly log: Logger,
+  ) {
+    this.hostId = options.hostId ?? hostIdFromHostname();
+    this.ctx = new ProxyRouteContext(false, this.routeStats, log.child({ subsystem: 'routes' }), this.hostId, {
+      maxShadow: options.targetMaxShadowRequests,
+      maxAsync: 10_000,
+    }, null);
+    this.destinations = new DestinationMap({
+      connectionsPerDestination: options.connectionsPerDestination,
+      tko: {
+        timeoutsUntilTko: options.timeoutsUntilTko,
+        probeInitialMs: options.probeTimeoutInitialMs,
+        probeMaxMs: options.probeTimeoutMaxMs,
+        disabled: options.disableTkoTracking,
+      },
+      keepAlive: true,
+      maxOutstanding: options.targetMaxPendingRequests,
+      log: log.child({ subsystem: 'upstream' }),
+    });
+    this.limits = { maxClientOutstanding: options.maxClientOutstandingReqs, maxClientOutputBytes: 8 * 1024 * 1024 };
+    this.buildOptions = {
+      routePrefix: options.routePrefix,
+      serverTimeoutMs: options.serverTimeoutMs,
+      hostId: this.hostId,
+      sendInvalidRouteToDefault: options.sendInvalidRouteToDefault,
+      localZone: options.localZone,
+      asynclogDisable: options.asynclogDisable,
+    };
+    this.admin = new Admin(this);
+  }
+
+  configSpec(): ConfigSpec {
+    if (this.options.configStr !== null) return { configStr: this.options.configStr };
+    if (this.options.config !== null) return this.options.config;
+    throw new ConfigError('', 'no config given (use --config file:PATH)');
+  }
+
+  /** Load, validate and build the config; swap it in. Throws ConfigError (the old config stays). */
+  loadConfig(): ActiveConfig {
+    this.stats.configLastAttempt = Date.now();
+    let source: ConfigSource;
+    let built: BuiltConfig;
+    try {
+      source = loadConfigSource(this.configSpec());
+      built = buildConfig(source.data, { options: this.buildOptions, destinations: this.destinations });
+    } catch (err) {
+      this.stats.configFailures++;
+      throw err;
+    }
+    const active: ActiveConfig = { built, source, loadedAt: Date.now(), generation: ++this.generation };
+    this.active = active;
+    this.root = built.root;
+    this.stats.configLastSuccess = active.loadedAt;
+    const keep = new Set<UpstreamDestination>();
+    for (const d of built.destinations) keep.add(d as UpstreamDestination);
+    this.destinations.retainOnly(keep, 5_000, this.log);
+    return active;
+  }
+
+  /** Reload; on failure log and keep serving the old config. Returns true on success. */
+  reload(reason: string): boolean {
+    try {
+      const a = this.loadConfig();
+      this.log.info({ reason, generation: a.generation, md5: a.source.md5 }, 'config reloaded');
+      return true;
+    } catch (err) {
+      const path = err instanceof ConfigError ? err.path : undefined;
+      this.log.error({ reason, path, err: err instanceof Error ? err.message : String(err) }, 'Failed to reconfigure');
+      return false;
+    }
+  }
+
+  /** Start listening on every port/address (or the inherited fd). Resolves with the bound ports. */
+  async listen(): Promise<number[]> {
+    const onConn = (sock: net.Socket): void => this.accept(sock);
+    const bound: number[] = [];
+    if (this.options.listenSockFd !== null) {
+      const server = net.createServer(onConn);
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen({ fd: this.options.listenSockFd as number }, () => resolve());
+      });
+      this.servers.push(server);
+      const addr = server.address();
+      bound.push(typeof addr === 'object' && addr !== null ? addr.port : 0);
+      return bound;
+    }
+    const ports = this.options.ports.length > 0 ? this.options.ports : [11211];
+    for (const port of ports) {
+      for (const host of this.options.listenAddresses) {
+        const server = net.createServer(onConn);
+        const actual = await new Promise<number>((resolve, reject) => {
+          server.once('error', reject);
+          server.listen({ port, host, backlog: 1024 }, () => {
+            const addr = server.address();
+            resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
+          });
+        });
+        this.servers.push(server);
+        bound.push(actual);
+      }
+    }
+    return bound;
+  }
+
+  private accept(sock: net.Socket): void {
+    if (this.draining || (this.options.maxConns > 0 && this.sessions.size >= this.options.maxConns)) {
+      sock.destroy();
+      return;
+    }
+    const s = new ClientSession(sock, this);
+    this.sessions.add(s);
+    this.stats.numClientConnections = this.sessions.size;
+    this.stats.totalClientConnections++;
+  }
+
+  onSessionClosed(s: ClientSession): void {
+    this.sessions.delete(s);
+    this.stats.numClientConnections = this.sessions.size;
+  }
+
+  get sessionCount(): number {
+    return this.sessions.size;
+  }
+
+  /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then close everything. */
+  async shutdown(deadlineMs: number): Promise<void> {
+    this.draining = true;
+    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    for (const s of this.sessions) s.closeWhenIdle();
+    const started = Date.now();
+    while (this.sessions.size > 0 && Date.now() - started < deadlineMs) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    for (const s of [...this.sessions]) s.destroy();
+    this.destinations.closeAll();
+  }
+
+  /** Files to watch for hot reload. */
+  watchedFiles(): readonly string[] {
+    return this.active?.source.files ?? [];
+  }
+}
+
+export function fileExists(p: string): boolean {
+  try {
+    fs.accessSync(p);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,76 @@
+/**
+ * Proxy-wide counters with mcrouter's stat names (reference mcrouter.md §5.1). Plain numeric fields and
+ * per-op arrays indexed at parse time: counting a request is an array increment, never a map lookup.
+ */
+import { isErrorResult, type Op, type Result } from '../protocol/types.js';
+
+/** Ops in mcrouter's `cmd_<op>` naming; index = position. */
+export const STAT_OPS = [
+  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
+  'touch', 'mg', 'ms', 'md', 'ma', 'me', 'mn', 'version', 'verbosity', 'flush_all', 'stats', 'quit',
+] as const;
+
+const OP_INDEX = new Map<string, number>(STAT_OPS.map((op, i) => [op, i]));
+
+/** mcrouter writes flush_all as `flushall`. */
+function statName(op: string): string {
+  return op === 'flush_all' ? 'flushall' : op;
+}
+
+export class ProxyStats {
+  readonly startedAt = Date.now();
+  numClientConnections = 0;
+  totalClientConnections = 0;
+  readonly cmdCount = new Float64Array(STAT_OPS.length);
+  readonly durationUsSum = new Float64Array(STAT_OPS.length);
+  readonly replied = new Float64Array(STAT_OPS.length);
+  requestErrors = 0;
+  requestSuccess = 0;
+  readonly resultCount = new Map<Result, number>();
+  configFailures = 0;
+  configLastAttempt = 0;
+  configLastSuccess = 0;
+
+  countRequest(op: Op | 'stats' | 'flush_all'): void {
+    const i = OP_INDEX.get(op);
+    if (i !== undefined) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
+  }
+
+  recordReply(op: Op, result: Result, ms: number): void {
+    const i = OP_INDEX.get(op);
+    if (i !== undefined) {
+      this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
+      this.replied[i] = (this.replied[i] as number) + 1;
+    }
+    if (isErrorResult(result)) {
+      this.requestErrors++;
+      this.resultCount.set(result, (this.resultCount.get(result) ?? 0) + 1);
+    } else {
+      this.requestSuccess++;
+    }
+  }
+
+  uptimeSeconds(): number {
+    return Math.floor((Date.now() - this.startedAt) / 1000);
+  }
+
+  /** `[name, value]` pairs of the per-op counters, mcrouter names. */
+  opStats(): [string, number][] {
+    const out: [string, number][] = [];
+    for (let i = 0; i < STAT_OPS.length; i++) {
+      const name = statName(STAT_OPS[i] as string);
+      out.push([`cmd_${name}_count`, this.cmdCount[i] as number]);
+    }
+    return out;
+  }
+
+  avgDurationUs(): number {
+    let sum = 0;
+    let n = 0;
+    for (let i = 0; i < STAT_OPS.length; i++) {
+      sum += this.durationUsSum[i] as number;
+      n += this.replied[i] as number;
+    }
+    return n === 0 ? 0 : sum / n;
+  }
+}
