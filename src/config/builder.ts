@@ -364,6 +364,10 @@ class TreeBuilder implements RouteBuilder {
     try {
       handle = factory.build(opts, this, path);
     } catch (e) {
+      // Everything under a "Type|rest" string is inside that string: no deeper pointer exists.
+      if (shorthand && e instanceof ConfigError && e.path.startsWith(`${path}/`)) {
+        throw new ConfigError(path, e.detail, e.code, { cause: e });
+      }
       throw this.wrap(factory, e, path);
     } finally {
       this.typeStack.pop();

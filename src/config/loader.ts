@@ -52,7 +52,14 @@ export function parseConfigText(text: string, name: string, yaml: boolean): Json
     const where = `${name}:${line}:${column}`;
     throw new ConfigError('', `${where}: ${err.message.split('\n')[0] ?? err.message}`, 'MCP_ERR_CONFIG_PARSE');
   }
-  return toJsonModel(doc.toJS({ mapAsMap: true, maxAliasCount: 100 }), '');
+  let js: unknown;
+  try {
+    js = doc.toJS({ mapAsMap: true, maxAliasCount: 100 });
+  } catch (e) {
+    // e.g. "Excessive alias count" (a billion-laughs document)
+    throw new ConfigError('', `${name}: ${e instanceof Error ? e.message : String(e)}`, 'MCP_ERR_CONFIG_PARSE', { cause: e });
+  }
+  return toJsonModel(js, '');
 }
 
 /**
