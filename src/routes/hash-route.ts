@@ -38,7 +38,7 @@ export const HASH_OPTION_PROPERTIES: Readonly<Record<string, SchemaObject>> = Ob
     enum: [...HASH_FUNC_NAMES],
     description: 'Hash function: Ch3 (default), WeightedCh3, Crc32, ConstShard, Rendezvous, WeightedRendezvous, Ketama, Modula, Jump.',
   },
-  salt: { type: 'string', default: '', description: 'Appended to the routing key before hashing.' },
+  salt: { type: 'string', description: 'Appended to the routing key before hashing (default: none).' },
   weights: {
     type: 'array', items: { type: 'number', minimum: 0 },
     description: 'One weight per child/server (WeightedCh3, WeightedRendezvous: [0, 1]; Ketama/Modula: positive integers).',
@@ -144,6 +144,7 @@ export const hashRouteFactory = defineRoute<HashRouteOptions>({
       children: routeNodeSchema('The children to hash over: a list, a single route, or "Pool|A".'),
       ...HASH_OPTION_PROPERTIES,
       hash_func: { ...HASH_OPTION_PROPERTIES['hash_func'], default: 'Ch3' },
+      salt: { ...HASH_OPTION_PROPERTIES['salt'], default: '' },
       error_on_empty: {
         type: 'boolean', default: true,
         description: 'With no children, reply with an error (true) or with NullRoute replies (false).',
