@@ -545,9 +545,10 @@ export class RequestParser {
     if (qTok === -1) {
       tail = buf.subarray(ke, end);
     } else {
-      const qs = this.ts(qTok);
+      // Drop the q token and the spaces before it (the token before it is the key, datalen or a flag).
+      const cut = this.te(qTok - 1);
       const qe = this.te(qTok);
-      tail = Buffer.concat([buf.subarray(ke, qs), buf.subarray(qe, end)]);
+      tail = cut === ke ? buf.subarray(qe, end) : Buffer.concat([buf.subarray(ke, cut), buf.subarray(qe, end)]);
     }
     const head = buf.subarray(start, ks);
     const wireKey = base64 ? buf.subarray(ks, ke) : key;

@@ -1,0 +1,191 @@
+import { describe, expect, it } from 'vitest';
+import { RequestParser, type LocalOp, type RequestSink } from '../../../src/protocol/request-parser.js';
+import type { Request } from '../../../src/protocol/types.js';
+
+/** Records parser events as readable strings. */
+class Recorder implements RequestSink {
+  events: string[] = [];
+  request(req: Request): void {
+    this.events.push(describeReq(req));
+  }
+  multiGet(reqs: Request[]): void {
+    this.events.push(`MULTI ${reqs[0]?.op} ${reqs.map((r) => r.key.toString('latin1')).join(',')} head=${JSON.stringify(reqs[0]?.head.toString('latin1'))}`);
+  }
+  local(op: LocalOp, args: Buffer, noreply: boolean): void {
+    this.events.push(`LOCAL ${op} ${JSON.stringify(args.toString('latin1'))}${noreply ? ' noreply' : ''}`);
+  }
+  replyLine(line: string): void {
+    this.events.push(`LINE ${line}`);
+  }
+  fatal(line: string | null): void {
+    this.events.push(`FATAL ${line}`);
+  }
+}
+
+function describeReq(r: Request): string {
+  const v = r.value === null ? '' : ` value=${JSON.stringify(r.value.toString('latin1'))}`;
+  const wk = r.wireKey === null ? '' : ` wire=${r.wireKey.toString('latin1')}`;
+  return `REQ ${r.op} key=${JSON.stringify(r.key.toString('latin1'))} head=${JSON.stringify(r.head.toString('latin1'))} tail=${JSON.stringify(r.tail.toString('latin1'))}${v}${r.quiet ? ' quiet' : ''} exptime=${r.exptime}${wk}`;
+}
+
+function parseWhole(input: Buffer): string[] {
+  const rec = new Recorder();
+  new RequestParser(rec).feed(input);
+  return rec.events;
+}
+
+function parseChunks(chunks: Buffer[]): string[] {
+  const rec = new Recorder();
+  const p = new RequestParser(rec);
+  for (const c of chunks) p.feed(c);
+  return rec.events;
+}
+
+interface Case {
+  name: string;
+  input: string;
+  expect: string[];
+}
+
+const K251 = 'k'.repeat(251);
+const K250 = 'k'.repeat(250);
+
+const CASES: Case[] = [
+  { name: 'get one key', input: 'get foo\r\n', expect: ['REQ get key="foo" head="get " tail="" exptime=0'] },
+  { name: 'get with \\n only', input: 'get foo\n', expect: ['REQ get key="foo" head="get " tail="" exptime=0'] },
+  { name: 'get trailing space (Cache::Memcached)', input: 'get foo \r\n', expect: ['REQ get key="foo" head="get " tail="" exptime=0'] },
+  { name: 'leading and double spaces', input: ' get  a  b\r\n', expect: ['MULTI get a,b head="get "'] },
+  { name: 'gets multi', input: 'gets a b c\r\n', expect: ['MULTI gets a,b,c head="gets "'] },
+  { name: 'get without key', input: 'get\r\n', expect: ['LINE ERROR'] },
+  { name: 'get space only', input: 'get \r\n', expect: ['LINE ERROR'] },
+  { name: 'get 250-byte key ok', input: `get ${K250}\r\n`, expect: [`REQ get key="${K250}" head="get " tail="" exptime=0`] },
+  { name: 'get 251-byte key', input: `get ${K251}\r\n`, expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'get second key too long', input: `get b ${K251}\r\n`, expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'gat single', input: 'gat 100 k\r\n', expect: ['REQ gat key="k" head="gat 100 " tail="" exptime=100'] },
+  { name: 'gats multi', input: 'gats 5 a b\r\n', expect: ['MULTI gats a,b head="gats 5 "'] },
+  { name: 'gat no keys', input: 'gat 10\r\n', expect: ['LINE END'] },
+  { name: 'gat bad exptime', input: 'gat x a\r\n', expect: ['LINE CLIENT_ERROR invalid exptime argument'] },
+  { name: 'set', input: 'set k 1 2 5\r\nhello\r\n', expect: ['REQ set key="k" head="set " tail=" 1 2 5" value="hello" exptime=2'] },
+  { name: 'set noreply', input: 'set k 0 0 1 noreply\r\nx\r\n', expect: ['REQ set key="k" head="set " tail=" 0 0 1" value="x" quiet exptime=0'] },
+  { name: 'set 6th token not noreply', input: 'set k 0 0 1 foo\r\nx\r\n', expect: ['REQ set key="k" head="set " tail=" 0 0 1 foo" value="x" exptime=0'] },
+  { name: 'set value with CRLF and NUL inside', input: 'set k 0 0 4\r\n\r\n\0z\r\n', expect: ['REQ set key="k" head="set " tail=" 0 0 4" value="\\r\\n\\u0000z" exptime=0'] },
+  { name: 'set empty value', input: 'set k 0 0 0\r\n\r\n', expect: ['REQ set key="k" head="set " tail=" 0 0 0" value="" exptime=0'] },
+  { name: 'set too few tokens', input: 'set a 0 0\r\n', expect: ['LINE ERROR'] },
+  { name: 'set too many tokens then data as command', input: 'set a 0 0 1 noreply extra\r\nx\r\n', expect: ['LINE ERROR', 'LINE ERROR'] },
+  { name: 'set negative length', input: 'set a 0 0 -1\r\n', expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'set bad flags does not swallow data', input: 'set a abc 0 1\r\nx\r\n', expect: ['LINE CLIENT_ERROR bad command line format', 'LINE ERROR'] },
+  { name: 'set bad flags noreply is silent', input: 'set a abc 0 1 noreply\r\nx\r\n', expect: ['LINE ERROR'] },
+  { name: 'set key too long', input: `set ${K251} 0 0 1\r\nx\r\n`, expect: ['LINE CLIENT_ERROR bad command line format', 'LINE ERROR'] },
+  { name: 'set bad data chunk', input: 'set a 0 0 1\r\nxy\r\nmn\r\n', expect: ['LINE CLIENT_ERROR bad data chunk', 'LINE ERROR', 'LOCAL mn ""'] },
+  { name: 'set plus sign numbers', input: 'set e +5 +0 +1\r\ne\r\n', expect: ['REQ set key="e" head="set " tail=" +5 +0 +1" value="e" exptime=0'] },
+  { name: 'set hex flags rejected', input: 'set e 0x5 0 1\r\ne\r\n', expect: ['LINE CLIENT_ERROR bad command line format', 'LINE ERROR'] },
+  { name: 'set huge length rejected', input: 'set e 5 0 2147483648\r\n', expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'cas', input: 'cas k 0 0 1 99\r\nx\r\n', expect: ['REQ cas key="k" head="cas " tail=" 0 0 1 99" value="x" exptime=0'] },
+  { name: 'cas missing unique', input: 'cas a 0 0 1\r\nx\r\n', expect: ['LINE ERROR', 'LINE ERROR'] },
+  { name: 'append/prepend/add/replace', input: 'append a 0 0 1\r\nC\r\nprepend a 0 0 1\r\nA\r\nadd b 0 0 1\r\nB\r\nreplace b 0 0 1\r\nR\r\n', expect: [
+    'REQ append key="a" head="append " tail=" 0 0 1" value="C" exptime=0',
+    'REQ prepend key="a" head="prepend " tail=" 0 0 1" value="A" exptime=0',
+    'REQ add key="b" head="add " tail=" 0 0 1" value="B" exptime=0',
+    'REQ replace key="b" head="replace " tail=" 0 0 1" value="R" exptime=0',
+  ] },
+  { name: 'delete', input: 'delete k\r\n', expect: ['REQ delete key="k" head="delete " tail="" exptime=0'] },
+  { name: 'delete 0 noreply', input: 'delete k 0 noreply\r\n', expect: ['REQ delete key="k" head="delete " tail="" quiet exptime=0'] },
+  { name: 'delete with time', input: 'delete a 5\r\n', expect: ['LINE CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]'] },
+  { name: 'delete too many tokens', input: 'delete a b c d\r\n', expect: ['LINE ERROR'] },
+  { name: 'incr', input: 'incr n 5\r\n', expect: ['REQ incr key="n" head="incr " tail=" 5" exptime=0'] },
+  { name: 'decr noreply', input: 'decr n 1 noreply\r\n', expect: ['REQ decr key="n" head="decr " tail=" 1" quiet exptime=0'] },
+  { name: 'incr bad delta', input: 'incr a -1\r\n', expect: ['LINE CLIENT_ERROR invalid numeric delta argument'] },
+  { name: 'incr delta over 2^64', input: 'incr b 18446744073709551616\r\n', expect: ['LINE CLIENT_ERROR invalid numeric delta argument'] },
+  { name: 'incr missing delta', input: 'incr a\r\n', expect: ['LINE ERROR'] },
+  { name: 'touch', input: 'touch k 10\r\n', expect: ['REQ touch key="k" head="touch " tail=" 10" exptime=10'] },
+  { name: 'touch bad exptime', input: 'touch e abc\r\n', expect: ['LINE CLIENT_ERROR invalid exptime argument'] },
+  { name: 'touch missing exptime', input: 'touch a\r\n', expect: ['LINE ERROR'] },
+  { name: 'version/verbosity/mn', input: 'version\r\nverbosity 1\r\nverbosity 1 noreply\r\nmn\r\n', expect: ['LOCAL version ""', 'LOCAL verbosity "1"', 'LOCAL verbosity "1 noreply" noreply', 'LOCAL mn ""'] },
+  { name: 'verbosity without level', input: 'verbosity\r\n', expect: ['LINE ERROR'] },
+  { name: 'verbosity bad level', input: 'verbosity a\r\n', expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'stats with group', input: 'stats servers\r\n', expect: ['LOCAL stats "servers"'] },
+  { name: 'flush_all forms', input: 'flush_all\r\nflush_all 0\r\nflush_all noreply\r\nflush_all abc\r\n', expect: ['LOCAL flush_all ""', 'LOCAL flush_all "0"', 'LOCAL flush_all "noreply" noreply', 'LINE CLIENT_ERROR invalid exptime argument'] },
+  { name: 'quit stops parsing', input: 'quit\r\nget a\r\n', expect: ['LOCAL quit ""'] },
+  { name: 'unknown and upper-case commands', input: 'foo\r\nGET a\r\n\r\n', expect: ['LINE ERROR', 'LINE ERROR', 'LINE ERROR'] },
+  { name: 'tab is not a separator', input: 'get\tb\r\n', expect: ['LINE ERROR'] },
+  { name: 'mg with flags', input: 'mg k v f t O123\r\n', expect: ['REQ mg key="k" head="mg " tail=" v f t O123" exptime=0'] },
+  { name: 'mg quiet strips q', input: 'mg k v q k\r\n', expect: ['REQ mg key="k" head="mg " tail=" v k" quiet exptime=0'] },
+  { name: 'mg no key', input: 'mg\r\n', expect: ['LINE ERROR'] },
+  { name: 'me no key', input: 'me\r\n', expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'mg key too long', input: `mg ${K251} v\r\n`, expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'ms', input: 'ms k 2 T10 F5\r\nab\r\n', expect: ['REQ ms key="k" head="ms " tail=" 2 T10 F5" value="ab" exptime=10'] },
+  { name: 'ms quiet', input: 'ms k 1 q\r\nx\r\n', expect: ['REQ ms key="k" head="ms " tail=" 1" value="x" quiet exptime=0'] },
+  { name: 'ms without datalen', input: 'ms a\r\n', expect: ['LINE CLIENT_ERROR bad command line format'] },
+  { name: 'ms bad datalen does not swallow', input: 'ms g S2\r\nab\r\n', expect: ['LINE CLIENT_ERROR bad command line format', 'LINE ERROR'] },
+  { name: 'ms unknown flag is forwarded (upstream validates)', input: 'ms a 1 Z\r\nx\r\n', expect: ['REQ ms key="a" head="ms " tail=" 1 Z" value="x" exptime=0'] },
+  { name: 'md ma me', input: 'md k q\r\nma k N0 J1\r\nme k\r\n', expect: [
+    'REQ md key="k" head="md " tail="" quiet exptime=0',
+    'REQ ma key="k" head="ma " tail=" N0 J1" exptime=0',
+    'REQ me key="k" head="me " tail="" exptime=0',
+  ] },
+  { name: 'mg base64 key routes on decoded bytes', input: 'mg YmFy b v\r\n', expect: ['REQ mg key="bar" head="mg " tail=" b v" exptime=0 wire=YmFy'] },
+  { name: 'pipeline of mixed commands', input: 'set a 0 0 1\r\n1\r\nget a\r\ndelete a\r\nmn\r\n', expect: [
+    'REQ set key="a" head="set " tail=" 0 0 1" value="1" exptime=0',
+    'REQ get key="a" head="get " tail="" exptime=0',
+    'REQ delete key="a" head="delete " tail="" exptime=0',
+    'LOCAL mn ""',
+  ] },
+];
+
+describe('RequestParser', () => {
+  for (const c of CASES) {
+    it(`${c.name}: whole`, () => {
+      expect(parseWhole(Buffer.from(c.input, 'latin1'))).toEqual(c.expect);
+    });
+    it(`${c.name}: split at every byte boundary`, () => {
+      const input = Buffer.from(c.input, 'latin1');
+      for (let i = 1; i < input.length; i++) {
+        const got = parseChunks([Buffer.from(input.subarray(0, i)), Buffer.from(input.subarray(i))]);
+        expect(got, `split at ${i}`).toEqual(c.expect);
+      }
+      // and one byte at a time
+      const bytes: Buffer[] = [];
+      for (let i = 0; i < input.length; i++) bytes.push(Buffer.from(input.subarray(i, i + 1)));
+      expect(parseChunks(bytes), 'byte by byte').toEqual(c.expect);
+    });
+  }
+
+  it('a 1 MB value split into many chunks arrives intact', () => {
+    const value = Buffer.alloc(1 << 20);
+    for (let i = 0; i < value.length; i++) value[i] = (i * 7) & 0xff;
+    const input = Buffer.concat([Buffer.from(`set big 0 0 ${value.length}\r\n`), value, Buffer.from('\r\nget big\r\n')]);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 65536) chunks.push(input.subarray(i, i + 65536));
+    const rec = new Recorder();
+    const reqs: Request[] = [];
+    const p = new RequestParser({ ...rec, request: (r) => reqs.push(r), multiGet: () => {}, local: () => {}, replyLine: (l) => rec.events.push(l), fatal: () => {} });
+    for (const c of chunks) p.feed(c);
+    expect(reqs.length).toBe(2);
+    expect(reqs[0]?.value?.equals(value)).toBe(true);
+    expect(reqs[1]?.op).toBe('get');
+    expect(rec.events).toEqual([]);
+  });
+
+  it('a non-get line longer than 2048 bytes without newline is fatal', () => {
+    const rec = new Recorder();
+    new RequestParser(rec).feed(Buffer.from('x'.repeat(3000)));
+    expect(rec.events).toEqual(['FATAL CLIENT_ERROR line too long']);
+  });
+
+  it('a long multi-get line is accepted across chunks', () => {
+    const keys = Array.from({ length: 500 }, (_, i) => `key:${i}`);
+    const input = Buffer.from(`get ${keys.join(' ')}\r\n`);
+    const chunks: Buffer[] = [];
+    for (let i = 0; i < input.length; i += 1000) chunks.push(input.subarray(i, i + 1000));
+    const got = parseChunks(chunks);
+    expect(got).toEqual([`MULTI get ${keys.join(',')} head="get "`]);
+  });
+
+  it('keeps parsing after errors (connection stays usable)', () => {
+    expect(parseWhole(Buffer.from('bogus\r\nincr a x\r\nget k\r\n'))).toEqual([
+      'LINE ERROR',
+      'LINE CLIENT_ERROR invalid numeric delta argument',
+      'REQ get key="k" head="get " tail="" exptime=0',
+    ]);
+  });
+});
