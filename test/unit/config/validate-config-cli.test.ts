@@ -1,0 +1,43 @@
+/**
+ * `mcrelay --validate-config` against one valid and one invalid config (mcrouter's test_validate_config
+ * pair): exit 0 and "config is valid", or exit 1 with the exact ConfigError message on stderr.
+ * Runs the built CLI (dist/cli.js; built on demand by the integration harness's ensureBuilt()).
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, test } from 'vitest';
+import { ensureBuilt, REPO_ROOT } from '../../integration/helpers/proxy-harness.js';
+
+const CLI = join(REPO_ROOT, 'dist', 'cli.js');
+const FIXTURES = join(REPO_ROOT, 'test', 'fixtures', 'configs');
+
+function run(args: string[]) {
+  return spawnSync(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, encoding: 'utf8', timeout: 20_000 });
+}
+
+describe('mcrelay --validate-config', () => {
+  beforeAll(async () => {
+    await ensureBuilt();
+  }, 180_000);
+
+  test('a valid config exits 0', () => {
+    const r = run(['--validate-config', '--config', `file:${join(FIXTURES, 'valid', 'prefix-routes.json')}`]);
+    expect(r.stderr).toBe('');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('config is valid');
+  });
+
+  test('an invalid config exits non-zero with the path and message', () => {
+    const expected = readFileSync(join(FIXTURES, 'invalid', 'deep-wrong-type.expected'), 'utf8').trim();
+    const r = run(['--validate-config', '--config', `file:${join(FIXTURES, 'invalid', 'deep-wrong-type.json')}`]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(expected);
+  });
+
+  test('-R is honoured', () => {
+    const cfg = '{"routes": {"/dc/c1/": "NullRoute"}}';
+    expect(run(['--validate-config', '--config-str', cfg]).status).toBe(1);
+    expect(run(['--validate-config', '--config-str', cfg, '-R', '/dc/c1/']).status).toBe(0);
+  });
+});
