@@ -1,0 +1,68 @@
+/**
+ * furc_hash: mcrouter's Ch3 placement ("furc" = Facebook's consistent hash), bit-exact.
+ *
+ * Source of truth: mcrouter.md §3.2 (constants and algorithm) and the golden values / bulk
+ * checksums of §3.4 (`lib/fbi/test/hash_test.cpp`, `Ch3HashTest.cpp`).
+ *
+ * Algorithm: a binary decision tree driven by a bit stream. H[0] = MurmurHash64A(key, 4193360111);
+ * H[n] = rehash(H[n-1]) (MurmurHash64A of the 8-byte value). Bit i = (H[i>>6] >> (i&63)) & 1.
+ *
+ * Quirks:
+ * - m <= 1 returns 0 (including m = 0). Raw furc accepts m up to 2^32-1 and returns a value < m;
+ *   the Ch3 wrapper (see `createSelector`) rejects n = 0 and n > 2^23 (`FURC_MAX_POOL_SIZE`).
+ * - After 32 failed tries it returns 0 (not a fallback hash).
+ * - Monotone-consistent: growing m keeps a key or moves it to an index >= the old m.
+ * - The H stream is computed lazily into a preallocated buffer; no allocation per call.
+ */
+import { murmur64aInto, murmur64aRehashInto, rehashInit } from './murmur64a.js';
+
+export const FURC_SEED = 4193360111; // 0xF9F198EF
+export const FURC_SHIFT = 23;
+export const FURC_MAX_TRIES = 32;
+export const FURC_MAX_POOL_SIZE = 1 << FURC_SHIFT; // 8388608
+
+/** Upper bound on bits read: 32 tries x 32 levels x 23-bit stride plus the initial width. */
+const MAX_WORDS = Math.ceil((FURC_MAX_TRIES * 32 * FURC_SHIFT + 64) / 64) + 1;
+const STREAM = new Uint32Array(MAX_WORDS * 2); // [lo, hi] per 64-bit word
+let computed = 0;
+const [INIT_HI, INIT_LO] = rehashInit(FURC_SEED);
+
+function bit(i: number): number {
+  const w = i >>> 6;
+  while (computed <= w) {
+    const prev = (computed - 1) * 2;
+    murmur64aRehashInto(STREAM[prev]!, STREAM[prev + 1]!, INIT_HI, INIT_LO, STREAM, computed * 2);
+    computed++;
+  }
+  const b = i & 63;
+  return b < 32 ? (STREAM[w * 2]! >>> b) & 1 : (STREAM[w * 2 + 1]! >>> (b - 32)) & 1;
+}
+
+/** furc_maximum_pool_size() */
+export function furcMaximumPoolSize(): number {
+  return FURC_MAX_POOL_SIZE;
+}
+
+/** furc_hash(buf[0, len), m): an index in [0, m) (0 when m <= 1). m is treated as uint32. */
+export function furcHash(buf: Uint8Array, m: number, len: number = buf.length): number {
+  if (m <= 1) return 0;
+  murmur64aInto(buf, 0, len, 0, FURC_SEED, STREAM, 0);
+  computed = 1;
+  let d = 32 - Math.clz32(m - 1);
+  let a = d;
+  for (let tries = 0; tries < FURC_MAX_TRIES; tries++) {
+    while (bit(a) === 0) {
+      d -= 1;
+      if (d === 0) return 0;
+      a = d;
+    }
+    a += FURC_SHIFT;
+    let num = 1;
+    for (let i = 0; i < d - 1; i++) {
+      num = ((num << 1) | bit(a)) >>> 0;
+      a += FURC_SHIFT;
+    }
+    if (num < m) return num;
+  }
+  return 0;
+}
