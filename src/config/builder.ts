@@ -129,6 +129,9 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
 
   const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs });
   const b = new TreeBuilder(ctx.registry ?? defaultRegistry(), options, ctx.destinations, pools, data['named_handles']);
+  // Named handles first, in order (as mcrouter): their definitions win over same-named objects in the
+  // trees. They may refer to each other in any order; each is built on its first reference.
+  b.buildNamedHandles();
 
   const table = new Map<string, RouteHandle>();
   if (hasRoute) {
@@ -159,7 +162,6 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
       throw new ConfigError('/routes', `invalid default route: "${options.routePrefix}" (-R) is not one of the aliases`, 'MCP_ERR_CONFIG_BAD_ROUTES');
     }
   }
-  b.finish();
   const root = new RootRoute(table, options.routePrefix, { sendInvalidRouteToDefault: options.sendInvalidRouteToDefault });
   return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named };
 }
@@ -171,7 +173,7 @@ class TreeBuilder implements RouteBuilder {
   private readonly inlinePools = new Map<string, PoolInfo>();
   private readonly poolRoutes = new Map<PoolInfo, readonly RouteHandle[]>();
   private readonly namedLists = new Map<string, readonly RouteHandle[]>();
-  /** named_handles not built yet: name → [node, path]. Built on first reference, the rest at finish(). */
+  /** named_handles not built yet: name → [node, path]. Built in order, or earlier on a forward reference. */
   private readonly pendingNamed = new Map<string, { node: unknown; path: string }>();
   private readonly building = new Set<string>();
   /** Types of the factories currently inside build(), innermost last (prefixes fail() messages). */
@@ -204,8 +206,8 @@ class TreeBuilder implements RouteBuilder {
     return all;
   }
 
-  /** Build the named handles nothing referred to, so their errors surface too. */
-  finish(): void {
+  /** Build every entry of named_handles (those already built by a forward reference are skipped). */
+  buildNamedHandles(): void {
     for (const name of [...this.pendingNamed.keys()]) this.resolveNamed(name);
   }
 

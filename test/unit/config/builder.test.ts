@@ -69,6 +69,11 @@ describe('route nodes', () => {
     expect(failure(() => build({ named_handles: [{ type: 'NullRoute' }], route: 'NullRoute' })).message).toBe('/named_handles/0: a named handle needs a "name"');
   });
 
+  test('a named_handles definition wins over a same-named object in the tree', () => {
+    const built = build({ pools: POOLS, named_handles: { h: 'PoolRoute|A' }, route: { type: 'HashRoute', children: [{ type: 'PoolRoute', name: 'h', pool: 'B' }, 'NullRoute'] } });
+    expect(built.namedHandles.get('h')?.name).toBe('PoolRoute|A');
+  });
+
   test('"Pool|A" is the per-server destination list, shared with PoolRoute|A', () => {
     const built = build({ pools: POOLS, route: { type: 'HashRoute', children: ['Pool|A', 'PoolRoute|A', ['Pool|B']] } });
     expect(built.destinations.size).toBe(3);
