@@ -8,8 +8,8 @@
  * child itself is returned (no hashing).
  *
  * Ops: all (multi-key gets are split per key by the session before they get here).
- * Limits: Ketama over arbitrary children has no host:port to name ring points after; give `names`
- * (PoolRoute, which knows its servers, does not need them). Hash functions and their parameters are
+ * Limits: Ketama over children that are not destinations names ring points after the child's display
+ * name and position; give `names` to control them (destination children use their host:port). Hash functions and their parameters are
  * those of `hash/selector.ts`; mcrouter's WeightedCh3Rv, Latest and LoadBalancer are not available.
  */
 import type { SchemaObject } from 'ajv';
@@ -130,9 +130,22 @@ export interface HashRouteOptions extends HashOptions {
   error_on_empty: boolean;
 }
 
-/** Stand-in "servers" for hashing over arbitrary children (only Ketama uses the names). */
+/**
+ * What the selector sees for each child (only Ketama uses it, to name ring points). A destination leaf
+ * (as in "HashRoute|Pool|A") is its server's host and port, so HashRoute over `Pool|A` places keys exactly
+ * like PoolRoute over A; any other child is its display name and position.
+ */
 function childServers(children: readonly RouteHandle[]): SelectorServer[] {
-  return children.map((c) => ({ host: c.name, port: 0 }));
+  return children.map((c, i) => {
+    const dest: unknown = (c as { destination?: { address?: unknown } }).destination?.address;
+    if (typeof dest === 'string') {
+      const colon = dest.lastIndexOf(':');
+      const host = dest.slice(0, colon).replace(/^\[(.*)\]$/, '$1');
+      const port = Number(dest.slice(colon + 1));
+      if (colon > 0 && Number.isInteger(port)) return { host, port };
+    }
+    return { host: c.name, port: i };
+  });
 }
 
 export const hashRouteFactory = defineRoute<HashRouteOptions>({

@@ -108,6 +108,24 @@ describe('HashRoute', () => {
     }
   });
 
+  test('Ketama over "Pool|A" places keys exactly like PoolRoute over A', () => {
+    const servers = ['127.0.0.1:30001', '127.0.0.1:30002', '[::1]:30003', '127.0.0.1:30004'];
+    const cfg = (route: unknown) => JSON.stringify({ pools: { A: { servers } }, route });
+    const viaHash = validateConfig({ configStr: cfg({ type: 'HashRoute', children: 'Pool|A', hash_func: 'Ketama' }) });
+    const viaPool = validateConfig({ configStr: cfg({ type: 'PoolRoute', pool: 'A', hash: 'Ketama' }) });
+    if (!viaHash.ok) throw viaHash.error;
+    if (!viaPool.ok) throw viaPool.error;
+    for (const k of KEYS) {
+      const req = makeRequest('get', k);
+      expect(traverseDestinations(viaHash.built.root, req)).toEqual(traverseDestinations(viaPool.built.root, req));
+    }
+  });
+
+  test('Ketama over same-named children still builds (names fall back to name and position)', () => {
+    const { root } = buildHash({ type: 'HashRoute', children: ['Fake|a', 'Fake|a', 'Fake|b'], hash_func: 'Ketama' });
+    expect(root).toBeInstanceOf(HashRoute);
+  });
+
   test('factory shorthand: "HashRoute|Pool|A" hashes over the pool list', () => {
     expect(hashRouteFactory.fromString('Pool|A')).toEqual({ children: 'Pool|A' });
   });
