@@ -283,8 +283,12 @@ export class ClientSession implements RequestSink, Flushable {
     if (req.quiet) {
       if (op.length !== 2) return null; // classic noreply: never answer
       // Meta q mode: memcached suppresses EN for mg, HD for ms/md/ma, and NF for md.
-      if (op === 'mg' && result === 'notfound') return null;
-      if ((op === 'ms' && result === 'stored') || (op === 'md' && (result === 'deleted' || result === 'notfound')) || (op === 'ma' && result === 'found' && reply.raw !== null && reply.raw[0] === 0x48)) {
+      // Meta q mode (memcached 1.6.18): mg hides EN; ms, md and ma hide HD. Everything else is shown.
+      if (op === 'mg') {
+        if (result === 'notfound') return null;
+      } else if (reply.raw !== null && reply.raw[0] === 0x48 && reply.raw[1] === 0x44) {
+        return null;
+      } else if (reply.raw === null && (result === 'stored' || result === 'deleted')) {
         return null;
       }
     }

@@ -166,10 +166,17 @@ describe('RequestParser', () => {
     expect(rec.events).toEqual([]);
   });
 
-  it('a non-get line longer than 2048 bytes without newline is fatal', () => {
+  it('a non-get line longer than 16 KB closes the connection without a reply', () => {
     const rec = new Recorder();
-    new RequestParser(rec).feed(Buffer.from('x'.repeat(3000)));
-    expect(rec.events).toEqual(['FATAL CLIENT_ERROR line too long']);
+    new RequestParser(rec).feed(Buffer.from('x'.repeat(20_000)));
+    expect(rec.events).toEqual(['FATAL null']);
+    const rec2 = new Recorder();
+    new RequestParser(rec2).feed(Buffer.from(`${'x'.repeat(20_000)}\r\n`));
+    expect(rec2.events).toEqual(['FATAL null']);
+  });
+
+  it('a 3000-byte unknown command with its newline answers ERROR', () => {
+    expect(parseWhole(Buffer.from(`${'x'.repeat(3000)}\r\n`))).toEqual(['LINE ERROR']);
   });
 
   it('a long multi-get line is accepted across chunks', () => {
