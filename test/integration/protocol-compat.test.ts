@@ -92,7 +92,8 @@ simple('incr/decr bad deltas', (k) =>
 simple('touch hit and miss, gat and gats', (k) =>
   lines(`set ${k('a')} 3 0 2`, 'hi', `touch ${k('a')} 100`, `touch ${k('zz')} 100`, `gat 200 ${k('a')} ${k('zz')}`, `gats 0 ${k('a')}`, `gat 0`, `gat x ${k('a')}`));
 simple('negative exptime expires at once', (k) => lines(`set ${k('a')} 0 -1 1`, 'x', `get ${k('a')}`));
-simple('verbosity', () => lines('verbosity 1', 'verbosity 0', 'verbosity'));
+simple('verbosity: forms memccapable sends, extra tokens, noreply', () =>
+  lines('verbosity 1', 'verbosity 0', 'verbosity', 'verbosity foo bar my', 'verbosity noreply', 'verbosity 0 noreply', 'verbosity x'));
 add({ name: 'quit closes the connection', steps: () => ['quit\r\n'], end: 'close' });
 add({ name: 'quit after a set: the set is answered, later commands are not', steps: (k) => [lines(`set ${k('a')} 0 0 1`, 'x', 'quit', `get ${k('a')}`)], end: 'close' });
 
@@ -141,6 +142,8 @@ simple('ma: miss, N autoviv with J, default incr, MD with D, MI with v t c, q', 
 simple('ma on non-numeric and on decr below 0', (k) => lines(`ms ${k('a')} 3`, 'abc', `ma ${k('a')}`, `ms ${k('b')} 1`, '2', `ma ${k('b')} MD D10 v`));
 simple('md: hit, miss, q, I with T, k O, x (not in 1.6.18)', (k) =>
   lines(`ms ${k('a')} 1`, 'x', `md ${k('a')} q`, `md ${k('a')}`, `md ${k('a')} q k O3`, `ms ${k('b')} 2`, 'bb', `md ${k('b')} I T30`, `mg ${k('b')} v`, `md ${k('b')} x`, `mg ${k('b')} v`));
+simple('E flag (explicit cas, newer than 1.6.18) is an invalid flag; opaque limits', (k) =>
+  lines(`ms ${k('a')} 1 E999`, 'x', `mg ${k('a')} c v`, `ma ${k('b')} N0 J5 E77 c v`, `md ${k('a')} E5`, `mg ${k('a')} O123456789012345678901234567890123 v`, `mg ${k('a')} Oabc v`, `mg ${k('a')} k O`));
 simple('me (debug)', (k) => lines(`me ${k('a')}`));
 simple('meta errors: no key, bad flag, duplicate flag, missing length, bad length, S flag', (k) =>
   lines('mg', `mg ${k('a')} zz`, `mg ${k('a')} v v`, `ms ${k('a')}`, `ms ${k('a')} x`, `ms ${k('a')} S2`, 'hi', `md`, `ma`, `mg ${k('a')} ${'v '.repeat(3000)}`));
@@ -223,6 +226,18 @@ add({
     },
   },
 });
+add({
+  name: 'version with extra tokens and noreply (memccapable sends these)',
+  steps: () => [lines('version foo bar', 'version noreply')],
+  differs: {
+    why: 'mcrelay answers with its own version; memcached 1.6 ignores extra tokens and noreply on version',
+    check(reply, kind) {
+      if (kind === 'memcached') expect(reply.toString('latin1')).toMatch(/^(VERSION 1\.6\.\d+\r\n){2}$/);
+      else expect(reply.toString('latin1')).toMatch(/^(VERSION \S+[^\r\n]*\r\n){2}$/);
+    },
+  },
+});
+add({ name: 'quit with extra tokens closes too', steps: () => ['quit foo bar\r\n'], end: 'close' });
 add({
   name: 'stats',
   steps: () => ['stats\r\n'],
