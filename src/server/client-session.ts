@@ -49,6 +49,11 @@ export class ClientSession implements RequestSink, Flushable {
   constructor(
     private readonly socket: net.Socket,
     private readonly core: ProxyCore,
+    /**
+     * Who is on the other end, for authorization: a TLS client certificate's identity (URI SAN such as a
+     * spiffe:// ID, else the subject CN), or `plaintext-loopback` / `plaintext` for the plain port.
+     */
+    readonly identity: string = 'plaintext',
   ) {
     this.parser = new RequestParser(this);
     socket.setNoDelay(true);
@@ -178,10 +183,16 @@ export class ClientSession implements RequestSink, Flushable {
       this.complete(slot, core.admin.handleGet(req));
       return;
     }
+    if (core.authorize !== null && !core.authorize(this.identity, req)) {
+      this.complete(slot, this.render(req, core.denied(this.identity, req)));
+      return;
+    }
     const root = core.root;
     const started = performance.now();
     root.route(req, core.ctx, (reply: Reply) => {
-      core.stats.recordReply(req.op, reply.result, performance.now() - started);
+      const ms = performance.now() - started;
+      core.stats.recordReply(req.op, reply.result, ms);
+      if (core.observer !== null) core.observer.onKeyReply(req, reply, ms);
       this.complete(slot, this.render(req, reply));
     });
   }
@@ -203,8 +214,14 @@ export class ClientSession implements RequestSink, Flushable {
         if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
         continue;
       }
+      if (core.authorize !== null && !core.authorize(this.identity, req)) {
+        replies[i] = core.denied(this.identity, req);
+        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
+        continue;
+      }
       root.route(req, core.ctx, (reply: Reply) => {
         replies[i] = reply;
+        if (core.observer !== null) core.observer.onKeyReply(req, reply, performance.now() - started);
         if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
       });
     }

@@ -11,14 +11,24 @@ import { buildConfig, type BuiltConfig } from '../config/builder.js';
 import { ConfigError } from '../config/config-error.js';
 import { loadConfigSource, type ConfigSource, type ConfigSpec } from '../config/loader.js';
 import type { ProxyOptions } from '../options.js';
-import type { Request } from '../protocol/types.js';
+import { Reply, type Request } from '../protocol/types.js';
 import type { BuildOptions } from '../routes/route-factory.js';
 import { RouteStats, type RouteContext, type RouteHandle, type SpawnKind } from '../routes/route-handle.js';
 import { DestinationMap, type UpstreamDestination } from '../upstream/upstream-destination.js';
 import { Admin } from './admin.js';
 import { ClientSession } from './client-session.js';
 import { ProxyStats } from './proxy-stats.js';
+import { listenAll } from './listener.js';
 import { VERSION } from '../version.js';
+
+/** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
+export interface RequestObserver {
+  /** One routed key finished; multi-gets report each key. `durationMs` is from routing to reply. */
+  onKeyReply(req: Request, reply: Reply, durationMs: number): void;
+}
+
+/** Decides whether `identity` may send `req` (TLS/authorization). */
+export type Authorizer = (identity: string, req: Request) => boolean;
 
 export interface ActiveConfig {
   readonly built: BuiltConfig;
@@ -68,6 +78,8 @@ class ProxyRouteContext implements RouteContext {
   }
 }
 
+const DENIED = new Reply('permission_denied', null, 'permission denied');
+
 function hostIdFromHostname(): number {
   // Stable per host: FNV-1a of the hostname (mcrouter hashes the first non-loopback IP; we have no
   // network to consult here, so the hostname stands in; --host-id overrides).
@@ -91,6 +103,12 @@ export class ProxyCore {
   readonly buildOptions: BuildOptions;
   readonly hostId: number;
   root!: RouteHandle;
+  /** Set by the observability layer; null = nothing observes (the default costs one field read). */
+  observer: RequestObserver | null = null;
+  /** Set when an authorization policy is configured; null = everyone may do everything. */
+  authorize: Authorizer | null = null;
+  /** The reply for a denied request (the authorization layer may replace this to count and log). */
+  denied: (identity: string, req: Request) => Reply = () => DENIED;
   active!: ActiveConfig;
   private generation = 0;
   private readonly sessions = new Set<ClientSession>();
@@ -171,45 +189,20 @@ export class ProxyCore {
     }
   }
 
-  /** Start listening on every port/address (or the inherited fd). Resolves with the bound ports. */
+  /** Start the client listeners (plain, and TLS when configured). Resolves with the bound ports. */
   async listen(): Promise<number[]> {
-    const onConn = (sock: net.Socket): void => this.accept(sock);
-    const bound: number[] = [];
-    if (this.options.listenSockFd !== null) {
-      const server = net.createServer(onConn);
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject);
-        server.listen({ fd: this.options.listenSockFd as number }, () => resolve());
-      });
-      this.servers.push(server);
-      const addr = server.address();
-      bound.push(typeof addr === 'object' && addr !== null ? addr.port : 0);
-      return bound;
-    }
-    const ports = this.options.ports.length > 0 ? this.options.ports : [11211];
-    for (const port of ports) {
-      for (const host of this.options.listenAddresses) {
-        const server = net.createServer(onConn);
-        const actual = await new Promise<number>((resolve, reject) => {
-          server.once('error', reject);
-          server.listen({ port, host, backlog: 1024 }, () => {
-            const addr = server.address();
-            resolve(typeof addr === 'object' && addr !== null ? addr.port : port);
-          });
-        });
-        this.servers.push(server);
-        bound.push(actual);
-      }
-    }
-    return bound;
+    const { servers, ports } = await listenAll(this);
+    this.servers.push(...servers);
+    return ports;
   }
 
-  private accept(sock: net.Socket): void {
+  /** A new client connection from a listener; `identity` is who it is for authorization. */
+  accept(sock: net.Socket, identity: string): void {
     if (this.draining || (this.options.maxConns > 0 && this.sessions.size >= this.options.maxConns)) {
       sock.destroy();
       return;
     }
-    const s = new ClientSession(sock, this);
+    const s = new ClientSession(sock, this, identity);
     this.sessions.add(s);
     this.stats.numClientConnections = this.sessions.size;
     this.stats.totalClientConnections++;
