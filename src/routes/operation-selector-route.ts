@@ -1,0 +1,116 @@
+/**
+ * OperationSelectorRoute (alias PrefixPolicyRoute): sends each request to the route configured for its
+ * operation in `operation_policies`, else to `default_policy`.
+ *
+ * Operation names are mcrouter's carbon names: get gets gat gats metaget lease-get set add replace append
+ * prepend cas lease-set delete touch incr decr. Any other name is a config error. mcrelay's meta commands
+ * use the policy of the classic op they behave like:
+ *
+ *   mg → get    ms → set    md → delete    ma → incr    me → metaget, or get when no metaget policy
+ *
+ * `lease-get` and `lease-set` are accepted for config compatibility but never match (mcrelay has no lease
+ * commands); `mn`, `version`, `stats` and other non-key ops go to `default_policy`.
+ *
+ * When everything fails: an op with no policy and no `default_policy` gets the NullRoute reply (miss,
+ * NOT_STORED or NOT_FOUND), like mcrouter's missing default. Otherwise the chosen child's reply.
+ * Speed: the op → route table is resolved at build time; routing is one property read.
+ */
+import type { Op, Request } from '../protocol/types.js';
+import { joinPointer } from '../config/config-error.js';
+import { NullRoute } from './null-route.js';
+import { defineRoute, routeNodeSchema } from './route-factory.js';
+import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+
+/** Carbon operation names accepted in `operation_policies`. */
+export const CARBON_OPERATIONS = [
+  'get', 'gets', 'gat', 'gats', 'metaget', 'lease-get',
+  'set', 'add', 'replace', 'append', 'prepend', 'cas', 'lease-set',
+  'delete', 'touch', 'incr', 'decr',
+] as const;
+export type CarbonOperation = (typeof CARBON_OPERATIONS)[number];
+
+/** Which carbon policy names each of our ops looks up, in order; empty → default_policy. */
+export const OP_POLICY_NAMES: Readonly<Record<Op, readonly CarbonOperation[]>> = Object.freeze({
+  get: ['get'], gets: ['gets'], gat: ['gat'], gats: ['gats'],
+  set: ['set'], add: ['add'], replace: ['replace'], append: ['append'], prepend: ['prepend'], cas: ['cas'],
+  delete: ['delete'], incr: ['incr'], decr: ['decr'], touch: ['touch'],
+  mg: ['get'], ms: ['set'], md: ['delete'], ma: ['incr'], me: ['metaget', 'get'], mn: [],
+  version: [], verbosity: [], flush_all: [], stats: [], quit: [],
+});
+
+const NULL_ROUTE = new NullRoute();
+
+export class OperationSelectorRoute implements RouteHandle {
+  readonly type = 'OperationSelectorRoute';
+  readonly name = 'OperationSelectorRoute';
+  private readonly table: Readonly<Record<Op, RouteHandle>>;
+
+  /**
+   * @param policies supplies carbon op name → route
+   * @param defaultPolicy supplies the route for ops without a policy, or null (NullRoute replies)
+   */
+  constructor(policies: ReadonlyMap<CarbonOperation, RouteHandle>, defaultPolicy: RouteHandle | null) {
+    const fallback = defaultPolicy ?? NULL_ROUTE;
+    const table = {} as Record<Op, RouteHandle>;
+    for (const op of Object.keys(OP_POLICY_NAMES) as Op[]) {
+      let h: RouteHandle | undefined;
+      for (const name of OP_POLICY_NAMES[op]) {
+        h = policies.get(name);
+        if (h !== undefined) break;
+      }
+      table[op] = h ?? fallback;
+    }
+    this.table = Object.freeze(table);
+  }
+
+  /** The route `op` is sent to. */
+  select(op: Op): RouteHandle {
+    return this.table[op];
+  }
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    this.table[req.op].route(req, ctx, done);
+  }
+
+  traverse(req: Request, t: Traversal): void {
+    t.visit(this.table[req.op], req);
+  }
+}
+
+export interface OperationSelectorRouteOptions {
+  default_policy?: unknown;
+  operation_policies?: Record<string, unknown>;
+}
+
+const KNOWN: ReadonlySet<string> = new Set(CARBON_OPERATIONS);
+
+export const operationSelectorRouteFactory = defineRoute<OperationSelectorRouteOptions>({
+  type: 'OperationSelectorRoute',
+  aliases: ['PrefixPolicyRoute'],
+  description: 'Sends each request to the route configured for its operation (get, set, delete, ...), else to default_policy.',
+  schema: {
+    type: 'object',
+    properties: {
+      default_policy: routeNodeSchema('The route for operations without their own policy. Without it they get NullRoute replies.'),
+      operation_policies: {
+        type: 'object',
+        description: `Carbon operation name → route. Names: ${CARBON_OPERATIONS.join(', ')}. Meta commands: mg→get, ms→set, md→delete, ma→incr, me→metaget (else get).`,
+        additionalProperties: routeNodeSchema('The route for this operation.'),
+      },
+    },
+    additionalProperties: false,
+  },
+  fromString: (rest) => ({ default_policy: rest }),
+  create(o, b, path) {
+    const policies = new Map<CarbonOperation, RouteHandle>();
+    const given = o.operation_policies ?? {};
+    // Sorted-name order, as mcrouter parses them, so named handles resolve deterministically.
+    for (const name of Object.keys(given).sort()) {
+      const p = joinPointer(`${path}/operation_policies`, name);
+      if (!KNOWN.has(name)) b.fail(p, `OperationSelectorRoute: unknown operation "${name}" (expected one of ${CARBON_OPERATIONS.join(', ')})`);
+      policies.set(name as CarbonOperation, b.route(given[name], p));
+    }
+    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
+    return new OperationSelectorRoute(policies, def);
+  },
+});

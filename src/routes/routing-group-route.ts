@@ -1,0 +1,89 @@
+/**
+ * RoutingGroupRoute: sends each request to the route configured for its operation group in
+ * `routing_group_policies`, else to `default_policy`. Groups (mcrouter's):
+ *
+ *   get_like        get gets gat gats mg me
+ *   update_like     set add replace append prepend cas touch ms
+ *   delete_like     delete md
+ *   arithmetic_like incr decr ma
+ *
+ * Ops outside the groups (mn, version, stats, ...) go to `default_policy`.
+ * When everything fails: with no policy for the group and no `default_policy`, the NullRoute reply.
+ * Speed: the group → route table is resolved at build time; routing is a switch and a call.
+ */
+import { opGroup, type OpGroup, type Request } from '../protocol/types.js';
+import { NullRoute } from './null-route.js';
+import { defineRoute, routeNodeSchema } from './route-factory.js';
+import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+
+export const ROUTING_GROUPS = ['get_like', 'update_like', 'delete_like', 'arithmetic_like'] as const;
+
+const NULL_ROUTE = new NullRoute();
+
+export class RoutingGroupRoute implements RouteHandle {
+  readonly type = 'RoutingGroupRoute';
+  readonly name = 'RoutingGroupRoute';
+  private readonly table: Readonly<Record<OpGroup, RouteHandle>>;
+
+  /**
+   * @param policies supplies group → route
+   * @param defaultPolicy supplies the route for groups without a policy, or null (NullRoute replies)
+   */
+  constructor(policies: Partial<Record<OpGroup, RouteHandle>>, defaultPolicy: RouteHandle | null) {
+    const d = defaultPolicy ?? NULL_ROUTE;
+    this.table = Object.freeze({
+      get_like: policies.get_like ?? d,
+      update_like: policies.update_like ?? d,
+      delete_like: policies.delete_like ?? d,
+      arithmetic_like: policies.arithmetic_like ?? d,
+      other: d,
+    });
+  }
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    this.table[opGroup(req.op)].route(req, ctx, done);
+  }
+
+  traverse(req: Request, t: Traversal): void {
+    t.visit(this.table[opGroup(req.op)], req);
+  }
+}
+
+export interface RoutingGroupRouteOptions {
+  default_policy?: unknown;
+  routing_group_policies?: Partial<Record<(typeof ROUTING_GROUPS)[number], unknown>>;
+}
+
+export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
+  type: 'RoutingGroupRoute',
+  description: 'Sends each request to the route configured for its operation group (get_like, update_like, delete_like, arithmetic_like).',
+  schema: {
+    type: 'object',
+    properties: {
+      default_policy: routeNodeSchema('The route for groups without their own policy and for other ops. Without it: NullRoute replies.'),
+      routing_group_policies: {
+        type: 'object',
+        description: 'Operation group → route.',
+        properties: {
+          get_like: routeNodeSchema('get, gets, gat, gats, mg, me.'),
+          update_like: routeNodeSchema('set, add, replace, append, prepend, cas, touch, ms.'),
+          delete_like: routeNodeSchema('delete, md.'),
+          arithmetic_like: routeNodeSchema('incr, decr, ma.'),
+        },
+        additionalProperties: false,
+      },
+    },
+    additionalProperties: false,
+  },
+  fromString: (rest) => ({ default_policy: rest }),
+  create(o, b, path) {
+    const policies: Partial<Record<OpGroup, RouteHandle>> = {};
+    const given = o.routing_group_policies ?? {};
+    for (const g of [...ROUTING_GROUPS].sort()) {
+      const node = given[g];
+      if (node !== undefined) policies[g] = b.route(node, `${path}/routing_group_policies/${g}`);
+    }
+    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
+    return new RoutingGroupRoute(policies, def);
+  },
+});
