@@ -198,10 +198,43 @@ simple('pipeline of 100 mixed commands in one write', (k) => {
 
 // ---- errors ----------------------------------------------------------------------------------------------
 simple('unknown command and empty line', () => lines('foo', 'foo bar baz', ''));
-simple('key of 250 bytes is fine, 251 bytes is CLIENT_ERROR (get, set, delete, mg)', (k) => {
-  const ok = k('a').padEnd(250, 'k');
-  const bad = k('a').padEnd(251, 'k');
-  return lines(`set ${ok} 0 0 1`, 'x', `get ${ok}`, `get ${bad}`, `get ${ok} ${bad}`, `set ${bad} 0 0 1`, 'x', `delete ${bad}`, `mg ${bad} v`, `incr ${bad} 1`, `touch ${bad} 1`);
+add({
+  // One step per bad command: pipelined in one write, memcached 1.6.18 drops replies after a too-long-key get
+  // (see the next case), and that batch-dependent bug is not something a proxy can or should reproduce.
+  name: 'key of 250 bytes is fine, 251 bytes is CLIENT_ERROR (get, multi-get, set, delete, mg, incr, touch)',
+  steps: (k) => {
+    const ok = k('a').padEnd(250, 'k');
+    const bad = k('a').padEnd(251, 'k');
+    return [
+      lines(`set ${ok} 0 0 1`, 'x', `get ${ok}`),
+      lines(`get ${bad}`),
+      lines(`get ${ok} ${bad}`),
+      lines(`get ${bad} ${ok}`),
+      lines(`set ${bad} 0 0 1`, 'x'),
+      lines(`delete ${bad}`),
+      lines(`mg ${bad} v`),
+      lines(`incr ${bad} 1`),
+      lines(`touch ${bad} 1`),
+    ];
+  },
+});
+add({
+  name: 'too-long-key gets pipelined in one write (memcached 1.6.18 drops replies)',
+  steps: (k) => {
+    const bad = k('a').padEnd(251, 'k');
+    return [lines(`get ${bad}`, `get ${bad}`), lines(`get ${bad}`, 'version', `get ${bad}`, 'version')];
+  },
+  differs: {
+    why:
+      'memcached 1.6.18 answers only the first of consecutive too-long-key gets in one read, and drops a later ' +
+      '"version" reply too; sent in separate writes each gets its CLIENT_ERROR. mcrelay answers every command',
+    check(reply, kind) {
+      const ce = 'CLIENT_ERROR bad command line format\r\n';
+      const text = reply.toString('latin1').replace(/^VERSION [^\r\n]*\r\n/gm, 'VERSION\r\n');
+      if (kind === 'memcached') expect(text).toBe(`${ce}${ce}VERSION\r\n`);
+      else expect(text).toBe(`${ce}${ce}${ce}VERSION\r\n${ce}VERSION\r\n`);
+    },
+  },
 });
 simple('missing arguments', (k) => lines('get', 'gets', `set ${k('a')} 0 0`, `incr ${k('a')}`, `touch ${k('a')}`, 'delete', 'cas', `cas ${k('a')} 0 0 1`, 'x'));
 simple('bad numbers: flags, exptime, length, cas', (k) =>
