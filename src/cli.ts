@@ -9,6 +9,7 @@ import { createLogger } from './log.js';
 import { parseArgs, usage, UsageError } from './options.js';
 import { startProxy } from './index.js';
 import { VERSION } from './version.js';
+import { isClusterWorker, runPrimary } from './server/cluster.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
@@ -53,6 +54,15 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const log = createLogger(options.logLevel);
   for (const u of unknown) log.warn({ flag: u }, 'unknown option ignored');
+  if (options.numProxies > 1 && !isClusterWorker()) {
+    // Validate once up front so a bad config fails fast instead of crash-looping N workers.
+    const res = validateConfig(spec, { options: { routePrefix: options.routePrefix } });
+    if (!res.ok) {
+      process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
+      return 1;
+    }
+    return runPrimary(options.numProxies, log);
+  }
   let proxy;
   try {
     proxy = await startProxy(options, log);
