@@ -8,7 +8,10 @@
  * `error_on_empty: false`).
  *
  * Ops: all. The hot path is one select() and one call: no allocation, no closure.
- * Limits (accepted in the schema, not acted on yet; the route-library issue implements them): `shadows`,
+ * Shadows: `shadows` wraps each destination whose index an `index_range` covers so that selected requests
+ * also go, fire-and-forget, to the shadow `target` (rules and cap in `util/shadow.ts`); unshadowed indices
+ * keep the direct path.
+ * Limits (accepted in the schema, not acted on yet; the route-library issue implements them):
  * `shadow_policy`, `rates`, `max_outstanding`, `slow_warmup`, `shard_splits`, `split_shard_fanout`,
  * `asynclog_name`. They are listed in `deferredOptions` so callers can warn. `asynclog` is the pool's
  * setting and is honoured by the destination routes.
@@ -20,6 +23,7 @@ import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOpt
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } from './util/shadow.js';
 
 export class PoolRoute implements RouteHandle {
   readonly type = 'PoolRoute';
@@ -56,7 +60,7 @@ export interface PoolRouteOptions {
   pool: unknown;
   hash?: HashFuncName | HashOptions;
   error_on_empty: boolean;
-  shadows?: unknown[];
+  shadows?: ShadowOptions[];
   shadow_policy?: string;
   rates?: Record<string, number>;
   max_outstanding?: number;
@@ -67,7 +71,7 @@ export interface PoolRouteOptions {
   asynclog_name?: string;
 }
 
-const DEFERRED = ['shadows', 'shadow_policy', 'rates', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
+const DEFERRED = ['shadow_policy', 'rates', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
 
 export const poolRouteFactory = defineRoute<PoolRouteOptions>({
   type: 'PoolRoute',
@@ -87,24 +91,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
         ],
       },
       error_on_empty: { type: 'boolean', default: true, description: 'With no servers, reply with an error (true) or NullRoute replies.' },
-      shadows: {
-        type: 'array',
-        description: 'Shadow targets ({target, index_range, key_fraction_range, requests_fraction, keys_to_shadow}). Accepted; not implemented yet.',
-        items: {
-          type: 'object',
-          properties: {
-            target: routeNodeSchema('Where shadow copies go.'),
-            index_range: { type: 'array', items: { type: 'integer', minimum: 0 }, minItems: 2, maxItems: 2 },
-            key_fraction_range: { type: 'array', items: { type: 'number', minimum: 0, maximum: 1 }, minItems: 2, maxItems: 2 },
-            requests_fraction: { type: 'number', minimum: 0, maximum: 1 },
-            keys_to_shadow: { type: 'array', items: { type: 'string' } },
-            key_fraction_range_rv: { type: 'string' },
-            index_range_rv: { type: 'string' },
-          },
-          required: ['target'],
-          additionalProperties: false,
-        },
-      },
+      shadows: SHADOWS_SCHEMA,
       shadow_policy: { type: 'string', description: 'Shadow policy name (mcrouter "default"). Accepted; not implemented yet.' },
       rates: {
         type: 'object',
@@ -143,6 +130,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
     };
     const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
     const deferred = DEFERRED.filter((k) => o[k] !== undefined);
-    return new PoolRoute(pool.name, children, selector, spec.hashFunc, deferred);
+    const shadows = o.shadows === undefined ? [] : buildShadows(b, o.shadows, `${path}/shadows`);
+    return new PoolRoute(pool.name, wrapWithShadows(children, shadows), selector, spec.hashFunc, deferred);
   },
 });
