@@ -3,19 +3,45 @@
  * route = one import and one line here, alphabetical, one entry per line. No side-effect registration.
  */
 import { ProxyError } from '../errors.js';
+import { allAsyncRouteFactory } from './all-async-route.js';
+import { allFastestRouteFactory } from './all-fastest-route.js';
+import { allInitialRouteFactory } from './all-initial-route.js';
+import { allMajorityRouteFactory } from './all-majority-route.js';
+import { allSyncRouteFactory } from './all-sync-route.js';
+import { azAffinityRouteFactory } from './az-affinity-route.js';
+import { balancedReplicaRouteFactory } from './balanced-replica-route.js';
 import { devNullRouteFactory } from './dev-null-route.js';
 import { errorRouteFactory } from './error-route.js';
 import { hashRouteFactory } from './hash-route.js';
+import { hostIdRouteFactory } from './host-id-route.js';
+import { l1l2CacheRouteFactory } from './l1l2-cache-route.js';
+import { latestRouteFactory } from './latest-route.js';
 import { nullRouteFactory } from './null-route.js';
 import { poolRouteFactory } from './pool-route.js';
+import { randomRouteFactory } from './random-route.js';
+import { shadowRouteFactory } from './shadow-route.js';
+import { warmUpRouteFactory } from './warm-up-route.js';
 import type { RouteFactory } from './route-factory.js';
 
 export const ROUTE_FACTORIES: readonly RouteFactory[] = [
+  allAsyncRouteFactory,
+  allFastestRouteFactory,
+  allInitialRouteFactory,
+  allMajorityRouteFactory,
+  allSyncRouteFactory,
+  azAffinityRouteFactory,
+  balancedReplicaRouteFactory,
   devNullRouteFactory,
   errorRouteFactory,
   hashRouteFactory,
+  hostIdRouteFactory,
+  l1l2CacheRouteFactory,
+  latestRouteFactory,
   nullRouteFactory,
   poolRouteFactory,
+  randomRouteFactory,
+  shadowRouteFactory,
+  warmUpRouteFactory,
 ];
 
 /** Type name (and every alias) → factory. */
