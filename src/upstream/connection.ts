@@ -68,6 +68,8 @@ export interface ConnectionOptions {
   port: number;
   connectTimeoutMs: number;
   keepAlive: boolean;
+  /** TCP keepalive idle time before the first probe (mcrouter -I), when keepAlive is on. Default 60 s. */
+  keepAliveIdleMs?: number;
   /** Optional socket factory (TLS wraps here). */
   connect?: (host: string, port: number) => net.Socket;
 }
@@ -92,6 +94,10 @@ export class Connection implements Flushable {
   /** Inside a merged get group: index of the next candidate entry to match a VALUE against. */
   private groupCursor = -1;
   private groupEnd = -1;
+  /** Date.now() of the last send or received byte (idle-connection reset). */
+  lastActivity = Date.now();
+  /** Set by retire(): close as soon as nothing is outstanding (address moved, draining). */
+  private retiring = false;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -114,6 +120,7 @@ export class Connection implements Flushable {
       return;
     }
     const now = Date.now();
+    this.lastActivity = now;
     const entry = new Entry(req, key, done, now + timeoutMs);
     this.queue.push(entry);
     if (this.socket === null) this.open();
@@ -126,7 +133,7 @@ export class Connection implements Flushable {
     const sock = this.opts.connect ? this.opts.connect(host, port) : net.connect({ host, port });
     this.socket = sock;
     sock.setNoDelay(true);
-    if (this.opts.keepAlive) sock.setKeepAlive(true, 60_000);
+    if (this.opts.keepAlive) sock.setKeepAlive(true, this.opts.keepAliveIdleMs ?? 60_000);
     const connectTimer = setTimeout(() => {
       if (!this.connected) this.fail('connect_timeout', 'connection timeout', true);
     }, this.opts.connectTimeoutMs);
@@ -267,6 +274,15 @@ export class Connection implements Flushable {
     this.events.onClose(this);
   }
 
+  /**
+   * Take no new requests (the owner stops handing them out) and close once every outstanding request
+   * is answered or timed out. Used when a hostname's address moved and when draining.
+   */
+  retire(): void {
+    this.retiring = true;
+    if (this.outstanding === 0) this.close();
+  }
+
   /** Close gracefully: stop accepting, fail nothing that has already been answered. */
   close(): void {
     this.fail('remote_error', 'connection closed by proxy', false);
@@ -276,6 +292,7 @@ export class Connection implements Flushable {
 
   private onData(chunk: Buffer): void {
     if (this.closed) return;
+    this.lastActivity = Date.now();
     this.events.onReply();
     if (this.valueNeed > 0) {
       this.valueChunks.push(chunk);
@@ -318,6 +335,7 @@ export class Connection implements Flushable {
       }
       this.head = 0;
     }
+    if (this.retiring && this.outstanding === 0) this.close();
   }
 
   /** Protocol failure: reset and fail in-flight requests. */

@@ -6,6 +6,33 @@ import type { Reply, Request } from '../protocol/types.js';
 
 export type DestinationCallback = (reply: Reply) => void;
 
+/** A delete that failed with a failover-class error, as the spool records it (mcrouter asynclog). */
+export interface FailedDelete {
+  /** Destination `host:port` (the destination map's key). */
+  readonly address: string;
+  readonly host: string;
+  readonly port: number;
+  readonly pool: string;
+  /** The key exactly as it was sent upstream (routing prefix already stripped unless kept). */
+  readonly key: Buffer;
+}
+
+/**
+ * The failed-delete spool as destinations and DestinationRoute see it (implemented in src/spool/).
+ * Absent when `--asynclog-disable` is set or no spool directory is usable.
+ */
+export interface DeleteSpool {
+  /** Append one record; `done(true)` once it is written to the spool file, `done(false)` if it could not be. */
+  append(rec: FailedDelete, done: (ok: boolean) => void): void;
+  /** True when a spooled delete for (address, key) is still waiting for replay. One map lookup. */
+  hasPending(address: string, key: Buffer): boolean;
+  /**
+   * A write that may have replaced the value of (address, key) was sent after a delete for it was spooled:
+   * the replay of that delete is cancelled, so it cannot remove the newer value.
+   */
+  noteWrite(address: string, key: Buffer): void;
+}
+
 export interface Destination {
   /** `host:port`, the key in the destination map. */
   readonly address: string;
@@ -19,4 +46,6 @@ export interface Destination {
   isTko(): boolean;
   /** Human-readable state for debug output: `up`, `tko`, `hard_tko`, `new`, `closed`. */
   state(): string;
+  /** Where failed deletes to this destination are spooled; null/absent = spooling is off. */
+  readonly spool?: DeleteSpool | null;
 }

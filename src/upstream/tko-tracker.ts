@@ -71,6 +71,8 @@ export class TkoTracker {
   /** A reply arrived from the server. */
   recordSuccess(): void {
     if (this.consecutiveTimeouts !== 0) this.consecutiveTimeouts = 0;
+    // A server that answers is no longer suspect (mcrouter resets the consecutive failure count).
+    if (this.failures !== 0 && this.stateValue === 'up') this.failures = 0;
   }
 
   recordTimeout(): void {
@@ -130,6 +132,18 @@ export class TkoTracker {
     this.failures = 0;
     this.reason = '';
     this.events.onStateChange(from, 'up', 'probe succeeded');
+  }
+
+  /**
+   * Probe now instead of waiting for the backoff (the destination's address changed, so the old
+   * failures say nothing about the new one).
+   */
+  probeSoon(): void {
+    if (this.stateValue === 'up') return;
+    if (this.probeTimer !== null) clearTimeout(this.probeTimer);
+    this.probeAttempt = 0;
+    this.probeTimer = setTimeout(() => this.runProbe(), 1);
+    this.probeTimer.unref();
   }
 
   /** Stop probing (destination removed). */

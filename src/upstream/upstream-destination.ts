@@ -1,26 +1,80 @@
 /**
- * The concrete Destination: `host:port`, its pipelined connection(s) and its TKO tracker, plus the
- * DestinationMap that shares destinations across pools and across config reloads (mcrouter
- * ProxyDestinationMap: "reuse the same destinations, and so their open connections, on reconfigure").
+ * The concrete Destination: `host:port`, its pipelined connection(s), its TKO tracker and its bounded
+ * wait queue, plus the DestinationMap that shares destinations across pools and across config reloads
+ * (mcrouter ProxyDestinationMap: "reuse the same destinations, and so their open connections, on reconfigure").
+ *
+ * Flow control per destination (mcrouter §4.2):
+ *
+ *   send() ──► TKO? ──yes──► `tko` at once ("Server unavailable. Reason: ...")
+ *                │no
+ *                ▼
+ *        in flight < --target-max-inflight-requests (0 = no cap) and address known?
+ *                │yes                                  │no
+ *                ▼                                     ▼
+ *          connection FIFO               wait queue (≤ --target-max-pending-requests,
+ *                                         else `local_error` "Max pending requests (N) reached ...");
+ *                                         entries keep their deadline and time out there too
+ *
+ * Without an in-flight cap the connection FIFO itself is capped at the pending limit.
+ *
+ * Hostnames: a server entry may name a host. Its address is resolved when the destination is created and
+ * again every `dnsRefreshMs`; requests wait in the queue (bounded as above) until the first answer. When the
+ * address changes, the open connections are retired (they finish what they carry, then close) and new
+ * requests connect to the new address; a TKO'd destination is probed at once.
  */
+import dns from 'node:dns';
+import net from 'node:net';
 import type { Logger } from 'pino';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { Connection } from './connection.js';
-import type { Destination, DestinationCallback } from './destination.js';
+import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
+
+/** Resolve a hostname to one address (injectable for tests; default: the system resolver). */
+export type HostLookup = (host: string) => Promise<string>;
+
+export const systemLookup: HostLookup = async (host) => (await dns.promises.lookup(host)).address;
 
 export interface UpstreamOptions {
   /** Connections per destination (pipelined; requests spread round-robin). Default 1. */
   connectionsPerDestination: number;
   tko: TkoOptions;
   keepAlive: boolean;
-  /** Fail fast past this many outstanding requests per destination (0 = unlimited). */
+  /** TCP keepalive idle time in ms (mcrouter -I). */
+  keepAliveIdleMs?: number;
+  /** Pending cap (`--target-max-pending-requests`): fail fast beyond it (0 = unlimited). */
   maxOutstanding: number;
+  /** In-flight cap per destination (`--target-max-inflight-requests`, 0 = off); extra requests wait. */
+  maxInflight?: number;
+  /** Close connections idle this long (`--reset-inactive-connection-interval`, 0 = never). */
+  idleResetMs?: number;
+  /** Re-resolve hostnames this often (0 = only once). */
+  dnsRefreshMs?: number;
+  lookup?: HostLookup;
+  /** Failed-delete spool handed to DestinationRoute (null = spooling off). */
+  spool?: DeleteSpool | null;
   log: Logger;
 }
 
+/** Sees every reply of one destination (the observability layer's per-destination instruments). */
+export interface DestinationObserver {
+  /** One request to this destination finished; `ms` from send to reply (or error). */
+  onReply(req: Request, result: Result, ms: number): void;
+}
+
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
+
+/** A request waiting for an in-flight slot or for the address. */
+class Waiting {
+  finished = false;
+  constructor(
+    readonly req: Request,
+    readonly deadline: number,
+    readonly done: DestinationCallback,
+    readonly wireKey: Buffer | undefined,
+  ) {}
+}
 
 export class UpstreamDestination implements Destination {
   readonly address: string;
@@ -38,20 +92,60 @@ export class UpstreamDestination implements Destination {
   latencySumUs = 0;
   connectionsOpened = 0;
   connectionsClosed = 0;
+  /** Requests refused because the wait queue was full. */
+  rejectedPending = 0;
   private connectTimeoutMs = 1000;
+  /** Requests handed to a connection and not yet answered (zombies excluded). */
+  private inflight = 0;
+  private waiting: Waiting[] = [];
+  private waitHead = 0;
+  private waitTimer: NodeJS.Timeout | null = null;
+  /** The address connections go to; null until a hostname is resolved. */
+  private resolved: string | null;
+  private dnsTimer: NodeJS.Timeout | null = null;
+  private idleTimer: NodeJS.Timeout | null = null;
+  private readonly maxInflight: number;
+  readonly spool: DeleteSpool | null;
+  /** Set by the observability layer; null = nothing observes (one field read per reply). */
+  observer: DestinationObserver | null = null;
 
   constructor(
     readonly server: ServerSpec,
     private readonly opts: UpstreamOptions,
   ) {
     this.address = server.address;
+    this.spool = opts.spool ?? null;
+    this.maxInflight = opts.maxInflight ?? 0;
     this.conns = new Array<Connection | null>(Math.max(1, opts.connectionsPerDestination)).fill(null);
     this.tko = new TkoTracker(opts.tko, {
       probe: (result) => this.probe(result),
       onStateChange: (from: TkoState, to: TkoState, reason: string) => {
         opts.log.info({ destination: this.address, from, to, reason }, to === 'up' ? 'destination recovered' : 'destination marked TKO');
+        if (to === 'up') this.drainWaiting();
+        else this.failWaiting(new Reply('tko', null, `Server unavailable. Reason: ${reason}`));
       },
     });
+    if (net.isIP(server.host) !== 0) {
+      this.resolved = server.host;
+    } else {
+      this.resolved = null;
+      this.refreshAddress();
+      const every = opts.dnsRefreshMs ?? 0;
+      if (every > 0) {
+        this.dnsTimer = setInterval(() => this.refreshAddress(), every);
+        this.dnsTimer.unref();
+      }
+    }
+    const idle = opts.idleResetMs ?? 0;
+    if (idle > 0) {
+      this.idleTimer = setInterval(() => this.closeIdle(idle), idle);
+      this.idleTimer.unref();
+    }
+  }
+
+  /** The address connections currently go to (null while a hostname is unresolved). */
+  get resolvedAddress(): string | null {
+    return this.resolved;
   }
 
   isTko(): boolean {
@@ -64,11 +158,20 @@ export class UpstreamDestination implements Destination {
     return this.conns.some((c) => c !== null) ? 'up' : 'new';
   }
 
-  /** In-flight plus queued requests over all connections. */
+  /** In-flight plus queued requests over all connections and the wait queue. */
   outstanding(): number {
-    let n = 0;
+    let n = this.waiting.length - this.waitHead;
     for (const c of this.conns) if (c !== null) n += c.outstanding;
     return n;
+  }
+
+  /** Requests waiting for an in-flight slot or for the address. */
+  pendingCount(): number {
+    return this.waiting.length - this.waitHead;
+  }
+
+  inflightCount(): number {
+    return this.inflight;
   }
 
   send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void {
@@ -80,18 +183,114 @@ export class UpstreamDestination implements Destination {
       done(new Reply('local_error', null, 'destination removed from config'));
       return;
     }
-    if (this.opts.maxOutstanding > 0 && this.outstanding() >= this.opts.maxOutstanding) {
-      done(new Reply('local_error', null, `Max pending requests (${this.opts.maxOutstanding}) reached for destination ${this.address}`));
+    this.connectTimeoutMs = timeoutMs;
+    const maxPending = this.opts.maxOutstanding;
+    const mustWait =
+      this.resolved === null || (this.maxInflight > 0 && (this.inflight >= this.maxInflight || this.waitHead < this.waiting.length));
+    if (!mustWait) {
+      if (this.maxInflight === 0 && maxPending > 0 && this.outstanding() >= maxPending) {
+        this.rejectPending(done);
+        return;
+      }
+      this.dispatch(req, timeoutMs, done, wireKey);
       return;
     }
-    this.connectTimeoutMs = timeoutMs;
+    if (maxPending > 0 && this.waiting.length - this.waitHead >= maxPending) {
+      this.rejectPending(done);
+      return;
+    }
+    const w = new Waiting(req, Date.now() + timeoutMs, done, wireKey);
+    this.waiting.push(w);
+    if (this.waitTimer === null) this.armWaitTimer(w.deadline);
+  }
+
+  private rejectPending(done: DestinationCallback): void {
+    this.rejectedPending++;
+    done(new Reply('local_error', null, `Max pending requests (${this.opts.maxOutstanding}) reached for destination ${this.address}`));
+  }
+
+  private dispatch(req: Request, timeoutMs: number, done: DestinationCallback, wireKey: Buffer | undefined): void {
     const conn = this.pick();
     this.sent++;
+    this.inflight++;
     const started = performance.now();
     conn.send(req, wireKey ?? req.wireKeyOrKey(), timeoutMs, (reply) => {
+      this.inflight--;
       this.account(reply.result, started);
+      if (this.observer !== null) this.observer.onReply(req, reply.result, performance.now() - started);
       done(reply);
+      if (this.waitHead < this.waiting.length) this.drainWaiting();
     });
+  }
+
+  /** Move waiting requests to connections while slots are free. */
+  private drainWaiting(): void {
+    if (this.resolved === null || this.closed || this.tko.isTko()) return;
+    const q = this.waiting;
+    const now = Date.now();
+    while (this.waitHead < q.length && (this.maxInflight === 0 || this.inflight < this.maxInflight)) {
+      const w = q[this.waitHead] as Waiting;
+      q[this.waitHead] = undefined as unknown as Waiting;
+      this.waitHead++;
+      if (w.finished) continue;
+      w.finished = true;
+      const left = w.deadline - now;
+      if (left <= 0) {
+        w.done(new Reply('timeout', null, null));
+        continue;
+      }
+      this.dispatch(w.req, left, w.done, w.wireKey);
+    }
+    this.compactWaiting();
+  }
+
+  private compactWaiting(): void {
+    if (this.waitHead === this.waiting.length) {
+      this.waiting = [];
+      this.waitHead = 0;
+    } else if (this.waitHead > 1024 && this.waitHead * 2 > this.waiting.length) {
+      this.waiting = this.waiting.slice(this.waitHead);
+      this.waitHead = 0;
+    }
+  }
+
+  private failWaiting(reply: Reply): void {
+    const q = this.waiting;
+    const from = this.waitHead;
+    this.waiting = [];
+    this.waitHead = 0;
+    for (let i = from; i < q.length; i++) {
+      const w = q[i] as Waiting;
+      if (!w.finished) {
+        w.finished = true;
+        w.done(reply);
+      }
+    }
+  }
+
+  private armWaitTimer(at: number): void {
+    this.waitTimer = setTimeout(() => this.onWaitTimer(), Math.max(1, at - Date.now()));
+  }
+
+  /** Waiting requests time out like sent ones: no client waits longer than server_timeout. */
+  private onWaitTimer(): void {
+    this.waitTimer = null;
+    const now = Date.now();
+    const q = this.waiting;
+    let next = Infinity;
+    for (let i = this.waitHead; i < q.length; i++) {
+      const w = q[i] as Waiting;
+      if (w.finished) continue;
+      if (w.deadline <= now) {
+        w.finished = true;
+        w.done(new Reply('timeout', null, null));
+      } else if (w.deadline < next) {
+        next = w.deadline;
+      }
+    }
+    while (this.waitHead < q.length && (q[this.waitHead] as Waiting).finished) this.waitHead++;
+    this.compactWaiting();
+    if (next !== Infinity) this.armWaitTimer(next);
   }
 
   private account(result: Result, started: number): void {
@@ -115,47 +314,98 @@ export class UpstreamDestination implements Destination {
     return c;
   }
 
+  private connectionOptions(keepAlive: boolean): ConstructorParameters<typeof Connection>[0] {
+    const o: ConstructorParameters<typeof Connection>[0] = {
+      host: this.resolved ?? this.server.host,
+      port: this.server.port,
+      connectTimeoutMs: this.connectTimeoutMs,
+      keepAlive,
+    };
+    if (this.opts.keepAliveIdleMs !== undefined) o.keepAliveIdleMs = this.opts.keepAliveIdleMs;
+    return o;
+  }
+
   private newConnection(slot: number): Connection {
     this.connectionsOpened++;
-    const c: Connection = new Connection(
-      {
-        host: this.server.host,
-        port: this.server.port,
-        connectTimeoutMs: this.connectTimeoutMs,
-        keepAlive: this.opts.keepAlive,
+    const c: Connection = new Connection(this.connectionOptions(this.opts.keepAlive), {
+      onConnectError: (result, message) => {
+        this.tko.recordConnectError(result === 'connect_timeout' ? 'mc_res_connect_timeout' : `mc_res_connect_error (${message})`);
       },
-      {
-        onConnectError: (result, message) => {
-          this.tko.recordConnectError(result === 'connect_timeout' ? 'mc_res_connect_timeout' : `mc_res_connect_error (${message})`);
-        },
-        onTimeout: () => this.tko.recordTimeout(),
-        onReply: () => this.tko.recordSuccess(),
-        onClose: (conn) => {
-          this.connectionsClosed++;
-          if (this.conns[slot] === conn) this.conns[slot] = null;
-        },
+      onTimeout: () => this.tko.recordTimeout(),
+      onReply: () => this.tko.recordSuccess(),
+      onClose: (conn) => {
+        this.connectionsClosed++;
+        if (this.conns[slot] === conn) this.conns[slot] = null;
       },
-    );
+    });
     this.conns[slot] = c;
     return c;
   }
 
+  private closeIdle(idleMs: number): void {
+    const now = Date.now();
+    for (const c of this.conns) {
+      if (c !== null && c.outstanding === 0 && now - c.lastActivity >= idleMs) c.close();
+    }
+  }
+
+  /** Resolve the hostname; on a new address, retire the old connections. */
+  refreshAddress(): Promise<void> {
+    const lookup = this.opts.lookup ?? systemLookup;
+    return lookup(this.server.host).then(
+      (addr) => {
+        if (this.closed) return;
+        const old = this.resolved;
+        if (addr === old) return;
+        this.resolved = addr;
+        if (old !== null) {
+          this.opts.log.info({ destination: this.address, from: old, to: addr }, 'destination address changed');
+          for (let i = 0; i < this.conns.length; i++) {
+            const c = this.conns[i];
+            this.conns[i] = null;
+            c?.retire();
+          }
+          this.tko.probeSoon();
+        }
+        this.drainWaiting();
+      },
+      (err: unknown) => {
+        if (this.closed) return;
+        this.opts.log.warn({ destination: this.address, err: err instanceof Error ? err.message : String(err) }, 'cannot resolve destination host');
+        if (this.resolved === null) {
+          this.tko.recordConnectError('mc_res_connect_error (dns)');
+          this.failWaiting(new Reply('connect_error', null, `cannot resolve ${this.server.host}`));
+        }
+      },
+    );
+  }
+
   private probe(result: (ok: boolean) => void): void {
     if (this.closed) return;
-    const c = new Connection(
-      { host: this.server.host, port: this.server.port, connectTimeoutMs: this.connectTimeoutMs, keepAlive: false },
-      { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
-    );
-    c.send(VERSION_PROBE, VERSION_PROBE.key, this.connectTimeoutMs, (reply) => {
-      c.close();
-      result(reply.result === 'ok');
-    });
+    const run = (): void => {
+      if (this.closed || this.resolved === null) {
+        result(false);
+        return;
+      }
+      const c = new Connection(this.connectionOptions(false), { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} });
+      c.send(VERSION_PROBE, VERSION_PROBE.key, this.connectTimeoutMs, (reply) => {
+        c.close();
+        result(reply.result === 'ok');
+      });
+    };
+    if (net.isIP(this.server.host) === 0) void this.refreshAddress().then(run);
+    else run();
   }
 
   /** Close connections and stop probing (removed from config, or shutdown). */
   close(): void {
     this.closed = true;
     this.tko.stop();
+    if (this.dnsTimer !== null) clearInterval(this.dnsTimer);
+    if (this.idleTimer !== null) clearInterval(this.idleTimer);
+    if (this.waitTimer !== null) clearTimeout(this.waitTimer);
+    this.dnsTimer = this.idleTimer = this.waitTimer = null;
+    this.failWaiting(new Reply('local_error', null, 'destination closed'));
     for (const c of this.conns) c?.close();
     this.conns.fill(null);
   }
@@ -174,20 +424,84 @@ export class UpstreamDestination implements Destination {
   }
 }
 
+/**
+ * Pool fail-open (mcrouter `tko_tracker`): once `upper` servers of the pool are TKO, no more are marked
+ * until the count falls back to `lower`, so a partitioned proxy keeps trying rather than failing everything.
+ */
+class PoolTkoGroup {
+  readonly members = new Set<UpstreamDestination>();
+  private failOpen = false;
+  constructor(
+    public upper: number,
+    public lower: number,
+  ) {}
+
+  mayMark(): boolean {
+    let n = 0;
+    for (const d of this.members) if (d.isTko()) n++;
+    if (this.failOpen && n <= this.lower) this.failOpen = false;
+    if (!this.failOpen && n >= this.upper) this.failOpen = true;
+    return !this.failOpen;
+  }
+}
+
+function thresholds(pool: PoolInfo): { upper: number; lower: number } | null {
+  const t = pool.raw['tko_tracker'];
+  if (typeof t !== 'object' || t === null || Array.isArray(t)) return null;
+  const o = t as Record<string, unknown>;
+  const upper = o['num_tko_threshold_upper'];
+  if (typeof upper !== 'number' || upper <= 0) return null;
+  const lowerRaw = o['num_tko_threshold_lower'];
+  const lower = typeof lowerRaw === 'number' && lowerRaw >= 0 && lowerRaw < upper ? lowerRaw : Math.max(0, upper - 1);
+  return { upper, lower };
+}
+
 /** Destinations by `host:port`, shared by all pools and kept across reloads. */
 export class DestinationMap {
   private readonly map = new Map<string, UpstreamDestination>();
+  private readonly groups = new Map<string, PoolTkoGroup>();
+  private readonly groupsOf = new Map<UpstreamDestination, Set<PoolTkoGroup>>();
+  /** Called once for every destination created (the observability layer attaches its instruments). */
+  onCreate: ((d: UpstreamDestination, pool: PoolInfo) => void) | null = null;
 
   constructor(private readonly opts: UpstreamOptions) {}
 
-  get(server: ServerSpec, _pool: PoolInfo): UpstreamDestination {
+  get(server: ServerSpec, pool: PoolInfo): UpstreamDestination {
     const key = server.security === 'plain' ? server.address : `${server.address}:${server.security}`;
     let d = this.map.get(key);
     if (d === undefined || d.closed) {
       d = new UpstreamDestination(server, this.opts);
       this.map.set(key, d);
+      const dest = d;
+      d.tko.mayMark = () => {
+        const gs = this.groupsOf.get(dest);
+        if (gs === undefined) return true;
+        for (const g of gs) if (!g.mayMark()) return false;
+        return true;
+      };
+      if (this.onCreate !== null) this.onCreate(d, pool);
+    }
+    const th = thresholds(pool);
+    if (th !== null) {
+      let g = this.groups.get(pool.name);
+      if (g === undefined) {
+        g = new PoolTkoGroup(th.upper, th.lower);
+        this.groups.set(pool.name, g);
+      } else {
+        g.upper = th.upper;
+        g.lower = th.lower;
+      }
+      g.members.add(d);
+      let gs = this.groupsOf.get(d);
+      if (gs === undefined) this.groupsOf.set(d, (gs = new Set()));
+      gs.add(g);
     }
     return d;
+  }
+
+  /** The plain destination for `host:port`, if the map has it. */
+  find(address: string): UpstreamDestination | undefined {
+    return this.map.get(address);
   }
 
   all(): UpstreamDestination[] {
@@ -200,6 +514,9 @@ export class DestinationMap {
       if (!keep.has(d)) {
         if (d.isTko()) log.info({ destination: d.address }, `${d.address} was TKO, removed from config`);
         this.map.delete(key);
+        const gs = this.groupsOf.get(d);
+        if (gs !== undefined) for (const g of gs) g.members.delete(d);
+        this.groupsOf.delete(d);
         d.drainAndClose(graceMs);
       }
     }
