@@ -12,13 +12,26 @@ import { azAffinityRouteFactory } from './az-affinity-route.js';
 import { balancedReplicaRouteFactory } from './balanced-replica-route.js';
 import { devNullRouteFactory } from './dev-null-route.js';
 import { errorRouteFactory } from './error-route.js';
+import { failoverRouteFactory } from './failover-route.js';
+import { failoverWithExptimeRouteFactory } from './failover-with-exptime-route.js';
+import { faultInjectionRouteFactory } from './fault-injection-route.js';
 import { hashRouteFactory } from './hash-route.js';
 import { hostIdRouteFactory } from './host-id-route.js';
+import { keySplitRouteFactory } from './key-split-route.js';
 import { l1l2CacheRouteFactory } from './l1l2-cache-route.js';
+import { latencyInjectionRouteFactory } from './latency-injection-route.js';
 import { latestRouteFactory } from './latest-route.js';
+import { migrateRouteFactory } from './migrate-route.js';
+import { missFailoverRouteFactory } from './miss-failover-route.js';
+import { modifyExptimeRouteFactory } from './modify-exptime-route.js';
+import { modifyKeyRouteFactory } from './modify-key-route.js';
 import { nullRouteFactory } from './null-route.js';
+import { operationSelectorRouteFactory } from './operation-selector-route.js';
 import { poolRouteFactory } from './pool-route.js';
+import { prefixSelectorRouteFactory } from './prefix-selector-route.js';
 import { randomRouteFactory } from './random-route.js';
+import { rateLimitRouteFactory } from './rate-limit-route.js';
+import { routingGroupRouteFactory } from './routing-group-route.js';
 import { shadowRouteFactory } from './shadow-route.js';
 import { warmUpRouteFactory } from './warm-up-route.js';
 import type { RouteFactory } from './route-factory.js';
@@ -33,13 +46,26 @@ export const ROUTE_FACTORIES: readonly RouteFactory[] = [
   balancedReplicaRouteFactory,
   devNullRouteFactory,
   errorRouteFactory,
+  failoverRouteFactory,
+  failoverWithExptimeRouteFactory,
+  faultInjectionRouteFactory,
   hashRouteFactory,
   hostIdRouteFactory,
+  keySplitRouteFactory,
   l1l2CacheRouteFactory,
+  latencyInjectionRouteFactory,
   latestRouteFactory,
+  migrateRouteFactory,
+  missFailoverRouteFactory,
+  modifyExptimeRouteFactory,
+  modifyKeyRouteFactory,
   nullRouteFactory,
+  operationSelectorRouteFactory,
   poolRouteFactory,
+  prefixSelectorRouteFactory,
   randomRouteFactory,
+  rateLimitRouteFactory,
+  routingGroupRouteFactory,
   shadowRouteFactory,
   warmUpRouteFactory,
 ];
