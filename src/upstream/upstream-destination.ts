@@ -30,6 +30,7 @@ import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { Connection } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
+import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
 
 /** Resolve a hostname to one address (injectable for tests; default: the system resolver). */
 export type HostLookup = (host: string) => Promise<string>;
@@ -54,6 +55,8 @@ export interface UpstreamOptions {
   lookup?: HostLookup;
   /** Failed-delete spool handed to DestinationRoute (null = spooling off). */
   spool?: DeleteSpool | null;
+  /** Outgoing TLS for `ssl` servers (null: such servers fail to connect rather than downgrade). */
+  tls?: UpstreamTls | null;
   log: Logger;
 }
 
@@ -322,6 +325,12 @@ export class UpstreamDestination implements Destination {
       keepAlive,
     };
     if (this.opts.keepAliveIdleMs !== undefined) o.keepAliveIdleMs = this.opts.keepAliveIdleMs;
+    if (this.server.security === 'ssl') {
+      // TLS connects by name (SNI and certificate identity need it); the system resolver picks the address.
+      o.host = this.server.host;
+      const t = this.opts.tls;
+      o.connect = t !== undefined && t !== null ? t.connect : tlsUnavailable;
+    }
     return o;
   }
 
