@@ -1,0 +1,152 @@
+/**
+ * TLS from mcrelay to memcached, for servers written `host:port:ascii:ssl` or in a pool with
+ * `security_mech: ssl` (mcrouter's syntax). `connect(host, port)` is the socket factory that
+ * upstream/connection.ts calls instead of `net.connect`; everything above the socket (pipelining, write
+ * coalescing, the reply parser, timeouts) is unchanged.
+ *
+ * - Client certificate and CA: `--pem-cert-path`, `--pem-key-path`, `--pem-ca-path` (no CA: Node's bundled
+ *   roots). One SecureContext is shared by every connection and rebuilt when the files change.
+ * - Verification (`--ssl-verify-peers`, on by default): the server's chain must verify, and the certificate
+ *   must name the expected service identity (`--ssl-service-identity`: a URI SAN, DNS SAN or CN equal to it)
+ *   or, without one, the host the config names (an IP SAN for IP addresses).
+ * - Session resumption: the newest session (TLS 1.3 ticket or 1.2 session) per `host:port` is kept and offered
+ *   on the next connect, so reconnects and probes skip the full handshake. The cache is cleared when the
+ *   client certificate changes, so a resumed session never carries a rotated-out identity.
+ * - "Connected" means "handshake done": Connection starts writing and stops its connect timer on `connect`,
+ *   so for a TLS socket that event is taken as `secureConnect`. A handshake failure is then a connect error
+ *   (hard TKO, like a refused connection), and the connect timeout covers the handshake.
+ */
+import net from 'node:net';
+import tls from 'node:tls';
+import type { Logger } from 'pino';
+import { hasServiceIdentity } from './identity.js';
+import { PemWatcher, readPem, type PemPaths } from './pem-files.js';
+import { MIN_TLS_VERSION } from './server-tls.js';
+import type { TlsStats } from './tls-stats.js';
+
+export interface UpstreamTlsOptions {
+  readonly certPath: string | null;
+  readonly keyPath: string | null;
+  readonly caPath: string | null;
+  readonly verifyPeers: boolean;
+  /** Expected identity in the server's certificate; null = the host name / IP from the config. */
+  readonly serviceIdentity: string | null;
+  /** How often the files are checked for changes, in ms (0 = never). */
+  readonly pollMs: number;
+}
+
+/**
+ * Open a TLS connection to `host:port` (the resolved address); `name` is the host as the config wrote it,
+ * used for SNI, certificate verification and the session cache (default: `host`).
+ */
+export type UpstreamTlsConnect = (host: string, port: number, name?: string) => net.Socket;
+
+/** Upper bound on cached sessions (one per upstream server). */
+const MAX_SESSIONS = 4096;
+
+export class UpstreamTls {
+  private context: tls.SecureContext;
+  private readonly sessions = new Map<string, Buffer>();
+  private readonly watcher: PemWatcher;
+  private readonly paths: PemPaths;
+  private readonly checkIdentity: (host: string, cert: tls.PeerCertificate) => Error | undefined;
+
+  constructor(
+    private readonly opts: UpstreamTlsOptions,
+    private readonly log: Logger,
+    private readonly stats: TlsStats,
+  ) {
+    if ((opts.certPath === null) !== (opts.keyPath === null)) {
+      throw new Error('--pem-cert-path and --pem-key-path must be given together');
+    }
+    this.paths = { cert: opts.certPath, key: opts.keyPath, ca: opts.caPath };
+    this.context = this.buildContext();
+    const expected = opts.serviceIdentity;
+    this.checkIdentity =
+      expected === null
+        ? (host, cert) => tls.checkServerIdentity(host, cert)
+        : (_host, cert) =>
+            hasServiceIdentity(cert, expected) ? undefined : Object.assign(new Error(`server certificate does not name the service identity "${expected}"`), { code: 'ERR_MCRELAY_SERVICE_IDENTITY' });
+    this.watcher = new PemWatcher(this.paths, opts.pollMs, () => this.reload(), log, stats, 'upstream');
+    this.watcher.start();
+  }
+
+  private buildContext(): tls.SecureContext {
+    const pem = readPem(this.paths);
+    const o: tls.SecureContextOptions = { minVersion: MIN_TLS_VERSION };
+    if (pem.cert !== null) o.cert = pem.cert;
+    if (pem.key !== null) o.key = pem.key;
+    if (pem.ca !== null) o.ca = pem.ca;
+    return tls.createSecureContext(o);
+  }
+
+  /** Rebuild the client context from the files; new connections use it. */
+  reload(): void {
+    this.context = this.buildContext();
+    this.sessions.clear();
+  }
+
+  /** Check the files now (tests; the poller calls this on its own). */
+  checkFiles(): boolean {
+    return this.watcher.check();
+  }
+
+  /** Number of servers with a cached session. */
+  get cachedSessions(): number {
+    return this.sessions.size;
+  }
+
+  /** The socket factory for upstream/connection.ts (see the module comment). */
+  readonly connect: UpstreamTlsConnect = (host, port, name = host) => {
+    const key = `${name}:${port}`;
+    const options: tls.ConnectionOptions = {
+      host,
+      port,
+      secureContext: this.context,
+      rejectUnauthorized: this.opts.verifyPeers,
+      checkServerIdentity: (_h, cert) => this.checkIdentity(name, cert),
+    };
+    // SNI carries host names only (RFC 6066 forbids IP literals).
+    if (net.isIP(name) === 0) options.servername = name;
+    const session = this.sessions.get(key);
+    if (session !== undefined) options.session = session;
+    const sock = tls.connect(options);
+    sock.on('session', (s: Buffer) => {
+      if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(key)) this.sessions.clear();
+      this.sessions.set(key, s);
+    });
+    let secured = false;
+    sock.once('secureConnect', () => {
+      secured = true;
+      this.stats.upstreamHandshakes++;
+      if (sock.isSessionReused()) this.stats.upstreamResumed++;
+    });
+    sock.once('error', (err: Error & { code?: string }) => {
+      if (secured) return;
+      this.stats.upstreamHandshakeFailures++;
+      // A session the server no longer accepts must not be offered again.
+      this.sessions.delete(key);
+      this.log.debug({ destination: key, code: err.code, err: err.message }, 'upstream TLS handshake failed');
+    });
+    // Node's own listeners were registered inside tls.connect; from here on, `connect` means `secureConnect`.
+    type Once = (this: tls.TLSSocket, event: string | symbol, listener: (...args: unknown[]) => void) => tls.TLSSocket;
+    const once = sock.once as unknown as Once;
+    const onceSecure: Once = function (this: tls.TLSSocket, event, listener) {
+      return once.call(this, event === 'connect' ? 'secureConnect' : event, listener);
+    };
+    sock.once = onceSecure as unknown as typeof sock.once;
+    return sock;
+  };
+
+  close(): void {
+    this.watcher.stop();
+    this.sessions.clear();
+  }
+}
+
+/** The factory used when a server asks for TLS but none is configured: fails the connect instead of downgrading. */
+export function tlsUnavailable(host: string, port: number, _name?: string): net.Socket {
+  const sock = new net.Socket();
+  process.nextTick(() => sock.destroy(Object.assign(new Error(`TLS is not configured for ${host}:${port}`), { code: 'ERR_MCRELAY_NO_TLS' })));
+  return sock;
+}
