@@ -3,11 +3,11 @@
  * `mcrelay` command: flags (mcrouter-compatible subset), --validate-config, signals
  * (SIGHUP = reload, SIGTERM/SIGINT = drain and exit) and config file watching.
  */
-import fs from 'node:fs';
 import { validateConfig } from './config/validate.js';
 import { createLogger } from './log.js';
 import { parseArgs, usage, UsageError } from './options.js';
 import { startProxy } from './index.js';
+import { ReloadWatcher } from './server/reload.js';
 import { VERSION } from './version.js';
 import { isClusterWorker, runPrimary } from './server/cluster.js';
 
@@ -52,7 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
     return 1;
   }
-  const log = createLogger(options.logLevel);
+  const log = createLogger(options.logLevel, { pretty: options.logPretty });
   for (const u of unknown) log.warn({ flag: u }, 'unknown option ignored');
   if (options.numProxies > 1 && !isClusterWorker()) {
     // Validate once up front so a bad config fails fast instead of crash-looping N workers.
@@ -73,43 +73,17 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const core = proxy.core;
   log.info(
-    { ports: proxy.ports, addresses: options.listenAddresses, config: core.active.source.sourcePath ?? 'inline', md5: core.active.source.md5, pools: core.active.built.pools.size, destinations: core.active.built.destinations.size },
+    { ports: proxy.ports, addresses: options.listenAddresses, adminPort: proxy.adminPort, config: core.active.source.sourcePath ?? 'inline', md5: core.active.source.md5, pools: core.active.built.pools.size, destinations: core.active.built.destinations.size },
     'mcrelay listening',
   );
-  // Hot reload: SIGHUP, and polling of every config file (mtime/size), mcrouter-style.
-  process.on('SIGHUP', () => core.reload('SIGHUP'));
-  const watched = new Map<string, string>();
-  const stamp = (f: string): string => {
-    try {
-      const st = fs.statSync(f);
-      return `${st.mtimeMs}:${st.size}:${st.ino}`;
-    } catch {
-      return 'missing';
-    }
-  };
-  for (const f of core.watchedFiles()) watched.set(f, stamp(f));
-  const poll = setInterval(() => {
-    let changed = false;
-    for (const [f, s] of watched) {
-      const now = stamp(f);
-      if (now !== s) {
-        watched.set(f, now);
-        changed = true;
-      }
-    }
-    if (changed) {
-      if (core.reload('file changed')) {
-        watched.clear();
-        for (const f of core.watchedFiles()) watched.set(f, stamp(f));
-      }
-    }
-  }, 500);
-  poll.unref();
+  // Hot reload (server/reload.ts): SIGHUP, and polling of every config file, mcrouter-style.
+  const watcher = new ReloadWatcher(core, { pollMs: 100, delayMs: options.reconfigurationDelayMs, log });
+  watcher.start();
   await new Promise<void>((resolve) => {
     const stop = (sig: string): void => {
-      log.info({ signal: sig }, 'shutting down: draining');
-      clearInterval(poll);
-      void proxy.close(5_000).then(() => {
+      log.info({ signal: sig, deadlineMs: options.shutdownTimeoutMs }, 'shutting down: draining');
+      watcher.stop();
+      void proxy.close(options.shutdownTimeoutMs).then(() => {
         log.info('stopped');
         resolve();
       });

@@ -32,6 +32,93 @@ export interface ProxyOptions {
   hostId: number | null;
   adminPort: number | null;
   adminAddress: string;
+  /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
+  adminTextCommands: string;
+  /** Human-readable log lines instead of JSON. */
+  logPretty: boolean;
+  /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
+  logSampleRate: number;
+  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
+  prefixStats: boolean;
+  prefixStatsDelimiter: string;
+  /** Explicit prefixes; when given they replace the delimiter rule. */
+  prefixStatsPrefixes: string[];
+  prefixStatsTopN: number;
+  /** Hot-key detection (space-saving top-K per destination and overall). */
+  hotKeys: boolean;
+  hotKeysCapacity: number;
+  hotKeysWindowMs: number;
+  hotKeysSampleRate: number;
+  /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
+  hotKeysCachePrefixes: string[];
+  hotKeysCacheTtlMs: number;
+  hotKeysCacheMaxEntries: number;
+  /** A key is hot when it has at least this % of the sampled traffic in the window... */
+  hotKeysCacheMinSharePct: number;
+  /** ...and at least this many requests in the window. */
+  hotKeysCacheMinCount: number;
+  /** /tap may include values (still only when the listener asks `values=1`). */
+  tapAllowValues: boolean;
+  /** TLS listener port(s) (`--ssl-port`); empty = no TLS listener. */
+  sslPorts: number[];
+  /** Serve TLS only: no plaintext listener (`--no-plaintext`). */
+  noPlaintext: boolean;
+  /** Client-facing TLS: certificate, key, and CA for client certificates (`--server-pem-*-path`). */
+  serverPemCertPath: string | null;
+  serverPemKeyPath: string | null;
+  serverPemCaPath: string | null;
+  /** Mutual TLS on `--ssl-port`: clients must present a certificate signed by the CA. */
+  sslRequirePeerCerts: boolean;
+  /** Upstream TLS (servers `host:port:ascii:ssl`): client certificate, key and CA (`--pem-*-path`). */
+  pemCertPath: string | null;
+  pemKeyPath: string | null;
+  pemCaPath: string | null;
+  /** Verify upstream server certificates (default on; `--ssl-verify-peers=false` to turn off). */
+  sslVerifyPeers: boolean;
+  /** Identity upstream server certificates must carry (URI SAN, DNS SAN or CN); null = the configured host. */
+  sslServiceIdentity: string | null;
+  /** How often certificate/key files are checked for changes, ms (0 = never). */
+  tlsCertPollMs: number;
+  /** Accepted for mcrouter compatibility: the spool is always written in AS2.0. */
+  useAsynclogVersion2: boolean;
+  /** How often the failed-delete spool is replayed, ms (ours; 0 = never replay). */
+  asynclogReplayIntervalMs: number;
+  /** Close upstream connections idle this long, ms (mcrouter: after at most 2× this). 0 = never. */
+  resetInactiveConnectionIntervalMs: number;
+  /** Close client connections with nothing outstanding and silent this long, ms (ours; 0 = never). */
+  idleClientTimeoutMs: number;
+  /** Largest value accepted from a client, bytes (ours); larger ones get SERVER_ERROR object too large for cache. */
+  maxValueSize: number;
+  /** TCP keepalive (mcrouter -K/-i/-I): probe count (0 = keepalive off), interval and idle time in seconds. */
+  keepaliveCount: number;
+  keepaliveIntervalSec: number;
+  keepaliveIdleSec: number;
+  /** Re-resolve server hostnames this often, ms (ours; 0 = resolve once). */
+  dnsRefreshIntervalMs: number;
+  /** Wait this long after a config file changes before reloading, ms (mcrouter --reconfiguration-delay-ms). */
+  reconfigurationDelayMs: number;
+  /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
+  shutdownTimeoutMs: number;
+  /** Accepted for mcrouter compatibility: the spool is always written in AS2.0. */
+  useAsynclogVersion2: boolean;
+  /** How often the failed-delete spool is replayed, ms (ours; 0 = never replay). */
+  asynclogReplayIntervalMs: number;
+  /** Close upstream connections idle this long, ms (mcrouter: after at most 2× this). 0 = never. */
+  resetInactiveConnectionIntervalMs: number;
+  /** Close client connections with nothing outstanding and silent this long, ms (ours; 0 = never). */
+  idleClientTimeoutMs: number;
+  /** Largest value accepted from a client, bytes (ours); larger ones get SERVER_ERROR object too large for cache. */
+  maxValueSize: number;
+  /** TCP keepalive (mcrouter -K/-i/-I): probe count (0 = keepalive off), interval and idle time in seconds. */
+  keepaliveCount: number;
+  keepaliveIntervalSec: number;
+  keepaliveIdleSec: number;
+  /** Re-resolve server hostnames this often, ms (ours; 0 = resolve once). */
+  dnsRefreshIntervalMs: number;
+  /** Wait this long after a config file changes before reloading, ms (mcrouter --reconfiguration-delay-ms). */
+  reconfigurationDelayMs: number;
+  /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
+  shutdownTimeoutMs: number;
   /** Flags we accept for compatibility but do not implement (name → value). */
   ignored: Record<string, string | true>;
 }
@@ -65,6 +152,57 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   hostId: null,
   adminPort: null,
   adminAddress: '127.0.0.1',
+  adminTextCommands: 'all',
+  logPretty: false,
+  logSampleRate: 1000,
+  prefixStats: false,
+  prefixStatsDelimiter: ':',
+  prefixStatsPrefixes: [],
+  prefixStatsTopN: 50,
+  hotKeys: false,
+  hotKeysCapacity: 100,
+  useAsynclogVersion2: false,
+  asynclogReplayIntervalMs: 1000,
+  resetInactiveConnectionIntervalMs: 60_000,
+  idleClientTimeoutMs: 0,
+  maxValueSize: 64 * 1024 * 1024,
+  keepaliveCount: 0,
+  keepaliveIntervalSec: 60,
+  keepaliveIdleSec: 300,
+  dnsRefreshIntervalMs: 30_000,
+  reconfigurationDelayMs: 1000,
+  shutdownTimeoutMs: 5000,
+  hotKeysWindowMs: 60_000,
+  hotKeysSampleRate: 1,
+  hotKeysCachePrefixes: [],
+  hotKeysCacheTtlMs: 1000,
+  hotKeysCacheMaxEntries: 1000,
+  hotKeysCacheMinSharePct: 1,
+  hotKeysCacheMinCount: 100,
+  tapAllowValues: false,
+  sslPorts: [],
+  noPlaintext: false,
+  serverPemCertPath: null,
+  serverPemKeyPath: null,
+  serverPemCaPath: null,
+  sslRequirePeerCerts: false,
+  pemCertPath: null,
+  pemKeyPath: null,
+  pemCaPath: null,
+  sslVerifyPeers: true,
+  sslServiceIdentity: null,
+  tlsCertPollMs: 1000,
+  useAsynclogVersion2: false,
+  asynclogReplayIntervalMs: 1000,
+  resetInactiveConnectionIntervalMs: 60_000,
+  idleClientTimeoutMs: 0,
+  maxValueSize: 64 * 1024 * 1024,
+  keepaliveCount: 0,
+  keepaliveIntervalSec: 60,
+  keepaliveIdleSec: 300,
+  dnsRefreshIntervalMs: 30_000,
+  reconfigurationDelayMs: 1000,
+  shutdownTimeoutMs: 5000,
   ignored: {},
 };
 
@@ -101,7 +239,18 @@ const FLAGS: FlagDef[] = [
   { names: ['--target-max-inflight-requests'], key: 'targetMaxInflightRequests', kind: 'int', help: 'per-destination in-flight cap (0 = off)' },
   { names: ['--target-max-pending-requests'], key: 'targetMaxPendingRequests', kind: 'int', help: 'per-destination queued cap; beyond it fail fast (default 100000)' },
   { names: ['--target-max-shadow-requests'], key: 'targetMaxShadowRequests', kind: 'int', help: 'cap on outstanding shadow requests (default 1000)' },
-  { names: ['--max-conns'], key: 'maxConns', kind: 'int', help: 'max client connections (0 = unlimited)' },
+  { names: ['--max-conns'], key: 'maxConns', kind: 'int', help: 'max client connections; past it the longest-idle one is evicted (0 = unlimited)' },
+  { names: ['--use-asynclog-version2'], key: 'useAsynclogVersion2', kind: 'bool', help: 'accepted: the spool is always AS2.0' },
+  { names: ['--asynclog-replay-interval-ms'], key: 'asynclogReplayIntervalMs', kind: 'int', help: 'replay the failed-delete spool this often (default 1000; 0 = never)' },
+  { names: ['--reset-inactive-connection-interval'], key: 'resetInactiveConnectionIntervalMs', kind: 'int', help: 'close idle upstream connections, ms (default 60000; 0 = never)' },
+  { names: ['--idle-client-timeout-ms'], key: 'idleClientTimeoutMs', kind: 'int', help: 'close idle client connections, ms (default 0 = never)' },
+  { names: ['--max-value-size'], key: 'maxValueSize', kind: 'int', help: 'largest value accepted from clients, bytes (default 67108864)' },
+  { names: ['--keepalive-count', '-K'], key: 'keepaliveCount', kind: 'int', help: 'TCP keepalive probe count (default 0 = keepalive off)' },
+  { names: ['--keepalive-interval', '-i'], key: 'keepaliveIntervalSec', kind: 'int', help: 'TCP keepalive probe interval, s (default 60; kernel setting used)' },
+  { names: ['--keepalive-idle', '-I'], key: 'keepaliveIdleSec', kind: 'int', help: 'TCP keepalive idle time, s (default 300)' },
+  { names: ['--dns-refresh-interval-ms'], key: 'dnsRefreshIntervalMs', kind: 'int', help: 're-resolve server hostnames, ms (default 30000; 0 = once)' },
+  { names: ['--reconfiguration-delay-ms'], key: 'reconfigurationDelayMs', kind: 'int', help: 'delay before reloading a changed config file, ms (default 1000)' },
+  { names: ['--shutdown-timeout-ms'], key: 'shutdownTimeoutMs', kind: 'int', help: 'SIGTERM: time allowed for in-flight requests, ms (default 5000)' },
   { names: ['--connections-per-destination'], key: 'connectionsPerDestination', kind: 'int', help: 'pipelined connections per upstream server (default 1)' },
   { names: ['--local-zone'], key: 'localZone', kind: 'string', help: 'this host\'s availability zone (or env MCRELAY_LOCAL_ZONE)' },
   { names: ['--host-id'], key: 'hostId', kind: 'int', help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' },
@@ -118,6 +267,35 @@ export interface ParsedArgs {
   /** Unknown flags (logged at warn, ignored). */
   unknown: string[];
 }
+  { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
+  { names: ['--log-pretty'], key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
+  { names: ['--log-sample-rate'], key: 'logSampleRate', kind: 'int', help: 'at debug level, log 1 in N requests (0 = never; default 1000)' },
+  { names: ['--prefix-stats'], key: 'prefixStats', kind: 'bool', help: 'count requests/hits/misses/bytes per key prefix' },
+  { names: ['--prefix-stats-delimiter'], key: 'prefixStatsDelimiter', kind: 'string', help: 'key prefix ends at this character (default :)' },
+  { names: ['--prefix-stats-prefixes'], key: 'prefixStatsPrefixes', kind: 'list', help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' },
+  { names: ['--prefix-stats-top-n'], key: 'prefixStatsTopN', kind: 'int', help: 'distinct prefixes tracked; the rest count as other (default 50)' },
+  { names: ['--hot-keys'], key: 'hotKeys', kind: 'bool', help: 'track hot keys (top-K per destination and overall)' },
+  { names: ['--hot-keys-capacity'], key: 'hotKeysCapacity', kind: 'int', help: 'counters per hot-key tracker (default 100)' },
+  { names: ['--hot-keys-window-ms'], key: 'hotKeysWindowMs', kind: 'int', help: 'hot-key sliding window (default 60000)' },
+  { names: ['--hot-keys-sample-rate'], key: 'hotKeysSampleRate', kind: 'int', help: 'count 1 in N requests for hot keys (default 1)' },
+  { names: ['--hot-keys-cache-prefixes'], key: 'hotKeysCachePrefixes', kind: 'list', help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' },
+  { names: ['--hot-keys-cache-ttl-ms'], key: 'hotKeysCacheTtlMs', kind: 'int', help: 'hot-key cache entry lifetime (default 1000)' },
+  { names: ['--hot-keys-cache-max-entries'], key: 'hotKeysCacheMaxEntries', kind: 'int', help: 'hot-key cache size (default 1000)' },
+  { names: ['--hot-keys-cache-min-share-pct'], key: 'hotKeysCacheMinSharePct', kind: 'int', help: 'a key is hot at this % of traffic in the window (default 1)' },
+  { names: ['--hot-keys-cache-min-count'], key: 'hotKeysCacheMinCount', kind: 'int', help: 'and at least this many requests in the window (default 100)' },
+  { names: ['--tap-allow-values'], key: 'tapAllowValues', kind: 'bool', help: 'let /tap?values=1 include values' },
+  { names: ['--ssl-port'], key: 'sslPorts', kind: 'ports', help: 'TLS listen port(s), comma separated (needs --server-pem-cert-path/--server-pem-key-path)' },
+  { names: ['--no-plaintext'], key: 'noPlaintext', kind: 'bool', help: 'no plaintext listener: serve only on --ssl-port' },
+  { names: ['--server-pem-cert-path'], key: 'serverPemCertPath', kind: 'string', help: 'TLS listener certificate chain (PEM; re-read when it changes)' },
+  { names: ['--server-pem-key-path'], key: 'serverPemKeyPath', kind: 'string', help: 'TLS listener private key (PEM; re-read when it changes)' },
+  { names: ['--server-pem-ca-path'], key: 'serverPemCaPath', kind: 'string', help: 'CA for client certificates (PEM)' },
+  { names: ['--ssl-require-peer-certs'], key: 'sslRequirePeerCerts', kind: 'bool', help: 'mutual TLS: clients must present a certificate signed by the CA' },
+  { names: ['--pem-cert-path'], key: 'pemCertPath', kind: 'string', help: 'client certificate for TLS to servers (PEM)' },
+  { names: ['--pem-key-path'], key: 'pemKeyPath', kind: 'string', help: 'client key for TLS to servers (PEM)' },
+  { names: ['--pem-ca-path'], key: 'pemCaPath', kind: 'string', help: 'CA that signs the servers\' certificates (PEM; default: Node\'s roots)' },
+  { names: ['--ssl-verify-peers'], key: 'sslVerifyPeers', kind: 'bool', help: 'verify servers\' certificates (default on; =false to turn off)' },
+  { names: ['--ssl-service-identity'], key: 'sslServiceIdentity', kind: 'string', help: 'identity the servers\' certificates must carry (URI SAN, DNS SAN or CN)' },
+  { names: ['--tls-cert-poll-ms'], key: 'tlsCertPollMs', kind: 'int', help: 'check certificate/key files for changes every N ms (default 1000; 0 = never)' },
 
 function parseIntStrict(flag: string, v: string): number {
   if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag}: expected an integer, got "${v}"`);
@@ -208,6 +386,9 @@ export function usage(): string {
     lines.push(`  ${flag.padEnd(40)} ${f.help}`);
   }
   lines.push(`  ${'--help, -h'.padEnd(40)} this help`);
+  if (!['all', 'loopback', 'off'].includes(options.adminTextCommands)) {
+    throw new UsageError(`--admin-text-commands: expected all, loopback or off, got "${options.adminTextCommands}"`);
+  }
   lines.push(`  ${'--version, -V'.padEnd(40)} print the version`);
   return lines.join('\n');
 }

@@ -52,6 +52,7 @@ const EMPTY = Buffer.alloc(0);
 
 const ERR_FORMAT = 'CLIENT_ERROR bad command line format';
 const ERR_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';
+const ERR_TOO_LARGE = 'SERVER_ERROR object too large for cache';
 
 /** Pending storage command waiting for its data block. */
 interface PendingValue {
@@ -68,6 +69,11 @@ interface PendingValue {
 }
 
 export class RequestParser {
+  /**
+   * Largest data block accepted (`--max-value-size`): a bigger one is swallowed without being buffered and
+   * answered `SERVER_ERROR object too large for cache`, as memcached does past its item size limit.
+   */
+  static maxValueBytes = 64 * 1024 * 1024;
   /** Unconsumed bytes (an incomplete line) from earlier chunks. */
   private rest: Buffer = EMPTY;
   /** A storage command whose value has not fully arrived. */
@@ -356,6 +362,7 @@ export class RequestParser {
       if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
+    if (vlen > RequestParser.maxValueBytes) return this.skipValue(buf, next, vlen + 2, noreply ? null : ERR_TOO_LARGE);
     const p: PendingValue = {
       op,
       key: this.keyAt(buf, 1),
@@ -531,6 +538,7 @@ export class RequestParser {
         exptime = parseSigned32(buf, s + 1, this.te(i)) ?? 0;
       }
     }
+    if (vlen > RequestParser.maxValueBytes) return this.skipValue(buf, next, vlen + 2, ERR_TOO_LARGE);
     if (ke - ks > KEY_MAX_LENGTH) {
       if (vlen >= 0) {
         // memcached still swallows the value of an ms with a bad key.
@@ -567,8 +575,8 @@ export class RequestParser {
   }
 
   /** Skip `need` bytes of data (a value we will not forward), then reply `line`. */
-  private skipValue(buf: Buffer, pos: number, need: number, line: string): number {
-    this.sink.replyLine(line);
+  private skipValue(buf: Buffer, pos: number, need: number, line: string | null): number {
+    if (line !== null) this.sink.replyLine(line);
     const avail = buf.length - pos;
     if (avail >= need) return pos + need;
     this.skipRemaining = need - avail;

@@ -6,17 +6,36 @@
  * Returns the server's reply, or an error result when the server cannot answer: `tko` at once while the
  * destination is marked down, `timeout`, `connect_error`, `remote_error`. Covers every routed op.
  * Not a config type: it is what `Pool|A` lists and what PoolRoute hashes over.
+ *
+ * Failed deletes (mcrouter asynclog): a `delete` that fails with a failover-class error is appended to the
+ * spool and, once the line is written, answered `NOT_FOUND`; if the spool write fails the error goes to the
+ * client. Off with the pool's `"asynclog": false` or `--asynclog-disable` (then the destination has no spool).
+ * While a delete for a key is spooled, a set/add/ms of that key through this route is reported to the spool
+ * (unless it certainly never reached the server), which cancels the replay: see src/spool/replayer.ts.
  */
-import type { Request } from '../protocol/types.js';
-import type { Destination } from '../upstream/destination.js';
+import { isFailoverError, Reply, type Op, type Request, type Result } from '../protocol/types.js';
+import type { DeleteSpool, Destination } from '../upstream/destination.js';
 import type { PoolInfo } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+
+const SPOOLED = new Reply('notfound', null);
+
+/** Writes that replace a value outright (a spooled delete must not remove what they stored). */
+function replacesValue(op: Op): boolean {
+  return op === 'set' || op === 'add' || op === 'ms';
+}
+
+/** Results that prove the request never reached the server, or that nothing was stored. */
+function certainlyNotWritten(r: Result): boolean {
+  return r === 'tko' || r === 'connect_error' || r === 'connect_timeout' || r === 'local_error' || r === 'notstored' || r === 'client_error';
+}
 
 export class DestinationRoute implements RouteHandle {
   readonly type = 'DestinationRoute';
   readonly name: string;
   private readonly timeoutMs: number;
   private readonly keepPrefix: boolean;
+  private readonly spool: DeleteSpool | null;
 
   constructor(
     readonly destination: Destination,
@@ -26,17 +45,63 @@ export class DestinationRoute implements RouteHandle {
     this.name = `host|pool=${pool.name}|id=${index}|ssl=${pool.servers[index]?.security === 'ssl'}|ap=${destination.address}:TCP:ascii`;
     this.timeoutMs = pool.serverTimeoutMs;
     this.keepPrefix = pool.keepRoutingPrefix;
+    this.spool = pool.asynclog ? (destination.spool ?? null) : null;
   }
 
-  route(req: Request, _ctx: RouteContext, done: ReplyCallback): void {
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    let wireKey: Buffer | undefined;
     if (!this.keepPrefix && req.wireKey === null) {
       const plen = req.routingPrefixLength();
-      if (plen > 0) {
-        this.destination.send(req, this.timeoutMs, done, req.key.subarray(plen));
+      if (plen > 0) wireKey = req.key.subarray(plen);
+    }
+    const spool = this.spool;
+    if (spool === null) {
+      this.destination.send(req, this.timeoutMs, done, wireKey);
+      return;
+    }
+    if (req.op === 'delete') {
+      this.destination.send(req, this.timeoutMs, (reply) => this.spoolIfFailed(req, wireKey ?? req.key, spool, ctx, reply, done), wireKey);
+      return;
+    }
+    if (replacesValue(req.op) && req.wireKey === null) {
+      const key = wireKey ?? req.key;
+      if (spool.hasPending(this.destination.address, key)) {
+        this.destination.send(req, this.timeoutMs, (reply) => {
+          if (!certainlyNotWritten(reply.result)) spool.noteWrite(this.destination.address, key);
+          done(reply);
+        }, wireKey);
         return;
       }
     }
-    this.destination.send(req, this.timeoutMs, done);
+    this.destination.send(req, this.timeoutMs, done, wireKey);
+  }
+
+  private spoolIfFailed(req: Request, key: Buffer, spool: DeleteSpool, ctx: RouteContext, reply: Reply, done: ReplyCallback): void {
+    if (!isFailoverError(reply.result) || ctx.shadow) {
+      done(reply);
+      return;
+    }
+    const server = this.pool.servers[this.index];
+    const address = this.destination.address;
+    const colon = address.lastIndexOf(':');
+    spool.append(
+      {
+        address,
+        host: server?.host ?? address.slice(0, colon),
+        port: server?.port ?? Number(address.slice(colon + 1)),
+        pool: this.pool.name,
+        key: Buffer.from(key),
+      },
+      (ok) => {
+        if (ok) {
+          ctx.stats.spooledDeletes++;
+          done(SPOOLED);
+        } else {
+          done(reply);
+        }
+      },
+    );
+    void req;
   }
 
   traverse(_req: Request, t: Traversal): void {

@@ -23,6 +23,9 @@ import { VERSION } from '../version.js';
 
 /** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
 export interface RequestObserver {
+import { AsyncLog } from '../spool/asynclog.js';
+import { SpoolReplayer } from '../spool/replayer.js';
+import { RequestParser } from '../protocol/request-parser.js';
   /** One routed key finished; multi-gets report each key. `durationMs` is from routing to reply. */
   onKeyReply(req: Request, reply: Reply, durationMs: number): void;
 }
@@ -40,7 +43,8 @@ export interface ActiveConfig {
 /** Bounded fire-and-forget work (design commitment 4): shadows, async replicas, L1 refills. */
 class ProxyRouteContext implements RouteContext {
   readonly shadowContext: RouteContext;
-  private outstanding = 0;
+  /** Outstanding background work per kind, so shadows cannot starve refills and the reverse. */
+  private readonly outstanding: Record<SpawnKind, number>;
 
   constructor(
     readonly shadow: boolean,
@@ -55,7 +59,8 @@ class ProxyRouteContext implements RouteContext {
 
   spawn(handle: RouteHandle, req: Request, kind: SpawnKind): boolean {
     const cap = kind === 'shadow' ? this.limits.maxShadow : this.limits.maxAsync;
-    if (this.outstanding >= cap) {
+    const outstanding = this.outstanding;
+    if (outstanding[kind] >= cap) {
       if (kind === 'shadow') this.stats.shadowDropped++;
       else if (kind === 'refill') this.stats.refillDropped++;
       else this.stats.asyncDropped++;
@@ -64,14 +69,16 @@ class ProxyRouteContext implements RouteContext {
     if (kind === 'shadow') this.stats.shadowSent++;
     else if (kind === 'refill') this.stats.refillSent++;
     else this.stats.asyncSent++;
-    this.outstanding++;
+    // The shadow context shares its parent's counters: one cap for the whole proxy.
+    this.outstanding = parent !== null ? parent.outstanding : { shadow: 0, async: 0, refill: 0 };
+    outstanding[kind]++;
     const ctx = kind === 'shadow' ? this.shadowContext : this;
     try {
       handle.route(req, ctx, () => {
-        this.outstanding--;
+        outstanding[kind]--;
       });
     } catch (err) {
-      this.outstanding--;
+      outstanding[kind]--;
       this.log.error({ err }, 'background route failed');
     }
     return true;
@@ -132,8 +139,14 @@ export class ProxyCore {
         probeMaxMs: options.probeTimeoutMaxMs,
         disabled: options.disableTkoTracking,
       },
-      keepAlive: true,
+      keepAlive: options.keepaliveCount > 0,
+      keepAliveIdleMs: options.keepaliveIdleSec * 1000,
       maxOutstanding: options.targetMaxPendingRequests,
+  /** The failed-delete spool (null with --asynclog-disable or without --async-dir) and its replayer. */
+  readonly spool: AsyncLog | null = null;
+  readonly replayer: SpoolReplayer | null = null;
+  /** Client connections closed by --max-conns eviction. */
+  evictedConnections = 0;
       log: log.child({ subsystem: 'upstream' }),
     });
     this.limits = { maxClientOutstanding: options.maxClientOutstandingReqs, maxClientOutputBytes: 8 * 1024 * 1024 };
@@ -157,6 +170,15 @@ export class ProxyCore {
   /** Load, validate and build the config; swap it in. Throws ConfigError (the old config stays). */
   loadConfig(): ActiveConfig {
     this.stats.configLastAttempt = Date.now();
+    if (options.asyncDir !== null && !options.asynclogDisable) {
+      const spoolLog = log.child({ subsystem: 'asynclog' });
+      try {
+        this.spool = new AsyncLog(options.asyncDir, spoolLog);
+      } catch (err) {
+        spoolLog.error({ dir: options.asyncDir, err: err instanceof Error ? err.message : String(err) }, 'asynclog: spool directory unusable; failed deletes will not be spooled');
+      }
+    }
+    if (options.maxValueSize > 0) RequestParser.maxValueBytes = options.maxValueSize;
     let source: ConfigSource;
     let built: BuiltConfig;
     try {
@@ -167,10 +189,24 @@ export class ProxyCore {
       throw err;
     }
     const active: ActiveConfig = { built, source, loadedAt: Date.now(), generation: ++this.generation };
+      maxInflight: options.targetMaxInflightRequests,
+      idleResetMs: options.resetInactiveConnectionIntervalMs,
+      dnsRefreshMs: options.dnsRefreshIntervalMs,
+      spool: this.spool,
     this.active = active;
     this.root = built.root;
     this.stats.configLastSuccess = active.loadedAt;
     const keep = new Set<UpstreamDestination>();
+    if (this.spool !== null) {
+      this.replayer = new SpoolReplayer(this.spool, {
+        log: log.child({ subsystem: 'asynclog' }),
+        destinations: this.destinations,
+        upstream: this.destinations.options,
+        timeoutMs: options.serverTimeoutMs,
+        intervalMs: Math.max(1, options.asynclogReplayIntervalMs),
+      });
+      if (options.asynclogReplayIntervalMs > 0) this.replayer.start();
+    }
     for (const d of built.destinations) keep.add(d as UpstreamDestination);
     this.destinations.retainOnly(keep, 5_000, this.log);
     return active;
@@ -198,7 +234,12 @@ export class ProxyCore {
 
   /** A new client connection from a listener; `identity` is who it is for authorization. */
   accept(sock: net.Socket, identity: string): void {
-    if (this.draining || (this.options.maxConns > 0 && this.sessions.size >= this.options.maxConns)) {
+    if (this.draining) {
+      sock.destroy();
+      return;
+    }
+    const o = this.options;
+    if (o.maxConns > 0 && this.sessions.size >= o.maxConns && !this.evictIdleSession()) {
       sock.destroy();
       return;
     }
@@ -208,7 +249,22 @@ export class ProxyCore {
     this.stats.totalClientConnections++;
   }
 
-  onSessionClosed(s: ClientSession): void {
+  /**
+   * --max-conns: make room by closing the oldest client connection that has nothing outstanding
+   * (mcrouter evicts connections too). False when every connection is busy: the new one is refused.
+   */
+  private evictIdleSession(): boolean {
+    for (const s of this.sessions) {
+      if (s.pendingCount === 0) {
+        this.evictedConnections++;
+        s.destroy();
+        return true;
+      }
+    }
+    return false;
+  }
+
+    onSessionClosed(s: ClientSession): void {
     this.sessions.delete(s);
     this.stats.numClientConnections = this.sessions.size;
   }
@@ -243,4 +299,13 @@ export function fileExists(p: string): boolean {
   } catch {
     return false;
   }
+    if (o.keepaliveCount > 0) sock.setKeepAlive(true, o.keepaliveIdleSec * 1000);
 }
+    if (o.idleClientTimeoutMs > 0) {
+      sock.setTimeout(o.idleClientTimeoutMs, () => {
+        if (s.pendingCount === 0) s.destroy();
+      });
+    }
+    // Spooled deletes are acknowledged only once written, so this just waits for the last batch.
+    if (this.replayer !== null) await this.replayer.stop();
+    if (this.spool !== null) await this.spool.close();

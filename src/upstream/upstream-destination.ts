@@ -475,6 +475,11 @@ export class DestinationMap {
 
   constructor(private readonly opts: UpstreamOptions) {}
 
+  /** The options every destination is made with (the spool replayer makes private ones alike). */
+  get options(): UpstreamOptions {
+    return this.opts;
+  }
+
   get(server: ServerSpec, pool: PoolInfo): UpstreamDestination {
     const key = server.security === 'plain' ? server.address : `${server.address}:${server.security}`;
     let d = this.map.get(key);
