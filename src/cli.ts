@@ -97,7 +97,8 @@ async function main(argv: readonly string[]): Promise<number> {
 main(process.argv.slice(2)).then(
   (code) => {
     process.exitCode = code;
-    if (code !== 0) setTimeout(() => process.exit(code), 50).unref();
+    // A cluster worker's IPC channel (and any stray handle) would keep the process alive: exit explicitly.
+    setTimeout(() => process.exit(code), 50).unref();
   },
   (err: unknown) => {
     process.stderr.write(`mcrelay: fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

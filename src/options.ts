@@ -59,6 +59,33 @@ export interface ProxyOptions {
   hotKeysCacheMinCount: number;
   /** /tap may include values (still only when the listener asks `values=1`). */
   tapAllowValues: boolean;
+  /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
+  adminTextCommands: string;
+  /** Human-readable log lines instead of JSON. */
+  logPretty: boolean;
+  /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
+  logSampleRate: number;
+  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
+  prefixStats: boolean;
+  prefixStatsDelimiter: string;
+  /** Explicit prefixes; when given they replace the delimiter rule. */
+  prefixStatsPrefixes: string[];
+  prefixStatsTopN: number;
+  /** Hot-key detection (space-saving top-K per destination and overall). */
+  hotKeys: boolean;
+  hotKeysCapacity: number;
+  hotKeysWindowMs: number;
+  hotKeysSampleRate: number;
+  /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
+  hotKeysCachePrefixes: string[];
+  hotKeysCacheTtlMs: number;
+  hotKeysCacheMaxEntries: number;
+  /** A key is hot when it has at least this % of the sampled traffic in the window... */
+  hotKeysCacheMinSharePct: number;
+  /** ...and at least this many requests in the window. */
+  hotKeysCacheMinCount: number;
+  /** /tap may include values (still only when the listener asks `values=1`). */
+  tapAllowValues: boolean;
   /** TLS listener port(s) (`--ssl-port`); empty = no TLS listener. */
   sslPorts: number[];
   /** Serve TLS only: no plaintext listener (`--no-plaintext`). */
@@ -152,6 +179,23 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   hostId: null,
   adminPort: null,
   adminAddress: '127.0.0.1',
+  adminTextCommands: 'all',
+  logPretty: false,
+  logSampleRate: 1000,
+  prefixStats: false,
+  prefixStatsDelimiter: ':',
+  prefixStatsPrefixes: [],
+  prefixStatsTopN: 50,
+  hotKeys: false,
+  hotKeysCapacity: 100,
+  hotKeysWindowMs: 60_000,
+  hotKeysSampleRate: 1,
+  hotKeysCachePrefixes: [],
+  hotKeysCacheTtlMs: 1000,
+  hotKeysCacheMaxEntries: 1000,
+  hotKeysCacheMinSharePct: 1,
+  hotKeysCacheMinCount: 100,
+  tapAllowValues: false,
   adminTextCommands: 'all',
   logPretty: false,
   logSampleRate: 1000,
@@ -256,6 +300,23 @@ const FLAGS: FlagDef[] = [
   { names: ['--host-id'], key: 'hostId', kind: 'int', help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' },
   { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
   { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },
+  { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
+  { names: ['--log-pretty'], key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
+  { names: ['--log-sample-rate'], key: 'logSampleRate', kind: 'int', help: 'at debug level, log 1 in N requests (0 = never; default 1000)' },
+  { names: ['--prefix-stats'], key: 'prefixStats', kind: 'bool', help: 'count requests/hits/misses/bytes per key prefix' },
+  { names: ['--prefix-stats-delimiter'], key: 'prefixStatsDelimiter', kind: 'string', help: 'key prefix ends at this character (default :)' },
+  { names: ['--prefix-stats-prefixes'], key: 'prefixStatsPrefixes', kind: 'list', help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' },
+  { names: ['--prefix-stats-top-n'], key: 'prefixStatsTopN', kind: 'int', help: 'distinct prefixes tracked; the rest count as other (default 50)' },
+  { names: ['--hot-keys'], key: 'hotKeys', kind: 'bool', help: 'track hot keys (top-K per destination and overall)' },
+  { names: ['--hot-keys-capacity'], key: 'hotKeysCapacity', kind: 'int', help: 'counters per hot-key tracker (default 100)' },
+  { names: ['--hot-keys-window-ms'], key: 'hotKeysWindowMs', kind: 'int', help: 'hot-key sliding window (default 60000)' },
+  { names: ['--hot-keys-sample-rate'], key: 'hotKeysSampleRate', kind: 'int', help: 'count 1 in N requests for hot keys (default 1)' },
+  { names: ['--hot-keys-cache-prefixes'], key: 'hotKeysCachePrefixes', kind: 'list', help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' },
+  { names: ['--hot-keys-cache-ttl-ms'], key: 'hotKeysCacheTtlMs', kind: 'int', help: 'hot-key cache entry lifetime (default 1000)' },
+  { names: ['--hot-keys-cache-max-entries'], key: 'hotKeysCacheMaxEntries', kind: 'int', help: 'hot-key cache size (default 1000)' },
+  { names: ['--hot-keys-cache-min-share-pct'], key: 'hotKeysCacheMinSharePct', kind: 'int', help: 'a key is hot at this % of traffic in the window (default 1)' },
+  { names: ['--hot-keys-cache-min-count'], key: 'hotKeysCacheMinCount', kind: 'int', help: 'and at least this many requests in the window (default 100)' },
+  { names: ['--tap-allow-values'], key: 'tapAllowValues', kind: 'bool', help: 'let /tap?values=1 include values' },
 ];
 
 export class UsageError extends Error {}
@@ -374,6 +435,9 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         rec[def.key] = value.split(',').map((s) => parseIntStrict(name, s.trim()));
         break;
     }
+  }
+  if (!['all', 'loopback', 'off'].includes(options.adminTextCommands)) {
+    throw new UsageError(`--admin-text-commands: expected all, loopback or off, got "${options.adminTextCommands}"`);
   }
   if (options.localZone === null && process.env['MCRELAY_LOCAL_ZONE']) options.localZone = process.env['MCRELAY_LOCAL_ZONE'];
   return { options, help, version, unknown };

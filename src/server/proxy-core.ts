@@ -19,19 +19,33 @@ import { Admin } from './admin.js';
 import { ClientSession } from './client-session.js';
 import { ProxyStats } from './proxy-stats.js';
 import { listenAll } from './listener.js';
+import { Authorization, compileAuthorization, type AuthorizationPolicy } from './authz.js';
+import { TlsStats } from '../tls/tls-stats.js';
+import { UpstreamTls } from '../tls/upstream-tls.js';
 import { VERSION } from '../version.js';
-
-/** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
-export interface RequestObserver {
 import { AsyncLog } from '../spool/asynclog.js';
 import { SpoolReplayer } from '../spool/replayer.js';
 import { RequestParser } from '../protocol/request-parser.js';
+
+/** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
+export interface RequestObserver {
   /** One routed key finished; multi-gets report each key. `durationMs` is from routing to reply. */
   onKeyReply(req: Request, reply: Reply, durationMs: number): void;
 }
 
 /** Decides whether `identity` may send `req` (TLS/authorization). */
 export type Authorizer = (identity: string, req: Request) => boolean;
+
+/** One config load attempt (observability). */
+export interface ConfigEvent {
+  readonly ok: boolean;
+  readonly at: number;
+  readonly generation: number;
+  readonly md5: string | null;
+  readonly error: string | null;
+  /** JSON pointer of a ConfigError, else null. */
+  readonly path: string | null;
+}
 
 export interface ActiveConfig {
   readonly built: BuiltConfig;
@@ -54,6 +68,8 @@ class ProxyRouteContext implements RouteContext {
     private readonly limits: { maxShadow: number; maxAsync: number },
     parent: ProxyRouteContext | null,
   ) {
+    // The shadow context shares its parent's counters: one cap for the whole proxy.
+    this.outstanding = parent !== null ? parent.outstanding : { shadow: 0, async: 0, refill: 0 };
     this.shadowContext = shadow ? this : parent ?? new ProxyRouteContext(true, stats, log, hostId, limits, this);
   }
 
@@ -69,8 +85,6 @@ class ProxyRouteContext implements RouteContext {
     if (kind === 'shadow') this.stats.shadowSent++;
     else if (kind === 'refill') this.stats.refillSent++;
     else this.stats.asyncSent++;
-    // The shadow context shares its parent's counters: one cap for the whole proxy.
-    this.outstanding = parent !== null ? parent.outstanding : { shadow: 0, async: 0, refill: 0 };
     outstanding[kind]++;
     const ctx = kind === 'shadow' ? this.shadowContext : this;
     try {
@@ -112,11 +126,26 @@ export class ProxyCore {
   root!: RouteHandle;
   /** Set by the observability layer; null = nothing observes (the default costs one field read). */
   observer: RequestObserver | null = null;
+  /** Set by the observability layer: wraps each new root (hot-key cache); null = the built root as is. */
+  wrapRoot: ((root: RouteHandle) => RouteHandle) | null = null;
+  /** Set by the observability layer: every config load attempt, for metrics and the status page. */
+  onConfigEvent: ((e: ConfigEvent) => void) | null = null;
   /** Set when an authorization policy is configured; null = everyone may do everything. */
   authorize: Authorizer | null = null;
   /** The reply for a denied request (the authorization layer may replace this to count and log). */
   denied: (identity: string, req: Request) => Reply = () => DENIED;
   active!: ActiveConfig;
+  /** The config's `authorization` policy and its denial counters (server/authz.ts). */
+  readonly authz: Authorization;
+  /** TLS handshake/reload counters, both sides (tls/tls-stats.ts). */
+  readonly tlsStats = new TlsStats();
+  /** TLS to servers written `host:port:ascii:ssl` (tls/upstream-tls.ts). */
+  readonly upstreamTls: UpstreamTls;
+  /** The failed-delete spool (null with --asynclog-disable or without --async-dir) and its replayer. */
+  readonly spool: AsyncLog | null = null;
+  readonly replayer: SpoolReplayer | null = null;
+  /** Client connections closed by --max-conns eviction. */
+  evictedConnections = 0;
   private generation = 0;
   private readonly sessions = new Set<ClientSession>();
   private readonly servers: net.Server[] = [];
@@ -131,6 +160,24 @@ export class ProxyCore {
       maxShadow: options.targetMaxShadowRequests,
       maxAsync: 10_000,
     }, null);
+    this.authz = new Authorization(log.child({ subsystem: 'authz' }));
+    this.upstreamTls = new UpstreamTls({
+      certPath: options.pemCertPath,
+      keyPath: options.pemKeyPath,
+      caPath: options.pemCaPath,
+      verifyPeers: options.sslVerifyPeers,
+      serviceIdentity: options.sslServiceIdentity,
+      pollMs: options.tlsCertPollMs,
+    }, log.child({ subsystem: 'tls' }), this.tlsStats);
+    if (options.asyncDir !== null && !options.asynclogDisable) {
+      const spoolLog = log.child({ subsystem: 'asynclog' });
+      try {
+        this.spool = new AsyncLog(options.asyncDir, spoolLog);
+      } catch (err) {
+        spoolLog.error({ dir: options.asyncDir, err: err instanceof Error ? err.message : String(err) }, 'asynclog: spool directory unusable; failed deletes will not be spooled');
+      }
+    }
+    if (options.maxValueSize > 0) RequestParser.maxValueBytes = options.maxValueSize;
     this.destinations = new DestinationMap({
       connectionsPerDestination: options.connectionsPerDestination,
       tko: {
@@ -142,14 +189,24 @@ export class ProxyCore {
       keepAlive: options.keepaliveCount > 0,
       keepAliveIdleMs: options.keepaliveIdleSec * 1000,
       maxOutstanding: options.targetMaxPendingRequests,
-  /** The failed-delete spool (null with --asynclog-disable or without --async-dir) and its replayer. */
-  readonly spool: AsyncLog | null = null;
-  readonly replayer: SpoolReplayer | null = null;
-  /** Client connections closed by --max-conns eviction. */
-  evictedConnections = 0;
+      maxInflight: options.targetMaxInflightRequests,
+      idleResetMs: options.resetInactiveConnectionIntervalMs,
+      dnsRefreshMs: options.dnsRefreshIntervalMs,
+      spool: this.spool,
       log: log.child({ subsystem: 'upstream' }),
+      tls: this.upstreamTls,
     });
     this.limits = { maxClientOutstanding: options.maxClientOutstandingReqs, maxClientOutputBytes: 8 * 1024 * 1024 };
+    if (this.spool !== null) {
+      this.replayer = new SpoolReplayer(this.spool, {
+        log: log.child({ subsystem: 'asynclog' }),
+        destinations: this.destinations,
+        upstream: this.destinations.options,
+        timeoutMs: options.serverTimeoutMs,
+        intervalMs: Math.max(1, options.asynclogReplayIntervalMs),
+      });
+      if (options.asynclogReplayIntervalMs > 0) this.replayer.start();
+    }
     this.buildOptions = {
       routePrefix: options.routePrefix,
       serverTimeoutMs: options.serverTimeoutMs,
@@ -170,43 +227,27 @@ export class ProxyCore {
   /** Load, validate and build the config; swap it in. Throws ConfigError (the old config stays). */
   loadConfig(): ActiveConfig {
     this.stats.configLastAttempt = Date.now();
-    if (options.asyncDir !== null && !options.asynclogDisable) {
-      const spoolLog = log.child({ subsystem: 'asynclog' });
-      try {
-        this.spool = new AsyncLog(options.asyncDir, spoolLog);
-      } catch (err) {
-        spoolLog.error({ dir: options.asyncDir, err: err instanceof Error ? err.message : String(err) }, 'asynclog: spool directory unusable; failed deletes will not be spooled');
-      }
-    }
-    if (options.maxValueSize > 0) RequestParser.maxValueBytes = options.maxValueSize;
     let source: ConfigSource;
     let built: BuiltConfig;
+    let policy: AuthorizationPolicy | null;
     try {
       source = loadConfigSource(this.configSpec());
       built = buildConfig(source.data, { options: this.buildOptions, destinations: this.destinations });
+      policy = compileAuthorization(source.data);
     } catch (err) {
       this.stats.configFailures++;
+      if (this.onConfigEvent !== null) {
+        this.onConfigEvent({ ok: false, at: Date.now(), generation: this.generation, md5: null, error: err instanceof Error ? err.message : String(err), path: err instanceof ConfigError ? err.path : null });
+      }
       throw err;
     }
     const active: ActiveConfig = { built, source, loadedAt: Date.now(), generation: ++this.generation };
-      maxInflight: options.targetMaxInflightRequests,
-      idleResetMs: options.resetInactiveConnectionIntervalMs,
-      dnsRefreshMs: options.dnsRefreshIntervalMs,
-      spool: this.spool,
     this.active = active;
-    this.root = built.root;
+    this.authz.activate(policy, this);
+    this.root = this.wrapRoot === null ? built.root : this.wrapRoot(built.root);
+    if (this.onConfigEvent !== null) this.onConfigEvent({ ok: true, at: active.loadedAt, generation: active.generation, md5: source.md5, error: null, path: null });
     this.stats.configLastSuccess = active.loadedAt;
     const keep = new Set<UpstreamDestination>();
-    if (this.spool !== null) {
-      this.replayer = new SpoolReplayer(this.spool, {
-        log: log.child({ subsystem: 'asynclog' }),
-        destinations: this.destinations,
-        upstream: this.destinations.options,
-        timeoutMs: options.serverTimeoutMs,
-        intervalMs: Math.max(1, options.asynclogReplayIntervalMs),
-      });
-      if (options.asynclogReplayIntervalMs > 0) this.replayer.start();
-    }
     for (const d of built.destinations) keep.add(d as UpstreamDestination);
     this.destinations.retainOnly(keep, 5_000, this.log);
     return active;
@@ -243,7 +284,13 @@ export class ProxyCore {
       sock.destroy();
       return;
     }
+    if (o.keepaliveCount > 0) sock.setKeepAlive(true, o.keepaliveIdleSec * 1000);
     const s = new ClientSession(sock, this, identity);
+    if (o.idleClientTimeoutMs > 0) {
+      sock.setTimeout(o.idleClientTimeoutMs, () => {
+        if (s.pendingCount === 0) s.destroy();
+      });
+    }
     this.sessions.add(s);
     this.stats.numClientConnections = this.sessions.size;
     this.stats.totalClientConnections++;
@@ -276,14 +323,21 @@ export class ProxyCore {
   /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then close everything. */
   async shutdown(deadlineMs: number): Promise<void> {
     this.draining = true;
-    await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
+    // server.close() only calls back once every connection has ended, so stop accepting first and wait
+    // for the listeners' callbacks after the sessions have drained.
+    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
     for (const s of this.sessions) s.closeWhenIdle();
     const started = Date.now();
     while (this.sessions.size > 0 && Date.now() - started < deadlineMs) {
       await new Promise((r) => setTimeout(r, 20));
     }
     for (const s of [...this.sessions]) s.destroy();
+    await Promise.all(closed);
+    // Spooled deletes are acknowledged only once written, so this just waits for the last batch.
+    if (this.replayer !== null) await this.replayer.stop();
+    if (this.spool !== null) await this.spool.close();
     this.destinations.closeAll();
+    this.upstreamTls.close();
   }
 
   /** Files to watch for hot reload. */
@@ -299,13 +353,4 @@ export function fileExists(p: string): boolean {
   } catch {
     return false;
   }
-    if (o.keepaliveCount > 0) sock.setKeepAlive(true, o.keepaliveIdleSec * 1000);
 }
-    if (o.idleClientTimeoutMs > 0) {
-      sock.setTimeout(o.idleClientTimeoutMs, () => {
-        if (s.pendingCount === 0) s.destroy();
-      });
-    }
-    // Spooled deletes are acknowledged only once written, so this just waits for the last batch.
-    if (this.replayer !== null) await this.replayer.stop();
-    if (this.spool !== null) await this.spool.close();

@@ -97,7 +97,7 @@ describe('PoolRoute', () => {
     expect(routeSync(n, makeRequest('set', 'k', 'v')).result).toBe('notstored');
   });
 
-  test('shadows, rates and max_outstanding are accepted and reported as deferred', () => {
+  test('rates and max_outstanding are accepted and reported as deferred (shadows are implemented)', () => {
     const { root } = build({
       pools: { A: { servers: SERVERS }, T: { servers: ['127.0.0.1:29999'] } },
       route: {
@@ -105,7 +105,7 @@ describe('PoolRoute', () => {
         shadows: [{ target: 'PoolRoute|T', index_range: [0, 2], key_fraction_range: [0, 0.1] }],
       },
     });
-    expect((root as PoolRoute).deferredOptions).toEqual(['shadows', 'rates', 'max_outstanding']);
+    expect((root as PoolRoute).deferredOptions).toEqual(['rates', 'max_outstanding']);
   });
 
   test('traverse names the one destination a key reaches', () => {
