@@ -59,33 +59,6 @@ export interface ProxyOptions {
   hotKeysCacheMinCount: number;
   /** /tap may include values (still only when the listener asks `values=1`). */
   tapAllowValues: boolean;
-  /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
-  adminTextCommands: string;
-  /** Human-readable log lines instead of JSON. */
-  logPretty: boolean;
-  /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
-  logSampleRate: number;
-  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
-  prefixStats: boolean;
-  prefixStatsDelimiter: string;
-  /** Explicit prefixes; when given they replace the delimiter rule. */
-  prefixStatsPrefixes: string[];
-  prefixStatsTopN: number;
-  /** Hot-key detection (space-saving top-K per destination and overall). */
-  hotKeys: boolean;
-  hotKeysCapacity: number;
-  hotKeysWindowMs: number;
-  hotKeysSampleRate: number;
-  /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
-  hotKeysCachePrefixes: string[];
-  hotKeysCacheTtlMs: number;
-  hotKeysCacheMaxEntries: number;
-  /** A key is hot when it has at least this % of the sampled traffic in the window... */
-  hotKeysCacheMinSharePct: number;
-  /** ...and at least this many requests in the window. */
-  hotKeysCacheMinCount: number;
-  /** /tap may include values (still only when the listener asks `values=1`). */
-  tapAllowValues: boolean;
   /** TLS listener port(s) (`--ssl-port`); empty = no TLS listener. */
   sslPorts: number[];
   /** Serve TLS only: no plaintext listener (`--no-plaintext`). */
@@ -106,26 +79,6 @@ export interface ProxyOptions {
   sslServiceIdentity: string | null;
   /** How often certificate/key files are checked for changes, ms (0 = never). */
   tlsCertPollMs: number;
-  /** Accepted for mcrouter compatibility: the spool is always written in AS2.0. */
-  useAsynclogVersion2: boolean;
-  /** How often the failed-delete spool is replayed, ms (ours; 0 = never replay). */
-  asynclogReplayIntervalMs: number;
-  /** Close upstream connections idle this long, ms (mcrouter: after at most 2× this). 0 = never. */
-  resetInactiveConnectionIntervalMs: number;
-  /** Close client connections with nothing outstanding and silent this long, ms (ours; 0 = never). */
-  idleClientTimeoutMs: number;
-  /** Largest value accepted from a client, bytes (ours); larger ones get SERVER_ERROR object too large for cache. */
-  maxValueSize: number;
-  /** TCP keepalive (mcrouter -K/-i/-I): probe count (0 = keepalive off), interval and idle time in seconds. */
-  keepaliveCount: number;
-  keepaliveIntervalSec: number;
-  keepaliveIdleSec: number;
-  /** Re-resolve server hostnames this often, ms (ours; 0 = resolve once). */
-  dnsRefreshIntervalMs: number;
-  /** Wait this long after a config file changes before reloading, ms (mcrouter --reconfiguration-delay-ms). */
-  reconfigurationDelayMs: number;
-  /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
-  shutdownTimeoutMs: number;
   /** Accepted for mcrouter compatibility: the spool is always written in AS2.0. */
   useAsynclogVersion2: boolean;
   /** How often the failed-delete spool is replayed, ms (ours; 0 = never replay). */
@@ -188,34 +141,6 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   prefixStatsTopN: 50,
   hotKeys: false,
   hotKeysCapacity: 100,
-  hotKeysWindowMs: 60_000,
-  hotKeysSampleRate: 1,
-  hotKeysCachePrefixes: [],
-  hotKeysCacheTtlMs: 1000,
-  hotKeysCacheMaxEntries: 1000,
-  hotKeysCacheMinSharePct: 1,
-  hotKeysCacheMinCount: 100,
-  tapAllowValues: false,
-  adminTextCommands: 'all',
-  logPretty: false,
-  logSampleRate: 1000,
-  prefixStats: false,
-  prefixStatsDelimiter: ':',
-  prefixStatsPrefixes: [],
-  prefixStatsTopN: 50,
-  hotKeys: false,
-  hotKeysCapacity: 100,
-  useAsynclogVersion2: false,
-  asynclogReplayIntervalMs: 1000,
-  resetInactiveConnectionIntervalMs: 60_000,
-  idleClientTimeoutMs: 0,
-  maxValueSize: 64 * 1024 * 1024,
-  keepaliveCount: 0,
-  keepaliveIntervalSec: 60,
-  keepaliveIdleSec: 300,
-  dnsRefreshIntervalMs: 30_000,
-  reconfigurationDelayMs: 1000,
-  shutdownTimeoutMs: 5000,
   hotKeysWindowMs: 60_000,
   hotKeysSampleRate: 1,
   hotKeysCachePrefixes: [],
@@ -317,34 +242,6 @@ const FLAGS: FlagDef[] = [
   { names: ['--hot-keys-cache-min-share-pct'], key: 'hotKeysCacheMinSharePct', kind: 'int', help: 'a key is hot at this % of traffic in the window (default 1)' },
   { names: ['--hot-keys-cache-min-count'], key: 'hotKeysCacheMinCount', kind: 'int', help: 'and at least this many requests in the window (default 100)' },
   { names: ['--tap-allow-values'], key: 'tapAllowValues', kind: 'bool', help: 'let /tap?values=1 include values' },
-];
-
-export class UsageError extends Error {}
-
-export interface ParsedArgs {
-  options: ProxyOptions;
-  help: boolean;
-  version: boolean;
-  /** Unknown flags (logged at warn, ignored). */
-  unknown: string[];
-}
-  { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
-  { names: ['--log-pretty'], key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
-  { names: ['--log-sample-rate'], key: 'logSampleRate', kind: 'int', help: 'at debug level, log 1 in N requests (0 = never; default 1000)' },
-  { names: ['--prefix-stats'], key: 'prefixStats', kind: 'bool', help: 'count requests/hits/misses/bytes per key prefix' },
-  { names: ['--prefix-stats-delimiter'], key: 'prefixStatsDelimiter', kind: 'string', help: 'key prefix ends at this character (default :)' },
-  { names: ['--prefix-stats-prefixes'], key: 'prefixStatsPrefixes', kind: 'list', help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' },
-  { names: ['--prefix-stats-top-n'], key: 'prefixStatsTopN', kind: 'int', help: 'distinct prefixes tracked; the rest count as other (default 50)' },
-  { names: ['--hot-keys'], key: 'hotKeys', kind: 'bool', help: 'track hot keys (top-K per destination and overall)' },
-  { names: ['--hot-keys-capacity'], key: 'hotKeysCapacity', kind: 'int', help: 'counters per hot-key tracker (default 100)' },
-  { names: ['--hot-keys-window-ms'], key: 'hotKeysWindowMs', kind: 'int', help: 'hot-key sliding window (default 60000)' },
-  { names: ['--hot-keys-sample-rate'], key: 'hotKeysSampleRate', kind: 'int', help: 'count 1 in N requests for hot keys (default 1)' },
-  { names: ['--hot-keys-cache-prefixes'], key: 'hotKeysCachePrefixes', kind: 'list', help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' },
-  { names: ['--hot-keys-cache-ttl-ms'], key: 'hotKeysCacheTtlMs', kind: 'int', help: 'hot-key cache entry lifetime (default 1000)' },
-  { names: ['--hot-keys-cache-max-entries'], key: 'hotKeysCacheMaxEntries', kind: 'int', help: 'hot-key cache size (default 1000)' },
-  { names: ['--hot-keys-cache-min-share-pct'], key: 'hotKeysCacheMinSharePct', kind: 'int', help: 'a key is hot at this % of traffic in the window (default 1)' },
-  { names: ['--hot-keys-cache-min-count'], key: 'hotKeysCacheMinCount', kind: 'int', help: 'and at least this many requests in the window (default 100)' },
-  { names: ['--tap-allow-values'], key: 'tapAllowValues', kind: 'bool', help: 'let /tap?values=1 include values' },
   { names: ['--ssl-port'], key: 'sslPorts', kind: 'ports', help: 'TLS listen port(s), comma separated (needs --server-pem-cert-path/--server-pem-key-path)' },
   { names: ['--no-plaintext'], key: 'noPlaintext', kind: 'bool', help: 'no plaintext listener: serve only on --ssl-port' },
   { names: ['--server-pem-cert-path'], key: 'serverPemCertPath', kind: 'string', help: 'TLS listener certificate chain (PEM; re-read when it changes)' },
@@ -357,6 +254,17 @@ export interface ParsedArgs {
   { names: ['--ssl-verify-peers'], key: 'sslVerifyPeers', kind: 'bool', help: 'verify servers\' certificates (default on; =false to turn off)' },
   { names: ['--ssl-service-identity'], key: 'sslServiceIdentity', kind: 'string', help: 'identity the servers\' certificates must carry (URI SAN, DNS SAN or CN)' },
   { names: ['--tls-cert-poll-ms'], key: 'tlsCertPollMs', kind: 'int', help: 'check certificate/key files for changes every N ms (default 1000; 0 = never)' },
+];
+
+export class UsageError extends Error {}
+
+export interface ParsedArgs {
+  options: ProxyOptions;
+  help: boolean;
+  version: boolean;
+  /** Unknown flags (logged at warn, ignored). */
+  unknown: string[];
+}
 
 function parseIntStrict(flag: string, v: string): number {
   if (!/^-?\d+$/.test(v)) throw new UsageError(`${flag}: expected an integer, got "${v}"`);
@@ -450,9 +358,6 @@ export function usage(): string {
     lines.push(`  ${flag.padEnd(40)} ${f.help}`);
   }
   lines.push(`  ${'--help, -h'.padEnd(40)} this help`);
-  if (!['all', 'loopback', 'off'].includes(options.adminTextCommands)) {
-    throw new UsageError(`--admin-text-commands: expected all, loopback or off, got "${options.adminTextCommands}"`);
-  }
   lines.push(`  ${'--version, -V'.padEnd(40)} print the version`);
   return lines.join('\n');
 }
