@@ -22,7 +22,7 @@ import { listenAll } from './listener.js';
 import { Authorization, compileAuthorization, type AuthorizationPolicy } from './authz.js';
 import { TlsStats } from '../tls/tls-stats.js';
 import { UpstreamTls } from '../tls/upstream-tls.js';
-import { VERSION } from '../version.js';
+import { MEMCACHED_PROTOCOL_LEVEL, VERSION } from '../version.js';
 import { AsyncLog } from '../spool/asynclog.js';
 import { SpoolReplayer } from '../spool/replayer.js';
 import { RequestParser } from '../protocol/request-parser.js';
@@ -119,7 +119,12 @@ export class ProxyCore {
   readonly ctx: RouteContext;
   readonly destinations: DestinationMap;
   readonly admin: Admin;
-  readonly versionString = `${VERSION} mcrelay`;
+  /**
+   * What `version` answers. Clients such as libmemcached (and memccapable) parse the leading number to
+   * decide which protocol features the server has, so it starts with the memcached protocol level mcrelay
+   * speaks (1.6.18: classic text plus meta commands), followed by mcrelay's own version.
+   */
+  readonly versionString = `${MEMCACHED_PROTOCOL_LEVEL} mcrelay-${VERSION}`;
   readonly limits: { maxClientOutstanding: number; maxClientOutputBytes: number };
   readonly buildOptions: BuildOptions;
   readonly hostId: number;
