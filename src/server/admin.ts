@@ -5,8 +5,11 @@
 import { Reply, Request, isErrorResult, type Op } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
 import type { UpstreamDestination } from '../upstream/upstream-destination.js';
+import { VERSION } from '../version.js';
 import { renderError } from './client-session.js';
+import type { Observability } from './observer.js';
 import type { ProxyCore } from './proxy-core.js';
+import { ProxyStats, STAT_OPS } from './proxy-stats.js';
 
 const END = Buffer.from('END\r\n');
 const ADMIN_PREFIX_LEN = '__mcrouter__.'.length;
@@ -21,21 +24,37 @@ function valueBlock(key: Buffer, value: string): Buffer {
   return Buffer.concat([Buffer.from(`VALUE `, 'latin1'), key, Buffer.from(` 0 ${data.length}\r\n`, 'latin1'), data, Buffer.from('\r\n')]);
 }
 
+const DISABLED_STATS = Buffer.from('SERVER_ERROR admin commands disabled for this client\r\n');
+
 export class Admin {
+  /** Set by the observability layer (hot keys); null = not running. */
+  observability: Observability | null = null;
+
   constructor(private readonly core: ProxyCore) {}
 
+  /**
+   * May `identity` use admin text commands? `--admin-text-commands`: `all` (mcrouter behaviour), `loopback`
+   * (only plaintext clients on loopback) or `off`.
+   */
+  allowed(identity: string): boolean {
+    const mode = this.core.options.adminTextCommands;
+    if (mode === 'off') return false;
+    if (mode === 'loopback') return identity === 'plaintext-loopback';
+    return true;
+  }
+
   /** Full reply bytes for a single-key `get __mcrouter__.X`. */
-  handleGet(req: Request): Buffer {
-    const r = this.getReply(req);
+  handleGet(req: Request, identity = 'plaintext-loopback'): Buffer {
+    const r = this.getReply(req, identity);
     return Buffer.concat([r.raw ?? Buffer.alloc(0), END]);
   }
 
   /** The hit (a VALUE block) for `__mcrouter__.X`. */
-  getReply(req: Request): Reply {
+  getReply(req: Request, identity = 'plaintext-loopback'): Reply {
     const cmd = req.key.subarray(ADMIN_PREFIX_LEN).toString('utf8');
     let value: string;
     try {
-      value = this.command(cmd);
+      value = this.allowed(identity) ? this.command(cmd) : 'ERROR: admin commands disabled for this client';
     } catch (err) {
       value = `ERROR: ${err instanceof Error ? err.message : String(err)}`;
     }
@@ -49,7 +68,7 @@ export class Admin {
     const args = open === -1 ? null : cmd.slice(open + 1, cmd.endsWith(')') ? -1 : undefined);
     switch (name) {
       case 'version':
-        return `mcrelay ${core.versionString}`;
+        return `mcrelay ${VERSION}`;
       case 'config_age':
         return String(Math.floor((Date.now() - core.active.loadedAt) / 1000));
       case 'config_file':
@@ -67,6 +86,11 @@ export class Admin {
         const out: Record<string, string[]> = {};
         for (const [poolName, pool] of core.active.built.pools) out[poolName] = pool.servers.map((s) => s.address);
         return JSON.stringify(out);
+      }
+      case 'hot_keys': {
+        const hk = this.observability?.hotKeys ?? null;
+        if (hk === null) throw new Error('hot-key tracking is off (start with --hot-keys)');
+        return JSON.stringify(hk.report(args === null || args === '' ? 20 : Math.max(1, Number(args) || 20)));
       }
       case 'route':
       case 'route_handles': {
@@ -104,14 +128,18 @@ export class Admin {
   }
 
   /** `stats [group]`. */
-  stats(group: string): Buffer {
+  stats(group: string, identity = 'plaintext-loopback'): Buffer {
+    if (!this.allowed(identity)) return DISABLED_STATS;
     const lines: [string, string | number][] = [];
     switch (group) {
       case '':
         this.basic(lines);
         break;
-      case 'all':
       case 'detailed':
+        this.basic(lines);
+        this.detailed(lines);
+        break;
+      case 'all':
         this.basic(lines);
         this.detailed(lines);
         break;
@@ -160,6 +188,9 @@ export class Admin {
       ['config_last_success', Math.floor(s.configLastSuccess / 1000)],
       ['config_failures', s.configFailures],
       ['duration_us', Math.round(s.avgDurationUs())],
+      ['duration_get_us', Math.round(avgUs(s, GET_OPS))],
+      ['duration_update_us', Math.round(avgUs(s, UPDATE_OPS))],
+      ['proxy_reqs_processing', core.sessionCount === 0 ? 0 : this.processing()],
       ['request_success_count', s.requestSuccess],
       ['request_error_count', s.requestErrors],
     );
@@ -197,6 +228,30 @@ export class Admin {
       ['total_client_connections', core.stats.totalClientConnections],
     );
     for (const [res, n] of core.stats.resultCount) lines.push([`result_${res}_count`, n]);
+    this.latencyLines(lines);
+  }
+
+  /** Per-op request latency percentiles (µs) for ops seen so far: duration_<op>_{p50,p95,p99,p999}_us. */
+  private latencyLines(lines: [string, string | number][]): void {
+    const s = this.core.stats;
+    for (let i = 0; i < STAT_OPS.length; i++) {
+      const h = s.latency[i];
+      if (h === undefined || h.count === 0) continue;
+      const op = ProxyStats.opName(i);
+      lines.push(
+        [`duration_${op}_p50_us`, Math.round(h.percentileUs(0.5))],
+        [`duration_${op}_p95_us`, Math.round(h.percentileUs(0.95))],
+        [`duration_${op}_p99_us`, Math.round(h.percentileUs(0.99))],
+        [`duration_${op}_p999_us`, Math.round(h.percentileUs(0.999))],
+      );
+    }
+  }
+
+  /** Requests in flight on destinations (mcrouter proxy_reqs_processing). */
+  private processing(): number {
+    let n = 0;
+    for (const d of this.core.destinations.all()) n += d.inflightCount();
+    return n;
   }
 
   private serverLines(lines: [string, string | number][]): void {
@@ -204,7 +259,7 @@ export class Admin {
       const avg = d.replied === 0 ? 0 : d.latencySumUs / d.replied;
       lines.push([
         d.address,
-        `avg_latency_us:${avg.toFixed(3)} pending_reqs:0 inflight_reqs:${d.outstanding()} state:${d.state()} sent:${d.sent} replied:${d.replied} errors:${d.errors} timeouts:${d.timeouts}`,
+        `avg_latency_us:${avg.toFixed(3)} pending_reqs:${d.pendingCount()} inflight_reqs:${d.inflightCount()} state:${d.state()} sent:${d.sent} replied:${d.replied} errors:${d.errors} timeouts:${d.timeouts}`,
       ]);
     }
   }
@@ -239,6 +294,19 @@ export class Admin {
       });
     }
   }
+}
+
+const GET_OPS = ['get', 'gets', 'gat', 'gats', 'mg'].map((op) => STAT_OPS.indexOf(op as (typeof STAT_OPS)[number]));
+const UPDATE_OPS = ['set', 'add', 'replace', 'append', 'prepend', 'cas', 'ms'].map((op) => STAT_OPS.indexOf(op as (typeof STAT_OPS)[number]));
+
+function avgUs(s: ProxyStats, ops: readonly number[]): number {
+  let sum = 0;
+  let n = 0;
+  for (const i of ops) {
+    sum += s.durationUsSum[i] as number;
+    n += s.replied[i] as number;
+  }
+  return n === 0 ? 0 : sum / n;
 }
 
 function toFlagName(k: string): string {

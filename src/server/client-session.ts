@@ -180,7 +180,7 @@ export class ClientSession implements RequestSink, Flushable {
     core.stats.countRequest(req.op);
     const slot = this.newSlot();
     if ((req.op === 'get' || req.op === 'gets') && req.key.length > ADMIN_PREFIX.length && req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
-      this.complete(slot, core.admin.handleGet(req));
+      this.complete(slot, core.admin.handleGet(req, this.identity));
       return;
     }
     if (core.authorize !== null && !core.authorize(this.identity, req)) {
@@ -210,7 +210,7 @@ export class ClientSession implements RequestSink, Flushable {
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
-        replies[i] = core.admin.getReply(req);
+        replies[i] = core.admin.getReply(req, this.identity);
         if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
         continue;
       }
@@ -268,7 +268,7 @@ export class ClientSession implements RequestSink, Flushable {
         return;
       case 'stats':
         core.stats.countRequest('stats');
-        this.complete(slot, core.admin.stats(args.toString('latin1').trim()));
+        this.complete(slot, core.admin.stats(args.toString('latin1').trim(), this.identity));
         return;
       case 'flush_all':
         core.stats.countRequest('flush_all');

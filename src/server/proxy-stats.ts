@@ -2,7 +2,8 @@
  * Proxy-wide counters with mcrouter's stat names (reference mcrouter.md §5.1). Plain numeric fields and
  * per-op arrays indexed at parse time: counting a request is an array increment, never a map lookup.
  */
-import { isErrorResult, type Op, type Result } from '../protocol/types.js';
+import { LatencyHistogram } from '../metrics/latency-histogram.js';
+import { ALL_RESULTS, isErrorResult, type Op, type Result } from '../protocol/types.js';
 
 /** Ops in mcrouter's `cmd_<op>` naming; index = position. */
 export const STAT_OPS = [
@@ -11,6 +12,8 @@ export const STAT_OPS = [
 ] as const;
 
 const OP_INDEX = new Map<string, number>(STAT_OPS.map((op, i) => [op, i]));
+const RESULT_INDEX = new Map<string, number>(ALL_RESULTS.map((r, i) => [r, i]));
+export const RESULT_COUNT = ALL_RESULTS.length;
 
 /** mcrouter writes flush_all as `flushall`. */
 function statName(op: string): string {
@@ -30,6 +33,10 @@ export class ProxyStats {
   configFailures = 0;
   configLastAttempt = 0;
   configLastSuccess = 0;
+  /** Client-observed latency per op (index = STAT_OPS position). Feeds `stats` percentiles and /metrics. */
+  readonly latency: readonly LatencyHistogram[] = STAT_OPS.map(() => new LatencyHistogram());
+  /** Replies by op × result: `byOpResult[opIndex * RESULT_COUNT + resultIndex]`. */
+  readonly byOpResult = new Float64Array(STAT_OPS.length * RESULT_COUNT);
 
   countRequest(op: Op | 'stats' | 'flush_all'): void {
     const i = OP_INDEX.get(op);
@@ -41,6 +48,12 @@ export class ProxyStats {
     if (i !== undefined) {
       this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
       this.replied[i] = (this.replied[i] as number) + 1;
+      (this.latency[i] as LatencyHistogram).record(ms);
+      const r = RESULT_INDEX.get(result);
+      if (r !== undefined) {
+        const j = i * RESULT_COUNT + r;
+        this.byOpResult[j] = (this.byOpResult[j] as number) + 1;
+      }
     }
     if (isErrorResult(result)) {
       this.requestErrors++;
@@ -62,6 +75,11 @@ export class ProxyStats {
       out.push([`cmd_${name}_count`, this.cmdCount[i] as number]);
     }
     return out;
+  }
+
+  /** mcrouter-style name of the op at `i` (flush_all → flushall). */
+  static opName(i: number): string {
+    return statName(STAT_OPS[i] as string);
   }
 
   avgDurationUs(): number {
