@@ -22,6 +22,7 @@ import { ErrorRoute } from './error-route.js';
 import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOptions } from './hash-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
+import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } from './util/shadow.js';
 
@@ -71,7 +72,7 @@ export interface PoolRouteOptions {
   asynclog_name?: string;
 }
 
-const DEFERRED = ['shadow_policy', 'rates', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
+const DEFERRED = ['shadow_policy', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
 
 export const poolRouteFactory = defineRoute<PoolRouteOptions>({
   type: 'PoolRoute',
@@ -95,7 +96,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
       shadow_policy: { type: 'string', description: 'Shadow policy name (mcrouter "default"). Accepted; not implemented yet.' },
       rates: {
         type: 'object',
-        description: 'Token-bucket limits: gets_rate, gets_burst, sets_rate, sets_burst, deletes_rate, deletes_burst. Accepted; not implemented yet.',
+        description: 'Token-bucket limits: gets_rate, gets_burst, sets_rate, sets_burst, deletes_rate, deletes_burst. Over the limit a request gets SERVER_ERROR 307 busy (see RateLimitRoute).',
         properties: {
           gets_rate: { type: 'number', minimum: 0 }, gets_burst: { type: 'number', minimum: 0 },
           sets_rate: { type: 'number', minimum: 0 }, sets_burst: { type: 'number', minimum: 0 },
@@ -131,6 +132,8 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
     const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
     const deferred = DEFERRED.filter((k) => o[k] !== undefined);
     const shadows = o.shadows === undefined ? [] : buildShadows(b, o.shadows, `${path}/shadows`);
-    return new PoolRoute(pool.name, wrapWithShadows(children, shadows), selector, spec.hashFunc, deferred);
+    const poolRoute = new PoolRoute(pool.name, wrapWithShadows(children, shadows), selector, spec.hashFunc, deferred);
+    // mcrouter builds PoolRoute as HashRoute → RateLimitRoute when `rates` is set.
+    return o.rates === undefined ? poolRoute : new RateLimitRoute(poolRoute, rateBuckets(o.rates as Rates));
   },
 });

@@ -4,6 +4,7 @@ import { Reply, type Request } from '../../../src/protocol/types.js';
 import { createSelector } from '../../../src/routes/hash/selector.js';
 import { PoolRoute, poolRouteFactory } from '../../../src/routes/pool-route.js';
 import { ErrorRoute } from '../../../src/routes/error-route.js';
+import { RateLimitRoute } from '../../../src/routes/rate-limit-route.js';
 import type { RouteHandle } from '../../../src/routes/route-handle.js';
 import type { Destination, DestinationCallback } from '../../../src/upstream/destination.js';
 import { FakeRoute, makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
@@ -97,7 +98,7 @@ describe('PoolRoute', () => {
     expect(routeSync(n, makeRequest('set', 'k', 'v')).result).toBe('notstored');
   });
 
-  test('rates and max_outstanding are accepted and reported as deferred (shadows are implemented)', () => {
+  test('max_outstanding is accepted and reported as deferred (shadows and rates are implemented)', () => {
     const { root } = build({
       pools: { A: { servers: SERVERS }, T: { servers: ['127.0.0.1:29999'] } },
       route: {
@@ -105,7 +106,8 @@ describe('PoolRoute', () => {
         shadows: [{ target: 'PoolRoute|T', index_range: [0, 2], key_fraction_range: [0, 0.1] }],
       },
     });
-    expect((root as PoolRoute).deferredOptions).toEqual(['rates', 'max_outstanding']);
+    expect((root as RateLimitRoute).target).toBeInstanceOf(PoolRoute);
+    expect(((root as RateLimitRoute).target as PoolRoute).deferredOptions).toEqual(['max_outstanding']);
   });
 
   test('traverse names the one destination a key reaches', () => {
@@ -130,5 +132,21 @@ describe('PoolRoute', () => {
       .toThrow('/route/hash/weights: PoolRoute: weights has 1 entries but there are 4 servers');
     expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 7 } }))
       .toThrow('/route/pool: PoolRoute: pool must be a string or an object');
+  });
+});
+
+describe('PoolRoute rates', () => {
+  test('over the sets rate a request gets busy; gets are not limited', () => {
+    const { root } = build({
+      pools: { A: { servers: SERVERS } },
+      route: { type: 'PoolRoute', pool: 'A', rates: { sets_rate: 1, sets_burst: 2 } },
+    });
+    const ctx = makeTestContext();
+    const set = makeRequest('set', 'k', 'v');
+    const results = [0, 1, 2].map(() => routeSync(root, set, ctx).result);
+    expect(results.slice(0, 2).every((r) => r !== 'busy')).toBe(true);
+    expect(results[2]).toBe('busy');
+    expect(ctx.stats.rateLimited).toBe(1);
+    expect(routeSync(root, makeRequest('get', 'k'), ctx).result).not.toBe('busy');
   });
 });
