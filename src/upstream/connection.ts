@@ -220,8 +220,9 @@ export class Connection implements Flushable {
       e.finished = true;
       expired++;
       e.done(new Reply('timeout', null, null));
+      // Each timed-out request counts toward soft TKO (mcrouter counts per reply, not per timer tick).
+      this.events.onTimeout();
     }
-    if (expired > 0) this.events.onTimeout();
     const headEntry = q[this.head];
     if (headEntry !== undefined && headEntry.finished && now - headEntry.deadline > this.opts.connectTimeoutMs) {
       // The server has been silent for two timeouts: stop waiting for late replies.
