@@ -85,6 +85,58 @@ export const ROUTE_TABLE_ENTRY_SCHEMA: SchemaObject = {
   additionalProperties: false,
 };
 
+/**
+ * Operations an authorization rule can grant: single ops, mcrouter's op classes, `flush_all` (only with
+ * --enable-flush-cmd) and `*` (every routable op; not flush_all).
+ */
+export const AUTHZ_OPERATIONS = [
+  '*', 'get_like', 'update_like', 'delete_like', 'arithmetic_like',
+  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
+  'touch', 'mg', 'ms', 'md', 'ma', 'me', 'flush_all',
+] as const;
+
+/** `authorization`: who may use which key prefixes and operations (src/server/authz.ts; README "TLS"). */
+export const AUTHORIZATION_SCHEMA: SchemaObject = {
+  type: 'object',
+  description: 'Client authorization by identity: a TLS client certificate\'s URI SAN (e.g. a spiffe:// ID) or CN, ' +
+    '"tls-anonymous", "plaintext-loopback" or "plaintext". Without this key every client may do everything.',
+  properties: {
+    default: {
+      type: 'string', enum: ['deny', 'allow'],
+      description: 'For identities no rule names: "deny" (the default) or "allow". Named identities get only what their rules grant.',
+    },
+    log_interval_ms: {
+      type: 'integer', minimum: 0,
+      description: 'Denials are logged at most once per identity per this many ms (default 60000).',
+    },
+    rules: {
+      type: 'array',
+      description: 'Grants; an identity gets the union of every rule that names it.',
+      items: {
+        type: 'object',
+        properties: {
+          identity: {
+            type: 'string', minLength: 1,
+            description: 'An exact identity, "*" (everyone), or a prefix ending in "*" ("spiffe://example.org/ns/web/*").',
+          },
+          prefixes: {
+            type: 'array', minItems: 1, items: { type: 'string' },
+            description: 'Key prefixes (as the client sends the key, routing prefix included). Default: every key.',
+          },
+          operations: {
+            type: 'array', minItems: 1, items: { type: 'string', enum: [...AUTHZ_OPERATIONS] },
+            description: 'Ops, op classes (get_like, update_like, delete_like, arithmetic_like), "*" or flush_all.',
+          },
+        },
+        required: ['identity', 'operations'],
+        additionalProperties: false,
+      },
+    },
+  },
+  required: ['rules'],
+  additionalProperties: false,
+};
+
 export const TOP_LEVEL_SCHEMA: SchemaObject = {
   $id: 'https://mcrelay.dev/schema/config.json',
   title: 'mcrelay config',
@@ -113,6 +165,7 @@ export const TOP_LEVEL_SCHEMA: SchemaObject = {
     },
     macros: { type: 'object', description: 'JSONM macro definitions (not supported yet: a config with macros is rejected).' },
     routing_options: { type: 'object', description: 'mcrouter-internal distribution toggles; accepted and ignored.' },
+    authorization: AUTHORIZATION_SCHEMA,
   },
   additionalProperties: false,
 };

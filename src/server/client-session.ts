@@ -272,6 +272,11 @@ export class ClientSession implements RequestSink, Flushable {
         return;
       case 'flush_all':
         core.stats.countRequest('flush_all');
+        if (core.authorize !== null && !core.authz.allowsFlush(this.identity)) {
+          // An authorization policy is active: flush_all needs an explicit `flush_all` grant.
+          this.complete(slot, noreply ? null : Buffer.from('SERVER_ERROR permission denied\r\n'));
+          return;
+        }
         core.admin.flushAll(args, (reply) => this.complete(slot, noreply ? null : reply));
         return;
       case 'shutdown':

@@ -128,11 +128,15 @@ export class UpstreamTls {
       this.sessions.delete(key);
       this.log.debug({ destination: key, code: err.code, err: err.message }, 'upstream TLS handshake failed');
     });
-    // Node's own listeners were registered inside tls.connect; from here on, `connect` means `secureConnect`.
+    // Connection registers `once('connect')` synchronously right after this factory returns; that one
+    // registration (and only it: Node registers its own 'connect' listeners too, some later) is moved to
+    // 'secureConnect'. The instance override removes itself on first use.
     type Once = (this: tls.TLSSocket, event: string | symbol, listener: (...args: unknown[]) => void) => tls.TLSSocket;
-    const once = sock.once as unknown as Once;
+    const protoOnce = tls.TLSSocket.prototype.once as unknown as Once;
     const onceSecure: Once = function (this: tls.TLSSocket, event, listener) {
-      return once.call(this, event === 'connect' ? 'secureConnect' : event, listener);
+      if (event !== 'connect') return protoOnce.call(this, event, listener);
+      delete (this as { once?: unknown }).once;
+      return this.once('secureConnect', listener);
     };
     sock.once = onceSecure as unknown as typeof sock.once;
     return sock;
