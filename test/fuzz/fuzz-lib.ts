@@ -1,0 +1,358 @@
+/**
+ * mcrelay's own fuzzer (no dependency): a seeded PRNG, a seed corpus of valid requests and replies, and
+ * byte-level mutators. Two targets, both in-process and socket-free so millions of inputs take minutes:
+ *
+ * - fuzzClient: client bytes (random, mutated valid requests, several requests glued together) go into
+ *   the RequestParser twice, once whole and once cut at random split points. Invariants: no throw; the two
+ *   runs produce the same commands and replies (framing does not depend on how bytes arrive); the parser's
+ *   buffered bytes stay under its line/value limits.
+ * - fuzzUpstream: replies for a random batch of requests (get multi-key batches, gets, set, delete, incr,
+ *   touch, mg/ms/md, version), valid or damaged (garbage, truncated values, missing END, wrong lengths,
+ *   bytes flipped), sometimes delivered after the requests already timed out, fed to a Connection at random
+ *   split points. Invariants: no throw; every request's callback runs exactly once; undamaged replies give
+ *   the expected results; after a late reply the connection is still in sync or was reset.
+ */
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { RequestParser, type LocalOp, type RequestSink } from '../../src/protocol/request-parser.js';
+import { Request, type Op, type Reply } from '../../src/protocol/types.js';
+import { Connection } from '../../src/upstream/connection.js';
+
+/** xorshift128+ (deterministic from a seed). */
+export class Rng {
+  private a: number;
+  private b: number;
+  constructor(seed: number) {
+    this.a = seed | 0 || 1;
+    this.b = (seed * 2654435761) | 0 || 2;
+  }
+  u32(): number {
+    let x = this.a;
+    const y = this.b;
+    this.a = y;
+    x ^= x << 23;
+    x ^= x >>> 17;
+    x ^= y ^ (y >>> 26);
+    this.b = x;
+    return (x + y) >>> 0;
+  }
+  int(n: number): number {
+    return this.u32() % n;
+  }
+  pick<T>(xs: readonly T[]): T {
+    return xs[this.int(xs.length)] as T;
+  }
+  chance(p: number): boolean {
+    return this.u32() / 4294967296 < p;
+  }
+}
+
+export const CLIENT_SEEDS: readonly string[] = [
+  'get foo\r\n', 'get a b c d\r\n', 'gets foo\r\n', 'gat 10 foo bar\r\n', 'gats 0 k\r\n',
+  'set foo 0 0 5\r\nhello\r\n', 'set foo 1 2 3 noreply\r\nabc\r\n', 'add k 0 0 1\r\nx\r\n', 'replace k 0 0 0\r\n\r\n',
+  'append k 0 0 2\r\nab\r\n', 'prepend k 0 0 2\r\nab\r\n', 'cas k 0 0 1 99\r\nz\r\n', 'delete foo\r\n', 'delete foo noreply\r\n',
+  'incr n 1\r\n', 'decr n 5 noreply\r\n', 'touch k 100\r\n', 'mg foo v f t c\r\n', 'mg foo q k\r\n', 'ms foo 3 T10 F5\r\nabc\r\n',
+  'ms foo 2 q\r\nhi\r\n', 'md foo q\r\n', 'md foo C12\r\n', 'ma n D2\r\n', 'mn\r\n', 'me foo\r\n', 'mg Zm9v b v\r\n',
+  'version\r\n', 'verbosity 1\r\n', 'stats\r\n', 'flush_all\r\n', 'quit\r\n', '/a/b/key\r\n', 'get /r/c/key|#|x\r\n',
+];
+
+const INTERESTING = ['\r\n', '\n', ' ', '\r', '\0', 'noreply', 'q', '-1', '4294967296', '99999999999', 'END\r\n', 'get ', 'set ', 'b', 'k'.repeat(251)];
+
+/** One mutation of `buf` (bytes flipped, inserted, deleted, duplicated, numbers changed, tokens spliced). */
+export function mutate(rng: Rng, input: Buffer): Buffer {
+  let b = Buffer.from(input);
+  const n = 1 + rng.int(4);
+  for (let k = 0; k < n; k++) {
+    const pos = b.length === 0 ? 0 : rng.int(b.length);
+    switch (rng.int(8)) {
+      case 0:
+        if (b.length > 0) b[pos] = rng.int(256);
+        break;
+      case 1:
+        b = Buffer.concat([b.subarray(0, pos), Buffer.from([rng.int(256)]), b.subarray(pos)]);
+        break;
+      case 2:
+        b = Buffer.concat([b.subarray(0, pos), b.subarray(Math.min(b.length, pos + 1 + rng.int(8)))]);
+        break;
+      case 3:
+        b = Buffer.concat([b.subarray(0, pos), Buffer.from(rng.pick(INTERESTING), 'latin1'), b.subarray(pos)]);
+        break;
+      case 4: {
+        const end = Math.min(b.length, pos + 1 + rng.int(16));
+        b = Buffer.concat([b.subarray(0, end), b.subarray(pos, end), b.subarray(end)]);
+        break;
+      }
+      case 5:
+        b = b.subarray(0, pos);
+        break;
+      case 6: {
+        // Replace a digit run with another number.
+        const s = b.toString('latin1').replace(/\d+/, String(rng.pick([0, 1, 2, 5, 255, 1024, 65536, 2 ** 31 - 1, 2 ** 32])));
+        b = Buffer.from(s, 'latin1');
+        break;
+      }
+      default:
+        b = Buffer.concat([b, Buffer.from(rng.pick(CLIENT_SEEDS), 'latin1')]);
+    }
+  }
+  return b;
+}
+
+export function clientInput(rng: Rng): Buffer {
+  const kind = rng.int(10);
+  if (kind === 0) {
+    const len = rng.int(64);
+    const b = Buffer.allocUnsafe(len);
+    for (let i = 0; i < len; i++) b[i] = rng.chance(0.1) ? rng.pick([0x0a, 0x0d, 0x20]) : rng.int(256);
+    return b;
+  }
+  const parts: Buffer[] = [];
+  const count = 1 + rng.int(kind < 5 ? 1 : 4);
+  for (let i = 0; i < count; i++) parts.push(Buffer.from(rng.pick(CLIENT_SEEDS), 'latin1'));
+  const whole = Buffer.concat(parts);
+  return kind < 8 ? mutate(rng, whole) : whole;
+}
+
+class RecordingSink implements RequestSink {
+  readonly events: string[] = [];
+  request(req: Request): void {
+    this.events.push(`R ${req.op} ${req.key.toString('latin1')}|${req.head.toString('latin1')}|${req.tail.toString('latin1')}|${req.value?.length ?? -1}|${req.quiet}`);
+  }
+  multiGet(reqs: Request[]): void {
+    this.events.push(`M ${reqs.map((r) => r.key.toString('latin1')).join(' ')}`);
+  }
+  local(op: LocalOp, args: Buffer, noreply: boolean): void {
+    this.events.push(`L ${op} ${args.toString('latin1')} ${noreply}`);
+  }
+  replyLine(line: string): void {
+    this.events.push(`E ${line}`);
+  }
+  fatal(line: string | null): void {
+    this.events.push(`F ${line}`);
+  }
+}
+
+export interface FuzzStats {
+  inputs: number;
+  bytes: number;
+  events: number;
+  failures: string[];
+}
+
+/** Feed `iterations` client inputs whole and split; collect invariant violations. */
+export function fuzzClient(iterations: number, seed: number): FuzzStats {
+  const rng = new Rng(seed);
+  const st: FuzzStats = { inputs: 0, bytes: 0, events: 0, failures: [] };
+  for (let it = 0; it < iterations; it++) {
+    const input = clientInput(rng);
+    st.inputs++;
+    st.bytes += input.length;
+    const whole = new RecordingSink();
+    const split = new RecordingSink();
+    try {
+      new RequestParser(whole).feed(input);
+      const p = new RequestParser(split);
+      let pos = 0;
+      while (pos < input.length) {
+        const n = 1 + rng.int(Math.max(1, input.length - pos));
+        p.feed(input.subarray(pos, pos + n));
+        pos += n;
+      }
+    } catch (err) {
+      st.failures.push(`throw on ${JSON.stringify(input.toString('latin1'))}: ${(err as Error).stack ?? String(err)}`);
+      if (st.failures.length > 20) break;
+      continue;
+    }
+    st.events += whole.events.length;
+    const a = whole.events.join('\n');
+    const b = split.events.join('\n');
+    if (a !== b) {
+      st.failures.push(`split changes framing for ${JSON.stringify(input.toString('latin1'))}:\nwhole: ${a}\nsplit: ${b}`);
+      if (st.failures.length > 20) break;
+    }
+  }
+  return st;
+}
+
+// ------------------------------------------------------------------ upstream side
+
+class FakeSocket extends EventEmitter {
+  written = 0;
+  destroyed = false;
+  write(b: Buffer): boolean {
+    this.written += b.length;
+    return true;
+  }
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  destroy(): this {
+    this.destroyed = true;
+    return this;
+  }
+}
+
+interface Planned {
+  req: Request;
+  /** Valid reply bytes for this request (for merged gets: the VALUE block or '' on a miss). */
+  reply: string;
+  expect: string;
+}
+
+function plan(rng: Rng): Planned[] {
+  const out: Planned[] = [];
+  const n = 1 + rng.int(8);
+  for (let i = 0; i < n; i++) {
+    const key = `k${rng.int(20)}`;
+    const hit = rng.chance(0.5);
+    const v = 'x'.repeat(rng.int(40));
+    const op = rng.pick<Op>(['get', 'get', 'gets', 'set', 'delete', 'incr', 'touch', 'mg', 'ms', 'md', 'version']);
+    const mk = (head: string, tail: string, value: Buffer | null = null): Request => Request.synthesize(op, Buffer.from(key), head, tail, value, 0);
+    switch (op) {
+      case 'get':
+        out.push({ req: mk('get ', ''), reply: hit ? `VALUE ${key} 0 ${v.length}\r\n${v}\r\n` : '', expect: hit ? 'found' : 'notfound' });
+        break;
+      case 'gets':
+        out.push({ req: mk('gets ', ''), reply: hit ? `VALUE ${key} 0 ${v.length} 77\r\n${v}\r\n` : '', expect: hit ? 'found' : 'notfound' });
+        break;
+      case 'set':
+        out.push({ req: mk('set ', ` 0 0 ${v.length}`, Buffer.from(v)), reply: hit ? 'STORED\r\n' : 'NOT_STORED\r\n', expect: hit ? 'stored' : 'notstored' });
+        break;
+      case 'delete':
+        out.push({ req: mk('delete ', ''), reply: hit ? 'DELETED\r\n' : 'NOT_FOUND\r\n', expect: hit ? 'deleted' : 'notfound' });
+        break;
+      case 'incr':
+        out.push({ req: mk('incr ', ' 1'), reply: hit ? '42\r\n' : 'NOT_FOUND\r\n', expect: hit ? 'found' : 'notfound' });
+        break;
+      case 'touch':
+        out.push({ req: mk('touch ', ' 10'), reply: hit ? 'TOUCHED\r\n' : 'NOT_FOUND\r\n', expect: hit ? 'touched' : 'notfound' });
+        break;
+      case 'mg':
+        out.push({ req: mk('mg ', ' v'), reply: hit ? `VA ${v.length}\r\n${v}\r\n` : 'EN\r\n', expect: hit ? 'found' : 'notfound' });
+        break;
+      case 'ms':
+        out.push({ req: mk('ms ', ` ${v.length}`, Buffer.from(v)), reply: hit ? 'HD\r\n' : 'NS\r\n', expect: hit ? 'stored' : 'notstored' });
+        break;
+      case 'md':
+        out.push({ req: mk('md ', ''), reply: hit ? 'HD\r\n' : 'NF\r\n', expect: hit ? 'deleted' : 'notfound' });
+        break;
+      default:
+        out.push({ req: Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0), reply: 'VERSION 1.6.18\r\n', expect: 'ok' });
+    }
+  }
+  return out;
+}
+
+/** The reply stream memcached would send: consecutive plain gets are merged into one line, one END. */
+function replyStream(p: Planned[]): string {
+  let s = '';
+  for (let i = 0; i < p.length; i++) {
+    const e = p[i] as Planned;
+    const op = e.req.op;
+    if (op === 'get' || op === 'gets') {
+      let j = i;
+      while (j < p.length && (p[j] as Planned).req.op === op) {
+        s += (p[j] as Planned).reply;
+        j++;
+      }
+      s += 'END\r\n';
+      i = j - 1;
+    } else {
+      s += e.reply;
+    }
+  }
+  return s;
+}
+
+const GARBAGE = ['HELLO\r\n', 'VALUE\r\n', 'VALUE k0 0 999999999\r\n', 'VA -1\r\n', 'END', '\r\n', 'SERVER_ERROR out of memory\r\n', 'ERROR\r\n', 'STORED STORED\r\n', '\0\0\0'];
+
+export interface UpstreamFuzzStats {
+  batches: number;
+  replies: number;
+  damaged: number;
+  late: number;
+  failures: string[];
+}
+
+function damage(rng: Rng, s: string): string {
+  switch (rng.int(6)) {
+    case 0: // truncated value / cut anywhere
+      return s.slice(0, rng.int(s.length + 1));
+    case 1: // missing END
+      return s.replace(/END\r\n/, '');
+    case 2: // wrong lengths
+      return s.replace(/ (\d+)\r\n/, (_m, d: string) => ` ${Number(d) + 1 + rng.int(5)}\r\n`);
+    case 3: // garbage inserted
+      {
+        const at = rng.int(s.length + 1);
+        return s.slice(0, at) + rng.pick(GARBAGE) + s.slice(at);
+      }
+    case 4:
+      return mutate(rng, Buffer.from(s, 'latin1')).toString('latin1');
+    default:
+      return rng.pick(GARBAGE) + s;
+  }
+}
+
+/** Feed `batches` reply streams into fresh connections; collect invariant violations. */
+export function fuzzUpstream(batches: number, seed: number): UpstreamFuzzStats {
+  const rng = new Rng(seed);
+  const st: UpstreamFuzzStats = { batches: 0, replies: 0, damaged: 0, late: 0, failures: [] };
+  const noop = (): void => {};
+  for (let it = 0; it < batches && st.failures.length < 20; it++) {
+    st.batches++;
+    const sock = new FakeSocket();
+    const conn = new Connection(
+      { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
+      { onConnectError: noop, onTimeout: noop, onReply: noop, onClose: noop },
+    );
+    const p = plan(rng);
+    const calls = new Array<number>(p.length).fill(0);
+    const results: (Reply | null)[] = new Array<Reply | null>(p.length).fill(null);
+    const late = rng.chance(0.1);
+    p.forEach((e, i) => {
+      conn.send(e.req, e.req.key, late ? -5 : 1000, (r) => {
+        calls[i] = (calls[i] as number) + 1;
+        results[i] = r;
+      });
+    });
+    sock.emit('connect');
+    (conn as unknown as { flush(): void }).flush();
+    if (late) {
+      st.late++;
+      (conn as unknown as { onTimer(): void }).onTimer();
+    }
+    let stream = replyStream(p);
+    const damaged = rng.chance(0.5);
+    if (damaged) {
+      st.damaged++;
+      stream = damage(rng, stream);
+    }
+    st.replies += p.length;
+    const bytes = Buffer.from(stream, 'latin1');
+    try {
+      let pos = 0;
+      while (pos < bytes.length) {
+        const n = 1 + rng.int(Math.max(1, bytes.length - pos));
+        sock.emit('data', bytes.subarray(pos, pos + n));
+        pos += n;
+      }
+      conn.close();
+    } catch (err) {
+      st.failures.push(`throw: ${(err as Error).stack ?? String(err)} on ${JSON.stringify(stream)}`);
+      continue;
+    }
+    for (let i = 0; i < p.length; i++) {
+      if (calls[i] !== 1) st.failures.push(`request ${i} (${(p[i] as Planned).req.op}) got ${calls[i]} replies; stream ${JSON.stringify(stream)}`);
+      else if (!damaged && !late && results[i]?.result !== (p[i] as Planned).expect) {
+        st.failures.push(`request ${i} (${(p[i] as Planned).req.op}) expected ${(p[i] as Planned).expect}, got ${results[i]?.result}; stream ${JSON.stringify(stream)}`);
+      } else if (late && results[i]?.result !== 'timeout') {
+        st.failures.push(`late request ${i} expected timeout, got ${results[i]?.result}`);
+      }
+    }
+  }
+  return st;
+}
