@@ -10,8 +10,13 @@
  *   must name the expected service identity (`--ssl-service-identity`: a URI SAN, DNS SAN or CN equal to it)
  *   or, without one, the host the config names (an IP SAN for IP addresses).
  * - Session resumption: the newest session (TLS 1.3 ticket or 1.2 session) per `host:port` is kept and offered
- *   on the next connect, so reconnects and probes skip the full handshake. The cache is cleared when the
- *   client certificate changes, so a resumed session never carries a rotated-out identity.
+ *   on the next connect, so reconnects and probes skip the full handshake. Some servers hand out tickets they
+ *   then refuse with a fatal alert (memcached 1.6.18 with `ssl_verify_mode` ≥ 1 answers a resumption with
+ *   "internal error"): so before a server's sessions are offered to real connections, one side connection
+ *   checks that it really resumes (and answers `version`); a server that fails is never offered sessions again
+ *   (until the certificate files change). A failed resumption would otherwise look like a connect error and
+ *   mark the server TKO. The cache is cleared when the client certificate changes, so a resumed session never
+ *   carries a rotated-out identity.
  * - "Connected" means "handshake done": Connection starts writing and stops its connect timer on `connect`,
  *   so for a TLS socket that event is taken as `secureConnect`. A handshake failure is then a connect error
  *   (hard TKO, like a refused connection), and the connect timeout covers the handshake.
@@ -47,6 +52,8 @@ const MAX_SESSIONS = 4096;
 export class UpstreamTls {
   private context: tls.SecureContext;
   private readonly sessions = new Map<string, Buffer>();
+  /** Per server: 'probing' while the side check runs, then whether offered sessions really resume. */
+  private readonly resumes = new Map<string, boolean | 'probing'>();
   private readonly watcher: PemWatcher;
   private readonly paths: PemPaths;
   private readonly checkIdentity: (host: string, cert: tls.PeerCertificate) => Error | undefined;
@@ -84,6 +91,7 @@ export class UpstreamTls {
   reload(): void {
     this.context = this.buildContext();
     this.sessions.clear();
+    this.resumes.clear();
   }
 
   /** Check the files now (tests; the poller calls this on its own). */
@@ -108,13 +116,10 @@ export class UpstreamTls {
     };
     // SNI carries host names only (RFC 6066 forbids IP literals).
     if (net.isIP(name) === 0) options.servername = name;
-    const session = this.sessions.get(key);
+    const session = this.resumes.get(key) === true ? this.sessions.get(key) : undefined;
     if (session !== undefined) options.session = session;
     const sock = tls.connect(options);
-    sock.on('session', (s: Buffer) => {
-      if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(key)) this.sessions.clear();
-      this.sessions.set(key, s);
-    });
+    sock.on('session', (s: Buffer) => this.saveSession(key, s, options));
     let secured = false;
     sock.once('secureConnect', () => {
       secured = true;
@@ -126,6 +131,7 @@ export class UpstreamTls {
       this.stats.upstreamHandshakeFailures++;
       // A session the server no longer accepts must not be offered again.
       this.sessions.delete(key);
+      if (session !== undefined) this.resumes.set(key, false);
       this.log.debug({ destination: key, code: err.code, err: err.message }, 'upstream TLS handshake failed');
     });
     // Connection registers `once('connect')` synchronously right after this factory returns; that one
@@ -142,9 +148,47 @@ export class UpstreamTls {
     return sock;
   };
 
+  private saveSession(key: string, s: Buffer, base: tls.ConnectionOptions): void {
+    const state = this.resumes.get(key);
+    if (state === false) return;
+    if (this.sessions.size >= MAX_SESSIONS && !this.sessions.has(key)) {
+      this.sessions.clear();
+      this.resumes.clear();
+    }
+    this.sessions.set(key, s);
+    if (state === undefined) this.checkResumption(key, { ...base, session: s });
+  }
+
+  /** Side connection: does this server resume the session it just issued? (See the module comment.) */
+  private checkResumption(key: string, options: tls.ConnectionOptions): void {
+    this.resumes.set(key, 'probing');
+    const context = this.context;
+    let done = false;
+    const finish = (ok: boolean): void => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      sock.destroy();
+      // Ignore a result that belongs to a context replaced meanwhile.
+      if (context === this.context && this.resumes.get(key) === 'probing') this.resumes.set(key, ok);
+      if (!ok) this.log.info({ destination: key }, 'upstream TLS server does not resume sessions; full handshakes only');
+    };
+    const sock = tls.connect(options);
+    const timer = setTimeout(() => finish(false), 5_000);
+    timer.unref();
+    sock.once('secureConnect', () => {
+      if (!sock.isSessionReused()) finish(false);
+      else sock.write('version\r\n');
+    });
+    sock.once('data', () => finish(true));
+    sock.once('error', () => finish(false));
+    sock.once('close', () => finish(false));
+  }
+
   close(): void {
     this.watcher.stop();
     this.sessions.clear();
+    this.resumes.clear();
   }
 }
 
