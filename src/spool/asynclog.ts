@@ -194,7 +194,7 @@ export class AsyncLog implements DeleteSpool {
   /** True when a write through this proxy reached (address, key) after the delete spooled at `tsSec`. */
   isSuperseded(address: string, key: string, tsSec: number): boolean {
     const t = this.superseded.get(indexKey(address, key));
-    return t !== undefined && t > tsSec * 1000;
+    return t !== undefined && t >= Math.floor(tsSec * 1000);
   }
 
   /** Number of spooled deletes still waiting. */
