@@ -90,6 +90,8 @@ async function main(argv: readonly string[]): Promise<number> {
     };
     process.once('SIGTERM', () => stop('SIGTERM'));
     process.once('SIGINT', () => stop('SIGINT'));
+    // A --num-proxies worker whose primary died (even by SIGKILL) drains and exits instead of lingering.
+    if (isClusterWorker()) process.once('disconnect', () => stop('primary gone'));
   });
   return 0;
 }
