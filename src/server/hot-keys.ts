@@ -183,21 +183,21 @@ export class HotKeys {
     this.timer.unref();
   }
 
-  /** A client request for `key` (overall tracker). */
-  offer(key: string): void {
+  /** A client request for `key` (overall tracker). Decoded to a string only when sampled. */
+  offer(key: Buffer | string): void {
     if (this.opts.sampleRate > 1 && ++this.tick % this.opts.sampleRate !== 0) return;
-    this.overall.offer(key);
+    this.overall.offer(typeof key === 'string' ? key : key.toString('latin1'));
   }
 
   /** A request for `key` sent to `destination`. */
-  offerDestination(destination: string, key: string): void {
+  offerDestination(destination: string, key: Buffer | string): void {
     if (this.opts.sampleRate > 1 && ++this.destTick % this.opts.sampleRate !== 0) return;
     let t = this.byDestination.get(destination);
     if (t === undefined) {
       t = new WindowedTopK(this.opts.capacity);
       this.byDestination.set(destination, t);
     }
-    t.offer(key);
+    t.offer(typeof key === 'string' ? key : key.toString('latin1'));
   }
 
   rotate(): void {

@@ -40,7 +40,7 @@ export class DestinationStats implements DestinationObserver {
     this.latency.record(ms);
     const i = RESULT_INDEX.get(result);
     if (i !== undefined) this.results[i] = (this.results[i] as number) + 1;
-    if (this.hotKeys !== null) this.hotKeys.offerDestination(this.destination.address, req.keyString());
+    if (this.hotKeys !== null) this.hotKeys.offerDestination(this.destination.address, req.key);
   }
 }
 
@@ -143,7 +143,7 @@ export class Observability implements RequestObserver {
       const result = reply.result;
       ps.record(req.key, result === 'found', result === 'notfound', req.value === null ? 0 : req.value.length, reply.raw === null ? 0 : reply.raw.length);
     }
-    if (this.hotKeys !== null) this.hotKeys.offer(req.keyString());
+    if (this.hotKeys !== null) this.hotKeys.offer(req.key);
     if (this.tap.active) this.tap.record(req, reply, durationMs);
     if (this.opts.debugSampleRate > 0 && ++this.sampleTick % this.opts.debugSampleRate === 0 && this.reqLog.isLevelEnabled('debug')) {
       this.reqLog.debug({ op: req.op, key: req.keyString(), result: reply.result, latencyUs: Math.round(durationMs * 1000) }, 'sampled request');

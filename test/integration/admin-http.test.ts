@@ -21,7 +21,7 @@ beforeAll(async () => {
   const port = await getFreePort();
   relay = await startRelay({
     config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' },
-    args: ['--admin-port', String(port), '--prefix-stats', '--hot-keys', '--tap-allow-values'],
+    args: ['--admin-port', String(port), '--prefix-stats', '--hot-keys', '--hot-keys-sample-rate', '1', '--tap-allow-values'],
   });
   admin = `http://127.0.0.1:${port}`;
   const c = await connect(relay.port);

@@ -31,7 +31,7 @@ function statNames(out: string): string[] {
 beforeAll(async () => {
   be = await startMock({ builtin: true });
   config.pools.A.servers = [be.address];
-  relay = await startRelay({ config, args: ['--hot-keys'] });
+  relay = await startRelay({ config, args: ['--hot-keys', '--hot-keys-sample-rate', '1'] });
   c = await connect(relay.port);
   await c.roundTrip('set k 0 0 1\r\nx\r\nget k\r\nget k\r\nget miss\r\n');
 });
@@ -83,6 +83,7 @@ describe('get __mcrouter__.*', () => {
     const lines = (await adminValue('options')).split('\n');
     expect(lines).toContain('server_timeout_ms 1000');
     expect(lines).toContain('hot_keys true');
+    expect(lines).toContain('hot_keys_sample_rate 1');
     expect(await adminValue('options(route_prefix)')).toBe('/././');
     expect(await adminValue('options(nope)')).toBe('ERROR: no such option: nope');
   });

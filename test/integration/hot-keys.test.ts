@@ -20,7 +20,7 @@ const GETS = 6000;
 async function runWorkload(args: readonly string[]): Promise<{ relay: RelayProcess; be: MockMemcached; upstreamGets: Map<string, number> }> {
   const be = await startMock({ builtin: true });
   cleanups.push(() => be.close());
-  const relay = await startRelay({ config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' }, args: ['--hot-keys', ...args] });
+  const relay = await startRelay({ config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' }, args: ['--hot-keys', '--hot-keys-sample-rate', '1', ...args] });
   cleanups.push(() => relay.close());
   const c = await connect(relay.port, { timeoutMs: 20_000 });
   cleanups.push(() => c.close());
