@@ -7,7 +7,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, test } from 'vitest';
-import { Load, startRelayWithFile } from './helpers/load-client.js';
+import { Load, rssOf, startRelayWithFile } from './helpers/load-client.js';
 import { startMock, type MockMemcached } from './helpers/mock-memcached.js';
 import { getFreePort, LOOPBACK, sleep } from './helpers/ports.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
@@ -24,13 +24,6 @@ function report(name: string, figures: Record<string, unknown>): void {
   console.log(line);
   const out = process.env['MCRELAY_FAULT_REPORT'];
   if (out) fs.appendFileSync(out, `${line}\n`);
-}
-
-/** Peak and current RSS of a process, in MB (Linux /proc). */
-export function rssOf(pid: number): { rssMb: number; peakMb: number } {
-  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
-  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
 }
 
 async function relayFor(servers: string[], args: string[], extra: object = {}): Promise<RelayProcess> {

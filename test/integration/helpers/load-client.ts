@@ -3,6 +3,7 @@
  * reply, then sending the next. Records, per reply, its class and latency, so a test can say exactly what
  * clients saw during a fault and how long the slowest one waited.
  */
+import fs from 'node:fs';
 import net from 'node:net';
 import { LOOPBACK } from './ports.js';
 
@@ -185,3 +186,11 @@ export async function startRelayWithFile(
     },
   };
 }
+
+/** Peak and current RSS of a process, in MB (Linux /proc). */
+export function rssOf(pid: number): { rssMb: number; peakMb: number } {
+  const st = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (k: string): number => Number(new RegExp(`${k}:\\s+(\\d+)`).exec(st)?.[1] ?? 0);
+  return { rssMb: Math.round(kb('VmRSS') / 1024), peakMb: Math.round(kb('VmHWM') / 1024) };
+}
+
