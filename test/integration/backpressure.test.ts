@@ -55,7 +55,7 @@ describe('backpressure and bounds', () => {
     // Known limit: the pause takes effect between read chunks, so one 64 KB chunk of multi-gets (~100 of
     // them here, 10 MB each) is dispatched before it; the peak is bounded by that, and does not grow.
     expect(after.peakMb).toBeLessThan(before.rssMb + 1024);
-    expect(after.rssMb).toBeLessThanOrEqual(mid.rssMb + 20);
+    expect(after.rssMb).toBeLessThanOrEqual(mid.rssMb + 64);
   });
 
   test('pending cap: past --target-max-pending-requests requests fail at once', async () => {
