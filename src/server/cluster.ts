@@ -1,9 +1,10 @@
 /**
  * `--num-proxies N` (mcrouter's flag): N worker processes share the listen port(s).
  *
- * The primary forks N workers with the same arguments and does no proxying itself. Workers accept
- * directly from the shared listening socket (SCHED_NONE: the kernel spreads connections, the primary is not
- * on the data path). Every worker loads the same config file and watches it, so they reload together;
+ * The primary forks N workers with the same arguments and does no proxying itself. It accepts client
+ * connections and hands them to workers round-robin (SCHED_RR): that costs the primary one hand-off per
+ * connection, never per request, and spreads connections evenly — with a shared socket (SCHED_NONE) Linux
+ * tends to wake the same worker, which left one worker with nearly every connection in our tests. Every worker loads the same config file and watches it, so they reload together;
  * SIGHUP and SIGTERM sent to the primary are forwarded. A worker that dies unexpectedly is restarted.
  * The primary answers nothing on the memcached port; each worker answers `stats` for itself, and the
  * admin HTTP listener (when enabled) runs in worker 1 only.
@@ -23,7 +24,7 @@ export function workerIndex(): number {
 
 /** Run the primary: fork `n` workers and supervise them until SIGTERM/SIGINT. */
 export function runPrimary(n: number, log: Logger): Promise<number> {
-  cluster.schedulingPolicy = cluster.SCHED_NONE;
+  cluster.schedulingPolicy = cluster.SCHED_RR;
   let stopping = false;
   const indexOf = new Map<number, number>();
   const fork = (index: number): void => {

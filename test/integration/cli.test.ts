@@ -145,7 +145,9 @@ describe('mcrelay CLI', () => {
     const p = await start(['--config-str', config(), '-p', String(port), '--num-proxies', '2'], port);
     try {
       const pids = new Set<string>();
-      for (let i = 0; i < 40 && pids.size < 2; i++) {
+      // The second worker may still be starting when the first one is already serving: poll for a while.
+      for (let i = 0; i < 100 && pids.size < 2; i++) {
+        if (i > 0) await new Promise((r) => setTimeout(r, 50));
         const c = await connect(port);
         const stats = (await c.roundTrip('stats\r\n')).toString();
         const m = /STAT pid (\d+)/.exec(stats);
