@@ -84,12 +84,19 @@ export class RequestParser {
   private tok = new Int32Array(64);
   private ntok = 0;
   private closed = false;
+  /** Paused by the session (too much outstanding work for this client). */
+  private held = false;
 
   constructor(private readonly sink: RequestSink) {}
 
   /** Parse a chunk; calls the sink for every complete command. */
   feed(chunk: Buffer): void {
     if (this.closed) return;
+    if (this.held) {
+      // Paused between commands: keep the bytes; resume() parses them.
+      this.rest = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
+      return;
+    }
     if (this.skipRemaining > 0) {
       if (chunk.length <= this.skipRemaining) {
         this.skipRemaining -= chunk.length;
@@ -124,9 +131,36 @@ export class RequestParser {
     return this.rest.length + this.pendingBytes;
   }
 
+  /**
+   * Stop handing out commands after the current one (backpressure from the session). Bytes already read
+   * stay buffered; nothing is parsed until resume().
+   */
+  pause(): void {
+    this.held = true;
+  }
+
+  /** Continue with the bytes buffered while paused. */
+  resume(): void {
+    if (!this.held) return;
+    this.held = false;
+    if (this.rest.length > 0 && this.pending === null) {
+      const buf = this.rest;
+      this.rest = EMPTY;
+      this.parse(buf, 0);
+    }
+  }
+
+  get isPaused(): boolean {
+    return this.held;
+  }
+
   private parse(buf: Buffer, pos: number): void {
     const len = buf.length;
     while (pos < len && !this.closed) {
+      if (this.held) {
+        this.rest = buf.subarray(pos);
+        return;
+      }
       const nl = buf.indexOf(LF, pos);
       if (nl === -1) {
         const remaining = len - pos;

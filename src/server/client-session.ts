@@ -31,6 +31,8 @@ class Slot {
   /** Rendered bytes, null = nothing to send (quiet). Valid once `ready`. */
   out: Buffer | null = null;
   ready = false;
+  /** Keys this command routes (a multi-get counts each key), for the outstanding-work cap. */
+  keys = 1;
   /** Close the connection after this slot is written (quit, fatal errors). */
   closeAfter = false;
 }
@@ -45,6 +47,10 @@ export class ClientSession implements RequestSink, Flushable {
   private closing = false;
   private destroyed = false;
   private paused = false;
+  /** Keys in commands not yet written back (mcrouter counts each key of a multi-get as a request). */
+  private pendingKeys = 0;
+  /** Reply bytes held in completed slots waiting behind an earlier slot. */
+  private heldBytes = 0;
 
   constructor(
     private readonly socket: net.Socket,
@@ -75,16 +81,24 @@ export class ClientSession implements RequestSink, Flushable {
     this.maybePause();
   }
 
-  private newSlot(): Slot {
+  private newSlot(keys = 1): Slot {
     const s = new Slot();
+    s.keys = keys;
+    this.pendingKeys += keys;
     this.slots.push(s);
+    if (this.pendingKeys > this.core.limits.maxClientOutstanding) this.pauseReading();
     return s;
   }
 
   private complete(slot: Slot, out: Buffer | null): void {
     slot.out = out;
     slot.ready = true;
-    if (this.slots[this.head] === slot) this.drainReady();
+    if (this.slots[this.head] === slot) {
+      this.drainReady();
+    } else if (out !== null) {
+      this.heldBytes += out.length;
+      if (this.heldBytes > this.core.limits.maxClientOutputBytes) this.pauseReading();
+    }
   }
 
   /** Move complete slots at the head into the output buffer. */
@@ -98,7 +112,9 @@ export class ClientSession implements RequestSink, Flushable {
       if (s.out !== null) {
         this.out.push(s.out);
         this.outBytes += s.out.length;
+        if (h !== this.head) this.heldBytes -= s.out.length;
       }
+      this.pendingKeys -= s.keys;
       h++;
       if (s.closeAfter) {
         close = true;
@@ -134,21 +150,30 @@ export class ClientSession implements RequestSink, Flushable {
     this.maybeResume();
   }
 
+  /**
+   * Backpressure: stop parsing (even mid-chunk) and reading while this client has more than
+   * `maxClientOutstanding` keys in flight, or more than `maxClientOutputBytes` of replies held or unsent.
+   * Memory per client is then bounded by those caps (plus one command's replies), however fast it sends.
+   */
+  private pauseReading(): void {
+    if (this.paused) return;
+    this.paused = true;
+    this.parser.pause();
+    this.socket.pause();
+  }
+
   private maybePause(): void {
     if (this.paused) return;
-    const pending = this.slots.length - this.head;
-    if (pending > this.core.limits.maxClientOutstanding || this.socket.writableLength > this.core.limits.maxClientOutputBytes) {
-      this.paused = true;
-      this.socket.pause();
-    }
+    if (this.socket.writableLength + this.heldBytes > this.core.limits.maxClientOutputBytes) this.pauseReading();
   }
 
   private maybeResume(): void {
-    if (!this.paused) return;
-    const pending = this.slots.length - this.head;
-    if (pending <= this.core.limits.maxClientOutstanding / 2 && this.socket.writableLength <= this.core.limits.maxClientOutputBytes / 2) {
+    if (!this.paused || this.destroyed || this.closing) return;
+    const lim = this.core.limits;
+    if (this.pendingKeys <= lim.maxClientOutstanding / 2 && this.socket.writableLength + this.heldBytes <= lim.maxClientOutputBytes / 2) {
       this.paused = false;
-      this.socket.resume();
+      this.parser.resume();
+      if (!this.paused) this.socket.resume();
     }
   }
 
@@ -200,7 +225,7 @@ export class ClientSession implements RequestSink, Flushable {
   multiGet(reqs: Request[]): void {
     const core = this.core;
     const n = reqs.length;
-    const slot = this.newSlot();
+    const slot = this.newSlot(n);
     const replies = new Array<Reply | undefined>(n);
     let remaining = n;
     const root = core.root;
