@@ -196,3 +196,28 @@ describe('RequestParser', () => {
     ]);
   });
 });
+
+describe('RequestParser pause/resume (session backpressure)', () => {
+  it('stops between commands in the middle of a chunk and continues on resume', () => {
+    const seen: string[] = [];
+    let parser: RequestParser | null = null;
+    const sink: RequestSink = {
+      request: (r) => {
+        seen.push(r.key.toString());
+        if (seen.length === 1) parser?.pause();
+      },
+      multiGet: () => {},
+      local: () => {},
+      replyLine: () => {},
+      fatal: () => {},
+    };
+    parser = new RequestParser(sink);
+    parser.feed(Buffer.from('get a\r\nget b\r\nset c 0 0 1\r\nx\r\nget d'));
+    expect(seen).toEqual(['a']);
+    expect(parser.isPaused).toBe(true);
+    parser.feed(Buffer.from('\r\n'));
+    expect(seen).toEqual(['a']);
+    parser.resume();
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
+  });
+});
