@@ -211,7 +211,7 @@ export function isMiss(r: Reply): boolean {
   return r.result === 'notfound';
 }
 
-/** mcrouter's isErrorResult: any transport, server or local failure (misses and NOT_STORED are not errors). */
+/** mcrouter's isErrorResult: every transport, server or local failure (misses and NOT_STORED are not errors). */
 export function isErrorResult(r: Result): boolean {
   switch (r) {
     case 'found': case 'notfound': case 'stored': case 'notstored': case 'exists': case 'deleted': case 'touched': case 'ok':
