@@ -204,7 +204,7 @@ const FLAGS: FlagDef[] = [
   { names: ['--disable-tko-tracking'], key: 'disableTkoTracking', kind: 'bool', help: 'never mark destinations TKO' },
   { names: ['--async-dir', '-a'], key: 'asyncDir', kind: 'string', help: 'failed-delete spool directory' },
   { names: ['--asynclog-disable'], key: 'asynclogDisable', kind: 'bool', help: 'do not spool failed deletes' },
-  { names: ['--max-client-outstanding-reqs'], key: 'maxClientOutstandingReqs', kind: 'int', help: 'pause reading a client past this many unanswered requests (default 1024)' },
+  { names: ['--max-client-outstanding-reqs'], key: 'maxClientOutstandingReqs', kind: 'int', help: 'pause reading a client past this many unanswered requests; each key of a multi-get counts (default 1024)' },
   { names: ['--target-max-inflight-requests'], key: 'targetMaxInflightRequests', kind: 'int', help: 'per-destination in-flight cap (0 = off)' },
   { names: ['--target-max-pending-requests'], key: 'targetMaxPendingRequests', kind: 'int', help: 'per-destination queued cap; beyond it fail fast (default 100000)' },
   { names: ['--target-max-shadow-requests'], key: 'targetMaxShadowRequests', kind: 'int', help: 'cap on outstanding shadow requests (default 1000)' },
