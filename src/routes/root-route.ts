@@ -46,9 +46,36 @@ interface Alias {
   readonly handle: RouteHandle;
 }
 
-function globToRegExp(glob: string): RegExp {
-  const body = glob.split('*').map((part) => part.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('[^/]*');
-  return new RegExp(`^${body}$`);
+/**
+ * Glob match with `*` = any run of characters (region and cluster names hold no `/`). The glob comes from
+ * the client's key, so no regex: a pattern like `*********Z` made a backtracking regex take exponential time.
+ * Greedy two-pointer matching with one remembered star: O(glob × text) worst case, no allocation.
+ */
+export function globMatches(glob: string, text: string): boolean {
+  let g = 0;
+  let t = 0;
+  let star = -1;
+  let mark = 0;
+  while (t < text.length) {
+    if (g < glob.length && glob.charCodeAt(g) !== 0x2a && glob.charCodeAt(g) === text.charCodeAt(t)) {
+      g++;
+      t++;
+    } else if (g < glob.length && glob.charCodeAt(g) === 0x2a) {
+      star = g++;
+      mark = t;
+    } else if (star >= 0) {
+      g = star + 1;
+      t = ++mark;
+    } else {
+      return false;
+    }
+  }
+  while (g < glob.length && glob.charCodeAt(g) === 0x2a) g++;
+  return g === glob.length;
+}
+
+function globToRegExp(glob: string): { test(s: string): boolean } {
+  return { test: (s: string) => globMatches(glob, s) };
 }
 
 export class RootRoute implements RouteHandle {
