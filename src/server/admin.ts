@@ -200,6 +200,7 @@ export class Admin {
       ['failover_all', r.failoverAll],
       ['failover_all_failed', r.failoverAllFailed],
       ['failover_rate_limited', r.failoverRateLimited],
+      ['failover_tko_skipped', r.failoverTkoSkipped],
       ['dev_null_requests', r.devNullRequests],
       ['asynclog_requests', r.spooledDeletes],
     );

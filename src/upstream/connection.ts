@@ -147,7 +147,7 @@ export class Connection implements Flushable {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       if (!this.connected) {
-        this.fail('connect_error', err.code ?? err.message, true);
+        this.fail('connect_error', `connection error: ${err.code ?? err.message}`, true);
       } else {
         this.fail('remote_error', `connection error: ${err.code ?? err.message}`, false);
       }

@@ -338,7 +338,7 @@ export class UpstreamDestination implements Destination {
     this.connectionsOpened++;
     const c: Connection = new Connection(this.connectionOptions(this.opts.keepAlive), {
       onConnectError: (result, message) => {
-        this.tko.recordConnectError(result === 'connect_timeout' ? 'mc_res_connect_timeout' : `mc_res_connect_error (${message})`);
+        this.tko.recordConnectError(result === 'connect_timeout' ? 'mc_res_connect_timeout' : `mc_res_connect_error (${message.replace('connection error: ', '')})`);
       },
       onTimeout: () => this.tko.recordTimeout(),
       onReply: () => this.tko.recordSuccess(),
