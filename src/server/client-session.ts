@@ -18,6 +18,8 @@
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
 import { isErrorResult, type Reply, type Request, defaultErrorText } from '../protocol/types.js';
+import { tick, turnNow } from '../clock.js';
+import { bytesEqual } from '../protocol/bytes.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -33,6 +35,8 @@ class Slot {
   ready = false;
   /** Keys this command routes (a multi-get counts each key), for the outstanding-work cap. */
   keys = 1;
+  /** A second buffer written after `out` (END after a get hit), so the hit is never copied. */
+  out2: Buffer | null = null;
   /** Close the connection after this slot is written (quit, fatal errors). */
   closeAfter = false;
 }
@@ -71,6 +75,7 @@ export class ClientSession implements RequestSink, Flushable {
 
   private onData(chunk: Buffer): void {
     if (this.destroyed || this.closing) return;
+    tick();
     try {
       this.parser.feed(chunk);
     } catch (err) {
@@ -113,6 +118,10 @@ export class ClientSession implements RequestSink, Flushable {
         this.out.push(s.out);
         this.outBytes += s.out.length;
         if (h !== this.head) this.heldBytes -= s.out.length;
+        if (s.out2 !== null) {
+          this.out.push(s.out2);
+          this.outBytes += s.out2.length;
+        }
       }
       this.pendingKeys -= s.keys;
       h++;
@@ -213,12 +222,19 @@ export class ClientSession implements RequestSink, Flushable {
       return;
     }
     const root = core.root;
-    const started = performance.now();
+    const started = turnNow();
     root.route(req, core.ctx, (reply: Reply) => {
-      const ms = performance.now() - started;
+      const ms = turnNow() - started;
       core.stats.recordReply(req.op, reply.result, ms);
       if (core.observer !== null) core.observer.onKeyReply(req, reply, ms);
-      this.complete(slot, this.render(req, reply));
+      const raw = reply.raw;
+      if (raw !== null && reply.result === 'found' && (req.op === 'get' || req.op === 'gets')) {
+        // The common hit: the upstream's VALUE block, then END, without copying the value.
+        slot.out2 = END;
+        this.complete(slot, valueBlockForClient(req, raw));
+      } else {
+        this.complete(slot, this.render(req, reply));
+      }
     });
   }
 
@@ -229,7 +245,7 @@ export class ClientSession implements RequestSink, Flushable {
     const replies = new Array<Reply | undefined>(n);
     let remaining = n;
     const root = core.root;
-    const started = performance.now();
+    const started = turnNow();
     const op = (reqs[0] as Request).op;
     core.stats.countRequest(op);
     for (let i = 0; i < n; i++) {
@@ -246,7 +262,7 @@ export class ClientSession implements RequestSink, Flushable {
       }
       root.route(req, core.ctx, (reply: Reply) => {
         replies[i] = reply;
-        if (core.observer !== null) core.observer.onKeyReply(req, reply, performance.now() - started);
+        if (core.observer !== null) core.observer.onKeyReply(req, reply, turnNow() - started);
         if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
       });
     }
@@ -259,7 +275,7 @@ export class ClientSession implements RequestSink, Flushable {
     for (let i = 0; i < replies.length; i++) {
       const r = replies[i] as Reply;
       if (isErrorResult(r.result)) {
-        this.core.stats.recordReply(op, r.result, performance.now() - started);
+        this.core.stats.recordReply(op, r.result, turnNow() - started);
         this.complete(slot, renderError(r));
         return;
       }
@@ -270,7 +286,7 @@ export class ClientSession implements RequestSink, Flushable {
       }
     }
     parts.push(END);
-    this.core.stats.recordReply(op, 'found', performance.now() - started);
+    this.core.stats.recordReply(op, 'found', turnNow() - started);
     this.complete(slot, Buffer.concat(parts, bytes));
   }
 
@@ -357,7 +373,7 @@ export class ClientSession implements RequestSink, Flushable {
 }
 
 function startsWithBuf(b: Buffer, prefix: Buffer): boolean {
-  return b.length >= prefix.length && b.compare(prefix, 0, prefix.length, 0, prefix.length) === 0;
+  return b.length >= prefix.length && bytesEqual(b, 0, prefix, 0, prefix.length);
 }
 
 /** The VALUE block with the client's key when the upstream saw a different one (routing prefix stripped). */
@@ -366,7 +382,7 @@ function valueBlockForClient(req: Request, raw: Buffer): Buffer {
   // raw = "VALUE <key> ..." ; compare the key in place.
   const ks = 6;
   const ke = raw.indexOf(0x20, ks);
-  if (ke - ks === key.length && raw.compare(key, 0, key.length, ks, ke) === 0) return raw;
+  if (ke - ks === key.length && bytesEqual(raw, ks, key, 0, key.length)) return raw;
   return Buffer.concat([raw.subarray(0, ks), key, raw.subarray(ke)]);
 }
 

@@ -11,7 +11,8 @@ export const STAT_OPS = [
   'touch', 'mg', 'ms', 'md', 'ma', 'me', 'mn', 'version', 'verbosity', 'flush_all', 'stats', 'quit',
 ] as const;
 
-const OP_INDEX = new Map<string, number>(STAT_OPS.map((op, i) => [op, i]));
+/** Op → index, as a plain object: a property read is cheaper than a Map lookup on the request path. */
+const OP_INDEX: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(STAT_OPS.map((op, i) => [op, i])));
 const RESULT_INDEX = new Map<string, number>(ALL_RESULTS.map((r, i) => [r, i]));
 export const RESULT_COUNT = ALL_RESULTS.length;
 
@@ -39,12 +40,12 @@ export class ProxyStats {
   readonly byOpResult = new Float64Array(STAT_OPS.length * RESULT_COUNT);
 
   countRequest(op: Op | 'stats' | 'flush_all'): void {
-    const i = OP_INDEX.get(op);
+    const i = OP_INDEX[op];
     if (i !== undefined) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
   }
 
   recordReply(op: Op, result: Result, ms: number): void {
-    const i = OP_INDEX.get(op);
+    const i = OP_INDEX[op];
     if (i !== undefined) {
       this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
       this.replied[i] = (this.replied[i] as number) + 1;

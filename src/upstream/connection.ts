@@ -20,6 +20,8 @@
  */
 import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
+import { sameBytes } from '../protocol/bytes.js';
+import { tick } from '../clock.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
@@ -178,7 +180,7 @@ export class Connection implements Flushable {
         let j = i + 1;
         while (j < end && j - i < MAX_BATCH_KEYS) {
           const r2 = (q[j] as Entry).req;
-          if (r2.op !== req.op || !r2.head.equals(req.head)) break;
+          if (r2.op !== req.op || !sameBytes(r2.head, req.head)) break;
           j++;
         }
         e.group = j - i;
@@ -292,6 +294,7 @@ export class Connection implements Flushable {
   // ---------------------------------------------------------------- reply parsing
 
   private onData(chunk: Buffer): void {
+    tick();
     if (this.closed) return;
     this.lastActivity = Date.now();
     this.events.onReply();
@@ -385,7 +388,7 @@ export class Connection implements Flushable {
         const key = buf.subarray(keyStart, keyEnd);
         const q = this.queue;
         let k = this.groupCursor;
-        while (k < this.groupEnd && !(q[k] as Entry).key.equals(key)) k++;
+        while (k < this.groupEnd && !sameBytes((q[k] as Entry).key, key)) k++;
         if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
         for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
         this.complete(q[k] as Entry, new Reply('found', buf.subarray(pos, blockEnd)));

@@ -25,6 +25,7 @@
 import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { Connection } from './connection.js';
@@ -216,11 +217,11 @@ export class UpstreamDestination implements Destination {
     const conn = this.pick();
     this.sent++;
     this.inflight++;
-    const started = performance.now();
+    const started = turnNow();
     conn.send(req, wireKey ?? req.wireKeyOrKey(), timeoutMs, (reply) => {
       this.inflight--;
       this.account(reply.result, started);
-      if (this.observer !== null) this.observer.onReply(req, reply.result, performance.now() - started);
+      if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
       done(reply);
       if (this.waitHead < this.waiting.length) this.drainWaiting();
     });
@@ -298,7 +299,7 @@ export class UpstreamDestination implements Destination {
 
   private account(result: Result, started: number): void {
     this.replied++;
-    this.latencySumUs += (performance.now() - started) * 1000;
+    this.latencySumUs += (turnNow() - started) * 1000;
     if (result === 'timeout') this.timeouts++;
     else if (result === 'remote_error' || result === 'connect_error' || result === 'connect_timeout') this.errors++;
   }
