@@ -20,6 +20,7 @@ import { RequestParser, type LocalOp, type RequestSink } from '../protocol/reque
 import { isErrorResult, type Reply, type Request, defaultErrorText } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual } from '../protocol/bytes.js';
+import { writeBatch } from '../upstream/write-batch.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -145,10 +146,11 @@ export class ClientSession implements RequestSink, Flushable {
   flush(): void {
     if (this.destroyed) return;
     if (this.outBytes > 0) {
-      const data = this.out.length === 1 ? (this.out[0] as Buffer) : Buffer.concat(this.out, this.outBytes);
+      const parts = this.out;
+      const bytes = this.outBytes;
       this.out = [];
       this.outBytes = 0;
-      this.socket.write(data);
+      writeBatch(this.socket, parts, bytes);
     }
     if (this.closing) {
       this.socket.end();

@@ -22,6 +22,7 @@ import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { sameBytes } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
+import { writeBatch } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
@@ -169,6 +170,7 @@ export class Connection implements Flushable {
     let i = this.unwritten;
     if (i >= end) return;
     const parts: Buffer[] = [];
+    let bytes = 0;
     while (i < end) {
       const e = q[i] as Entry;
       const req = e.req;
@@ -185,21 +187,27 @@ export class Connection implements Flushable {
         }
         e.group = j - i;
         parts.push(req.head, e.key);
+        bytes += req.head.length + e.key.length + 2;
         for (let k = i + 1; k < j; k++) {
           const ek = q[k] as Entry;
           ek.group = 0;
           parts.push(SPACE, ek.key);
+          bytes += 1 + ek.key.length;
         }
         parts.push(CRLF);
         i = j;
         continue;
       }
       parts.push(req.head, e.key, req.tail, CRLF);
-      if (req.value !== null) parts.push(req.value, CRLF);
+      bytes += req.head.length + e.key.length + req.tail.length + 2;
+      if (req.value !== null) {
+        parts.push(req.value, CRLF);
+        bytes += req.value.length + 2;
+      }
       i++;
     }
     this.unwritten = end;
-    sock.write(parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts));
+    writeBatch(sock, parts, bytes);
   }
 
   private armTimer(at: number, now: number): void {
