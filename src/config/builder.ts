@@ -113,9 +113,6 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
   if (!isObject(data)) throw new ConfigError('', 'the config must be a JSON object');
   topValidator ??= plainAjv.compile(TOP_LEVEL_SCHEMA);
   if (!topValidator(data)) throw ajvToConfigError(topValidator.errors, '', null);
-  if (data['macros'] !== undefined) {
-    throw new ConfigError('/macros', 'JSONM macros are not supported yet', 'MCP_ERR_CONFIG_UNSUPPORTED');
-  }
   const hasRoute = data['route'] !== undefined;
   const hasRoutes = data['routes'] !== undefined;
   if (hasRoute && hasRoutes) {

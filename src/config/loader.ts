@@ -8,15 +8,18 @@
  *   --config-str '{"route": ...}'       inline JSON (mcrouter's deprecated flag)
  *
  * YAML produces the same model as JSON (null-prototype objects, `__proto__` rejected with its path), so a
- * YAML config builds exactly the tree its JSON twin builds. JSONM `@import` is not supported, so `files`
- * is the single source file (what a reload watcher must watch) or empty for inline configs.
+ * YAML config builds exactly the tree its JSON twin builds. JSONM (macros, `%param%`, `@import`; see
+ * jsonm.ts) is expanded right after parsing, as mcrouter does: `raw` is the document as parsed, `data` the
+ * preprocessed config every later phase builds from. `files` is the source file plus every file read by
+ * `@import` (what a reload watcher must watch); imports from an inline config resolve against `cwd`.
  */
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
 import { ConfigError } from './config-error.js';
 import { lineColumn, parseLenientJson, toJsonModel, type JsonValue } from './json-lenient.js';
+import { jsonmGlobals, preprocessConfig, type JsonmGlobalInputs } from './jsonm.js';
 
 /** `--config` value as a string, or `{ configStr }` for `--config-str`. */
 export type ConfigSpec = string | { readonly configStr: string };
@@ -24,7 +27,9 @@ export type ConfigSpec = string | { readonly configStr: string };
 export interface ConfigSource {
   /** The config text exactly as read. */
   readonly text: string;
-  /** Parsed data (null-prototype objects). */
+  /** The document as parsed (null-prototype objects), macros and all. */
+  readonly raw: JsonValue;
+  /** The preprocessed config (JSONM expanded): what is built, and what `preprocessed_config` shows. */
   readonly data: JsonValue;
   /** Hex md5 of `text` (mcrouter reports config_md5_digest). */
   readonly md5: string;
@@ -62,11 +67,15 @@ export function parseConfigText(text: string, name: string, yaml: boolean): Json
   return toJsonModel(js, '');
 }
 
+/** Default JSONM globals when the caller gives none (mcrouter defaults: `-R /././`, host id 0). */
+const DEFAULT_GLOBAL_INPUTS: JsonmGlobalInputs = { routePrefix: '/././', hostId: 0 };
+
 /**
- * Read and parse the config named by `spec` (relative paths resolve against `cwd`).
- * @throws ConfigError on unreadable files and syntax errors
+ * Read and parse the config named by `spec` (relative paths resolve against `cwd`), then expand JSONM with
+ * the global constants derived from `globals` (the build options: -R, host id, --config-params...).
+ * @throws ConfigError on unreadable files, syntax errors and macro errors
  */
-export function loadConfigSource(spec: ConfigSpec, cwd: string = process.cwd()): ConfigSource {
+export function loadConfigSource(spec: ConfigSpec, cwd: string = process.cwd(), globals: JsonmGlobalInputs = DEFAULT_GLOBAL_INPUTS): ConfigSource {
   let text: string;
   let sourcePath: string | null = null;
   if (typeof spec !== 'string') {
@@ -85,12 +94,25 @@ export function loadConfigSource(spec: ConfigSpec, cwd: string = process.cwd()):
     }
   }
   const name = sourcePath ?? '<inline config>';
-  const data = parseConfigText(text, name, sourcePath !== null && isYamlPath(sourcePath));
+  const raw = parseConfigText(text, name, sourcePath !== null && isYamlPath(sourcePath));
+  const baseDir = sourcePath === null ? cwd : dirname(sourcePath);
+  const files = sourcePath === null ? [] : [sourcePath];
+  const { data } = preprocessConfig(raw, {
+    globals: jsonmGlobals(globals),
+    readImport: (path) => {
+      const file = resolve(baseDir, path);
+      // Watched even when missing (an optional import with a default), so creating it triggers a reload.
+      if (!files.includes(file)) files.push(file);
+      const body = readFileSync(file, 'utf8');
+      return { file, data: parseConfigText(body, file, isYamlPath(file)) };
+    },
+  });
   return {
     text,
+    raw,
     data,
     md5: createHash('md5').update(text).digest('hex'),
     sourcePath,
-    files: sourcePath === null ? [] : [sourcePath],
+    files,
   };
 }

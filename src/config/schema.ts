@@ -163,7 +163,7 @@ export const TOP_LEVEL_SCHEMA: SchemaObject = {
         { type: 'object', additionalProperties: ROUTE_NODE },
       ],
     },
-    macros: { type: 'object', description: 'JSONM macro definitions (not supported yet: a config with macros is rejected).' },
+    macros: { type: ['object', 'array'], description: 'JSONM macro definitions (macroDef/constDef), expanded by the loader before building; never present in a preprocessed config.' },
     routing_options: { type: 'object', description: 'mcrouter-internal distribution toggles; accepted and ignored.' },
     authorization: AUTHORIZATION_SCHEMA,
   },
