@@ -43,6 +43,9 @@ async function main(argv: readonly string[]): Promise<number> {
         serverTimeoutMs: options.serverTimeoutMs,
         sendInvalidRouteToDefault: options.sendInvalidRouteToDefault,
         localZone: options.localZone,
+        configParams: options.configParams,
+        numProxies: options.numProxies,
+        ...(options.hostId === null ? {} : { hostId: options.hostId }),
       },
     });
     if (res.ok) {
@@ -56,7 +59,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const u of unknown) log.warn({ flag: u }, 'unknown option ignored');
   if (options.numProxies > 1 && !isClusterWorker()) {
     // Validate once up front so a bad config fails fast instead of crash-looping N workers.
-    const res = validateConfig(spec, { options: { routePrefix: options.routePrefix } });
+    const res = validateConfig(spec, { options: { routePrefix: options.routePrefix, configParams: options.configParams, numProxies: options.numProxies } });
     if (!res.ok) {
       process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
       return 1;

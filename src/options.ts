@@ -2,6 +2,8 @@
  * mcrelay's command-line options: a compatible subset of mcrouter's flags (reference mcrouter.md §6),
  * plus a few of our own. Unknown mcrouter flags are collected and logged at warn, as mcrouter does.
  */
+import { parseConfigParams } from './config/jsonm.js';
+
 export interface ProxyOptions {
   /** `--config file:PATH`, `--config PATH`, `--config '<json>'`, or inline via `--config-str`. */
   config: string | null;
@@ -30,6 +32,8 @@ export interface ProxyOptions {
   connectionsPerDestination: number;
   localZone: string | null;
   hostId: number | null;
+  /** `--config-params name1:v1,name2:v2`: extra JSONM global constants (%name1% ...). */
+  configParams: Record<string, string>;
   adminPort: number | null;
   adminAddress: string;
   /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
@@ -130,6 +134,7 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   connectionsPerDestination: 1,
   localZone: null,
   hostId: null,
+  configParams: {},
   adminPort: null,
   adminAddress: '127.0.0.1',
   adminTextCommands: 'all',
@@ -175,7 +180,7 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   ignored: {},
 };
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'ports';
+type Kind = 'string' | 'int' | 'bool' | 'list' | 'ports' | 'params';
 
 interface FlagDef {
   names: string[];
@@ -223,6 +228,7 @@ const FLAGS: FlagDef[] = [
   { names: ['--connections-per-destination'], key: 'connectionsPerDestination', kind: 'int', help: 'pipelined connections per upstream server (default 1)' },
   { names: ['--local-zone'], key: 'localZone', kind: 'string', help: 'this host\'s availability zone (or env MCRELAY_LOCAL_ZONE)' },
   { names: ['--host-id'], key: 'hostId', kind: 'int', help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' },
+  { names: ['--config-params'], key: 'configParams', kind: 'params', help: 'JSONM constants for the config: name1:value1,name2:value2' },
   { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
   { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },
   { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
@@ -341,6 +347,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
         break;
       case 'ports':
         rec[def.key] = value.split(',').map((s) => parseIntStrict(name, s.trim()));
+        break;
+      case 'params':
+        try {
+          rec[def.key] = parseConfigParams(value);
+        } catch (e) {
+          throw new UsageError(e instanceof Error ? e.message : String(e));
+        }
         break;
     }
   }

@@ -58,8 +58,8 @@ export interface ValidateOptions {
  */
 export function validateConfig(spec: ConfigSpec, opts: ValidateOptions = {}): ValidateResult {
   try {
-    const source = loadConfigSource(spec, opts.cwd);
     const options: BuildOptions = { ...DEFAULT_BUILD_OPTIONS, ...opts.options };
+    const source = loadConfigSource(spec, opts.cwd, options);
     const built = buildConfig(source.data, {
       options,
       destinations: inertDestinations(),

@@ -51,6 +51,10 @@ export interface BuildOptions {
   /** Local availability zone (AZ affinity routes), from --local-zone / MCRELAY_LOCAL_ZONE. */
   readonly localZone: string | null;
   readonly asynclogDisable: boolean;
+  /** `--config-params name:value,...`: extra JSONM global constants (read by the loader, not the builder). */
+  readonly configParams?: Readonly<Record<string, string>>;
+  /** `--num-proxies` (the JSONM constant %num-proxies%). */
+  readonly numProxies?: number;
 }
 
 export interface RouteBuilder {

@@ -317,5 +317,6 @@ function toFlagName(k: string): string {
 function formatOption(v: unknown): string {
   if (Array.isArray(v)) return v.join(',');
   if (v === null || v === undefined) return '';
+  if (typeof v === 'object') return Object.entries(v).map(([k, x]) => `${k}:${String(x)}`).join(','); // --config-params
   return String(v);
 }

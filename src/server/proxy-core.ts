@@ -219,6 +219,8 @@ export class ProxyCore {
       sendInvalidRouteToDefault: options.sendInvalidRouteToDefault,
       localZone: options.localZone,
       asynclogDisable: options.asynclogDisable,
+      configParams: options.configParams,
+      numProxies: options.numProxies,
     };
     this.admin = new Admin(this);
   }
@@ -236,7 +238,7 @@ export class ProxyCore {
     let built: BuiltConfig;
     let policy: AuthorizationPolicy | null;
     try {
-      source = loadConfigSource(this.configSpec());
+      source = loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions);
       built = buildConfig(source.data, { options: this.buildOptions, destinations: this.destinations });
       policy = compileAuthorization(source.data);
     } catch (err) {
