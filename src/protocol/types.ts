@@ -140,6 +140,13 @@ export function routingPrefixLength(key: Buffer): number {
 
 /** Position of the first `|#|` at or after `from`, or -1. */
 export function hashStopIndex(key: Buffer, from: number): number {
+  if (key.length <= 64) {
+    // Short keys (almost all): a JS scan is cheaper than Buffer#indexOf's call into C++.
+    for (let i = from, end = key.length - 2; i < end; i++) {
+      if (key[i] === PIPE && key[i + 1] === HASH && key[i + 2] === PIPE) return i;
+    }
+    return -1;
+  }
   for (let i = key.indexOf(PIPE, from); i !== -1 && i + 2 < key.length; i = key.indexOf(PIPE, i + 1)) {
     if (key[i + 1] === HASH && key[i + 2] === PIPE) return i;
   }

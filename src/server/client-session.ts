@@ -383,6 +383,9 @@ function valueBlockForClient(req: Request, raw: Buffer): Buffer {
   const key = req.key;
   // raw = "VALUE <key> ..." ; compare the key in place.
   const ks = 6;
+  const kl = key.length;
+  // Fast path: the key at the expected place, followed by a space (no C++ indexOf call).
+  if (raw.length > ks + kl && raw[ks + kl] === 0x20 && bytesEqual(raw, ks, key, 0, kl)) return raw;
   const ke = raw.indexOf(0x20, ks);
   if (ke - ks === key.length && bytesEqual(raw, ks, key, 0, key.length)) return raw;
   return Buffer.concat([raw.subarray(0, ks), key, raw.subarray(ke)]);

@@ -20,12 +20,20 @@
  */
 import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
-import { sameBytes } from '../protocol/bytes.js';
+import { bytesEqual, sameBytes } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
 import { writeBatch } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
+
+/**
+ * Optional per-request bookkeeping run when an entry finishes (instead of calling `done` directly), so
+ * the owner (the destination's accounting) needs no closure per request.
+ */
+export interface EntryOwner {
+  entryDone(req: Request, started: number, reply: Reply, done: EntryCallback): void;
+}
 
 /** Max keys merged into one upstream get line. */
 export const MAX_BATCH_KEYS = 100;
@@ -48,7 +56,15 @@ class Entry {
     readonly key: Buffer,
     readonly done: EntryCallback,
     readonly deadline: number,
+    readonly owner: EntryOwner | null,
+    /** Owner's start time (turn clock), passed back to it. */
+    readonly started: number,
   ) {}
+}
+
+function finishEntry(e: Entry, reply: Reply): void {
+  if (e.owner !== null) e.owner.entryDone(e.req, e.started, reply, e.done);
+  else e.done(reply);
 }
 
 function isBatchable(op: Op): boolean {
@@ -117,14 +133,16 @@ export class Connection implements Flushable {
   }
 
   /** Queue a request; `key` is what goes on the wire in the key position. */
-  send(req: Request, key: Buffer, timeoutMs: number, done: EntryCallback): void {
+  send(req: Request, key: Buffer, timeoutMs: number, done: EntryCallback, owner: EntryOwner | null = null, started = 0): void {
     if (this.closed) {
-      done(new Reply('remote_error', null, 'connection closed'));
+      const reply = new Reply('remote_error', null, 'connection closed');
+      if (owner !== null) owner.entryDone(req, started, reply, done);
+      else done(reply);
       return;
     }
     const now = Date.now();
     this.lastActivity = now;
-    const entry = new Entry(req, key, done, now + timeoutMs);
+    const entry = new Entry(req, key, done, now + timeoutMs, owner, started);
     this.queue.push(entry);
     if (this.socket === null) this.open();
     if (this.timer === null) this.armTimer(entry.deadline, now);
@@ -229,7 +247,7 @@ export class Connection implements Flushable {
       if (e.deadline > now) break;
       e.finished = true;
       expired++;
-      e.done(new Reply('timeout', null, null));
+      finishEntry(e, new Reply('timeout', null, null));
       // Each timed-out request counts toward soft TKO (mcrouter counts per reply, not per timer tick).
       this.events.onTimeout();
     }
@@ -279,7 +297,7 @@ export class Connection implements Flushable {
       const e = q[i] as Entry;
       if (!e.finished) {
         e.finished = true;
-        e.done(reply);
+        finishEntry(e, reply);
       }
     }
     this.events.onClose(this);
@@ -393,10 +411,14 @@ export class Connection implements Flushable {
         if (blockEnd > buf.length) return -(blockEnd - pos);
         if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('value terminator');
         // Match against the group's keys in order; keys skipped over were misses.
-        const key = buf.subarray(keyStart, keyEnd);
+        const keyLen = keyEnd - keyStart;
         const q = this.queue;
         let k = this.groupCursor;
-        while (k < this.groupEnd && !sameBytes((q[k] as Entry).key, key)) k++;
+        while (k < this.groupEnd) {
+          const ek = (q[k] as Entry).key;
+          if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
+          k++;
+        }
         if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
         for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
         this.complete(q[k] as Entry, new Reply('found', buf.subarray(pos, blockEnd)));
@@ -444,7 +466,7 @@ export class Connection implements Flushable {
   private complete(e: Entry, reply: Reply): void {
     if (e.finished) return;
     e.finished = true;
-    e.done(reply);
+    finishEntry(e, reply);
   }
 }
 

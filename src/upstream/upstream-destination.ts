@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection } from './connection.js';
+import { Connection, type EntryOwner } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
@@ -80,7 +80,7 @@ class Waiting {
   ) {}
 }
 
-export class UpstreamDestination implements Destination {
+export class UpstreamDestination implements Destination, EntryOwner {
   readonly address: string;
   private conns: (Connection | null)[];
   private rr = 0;
@@ -217,14 +217,16 @@ export class UpstreamDestination implements Destination {
     const conn = this.pick();
     this.sent++;
     this.inflight++;
-    const started = turnNow();
-    conn.send(req, wireKey ?? req.wireKeyOrKey(), timeoutMs, (reply) => {
-      this.inflight--;
-      this.account(reply.result, started);
-      if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
-      done(reply);
-      if (this.waitHead < this.waiting.length) this.drainWaiting();
-    });
+    conn.send(req, wireKey ?? req.wireKeyOrKey(), timeoutMs, done, this, turnNow());
+  }
+
+  /** A dispatched request finished (EntryOwner: the connection calls this, so no closure per request). */
+  entryDone(req: Request, started: number, reply: Reply, done: DestinationCallback): void {
+    this.inflight--;
+    this.account(reply.result, started);
+    if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
+    done(reply);
+    if (this.waitHead < this.waiting.length) this.drainWaiting();
   }
 
   /** Move waiting requests to connections while slots are free. */
