@@ -24,18 +24,15 @@ export const FURC_MAX_POOL_SIZE = 1 << FURC_SHIFT; // 8388608
 /** Upper bound on bits read: 32 tries x 32 levels x 23-bit stride plus the initial width. */
 const MAX_WORDS = Math.ceil((FURC_MAX_TRIES * 32 * FURC_SHIFT + 64) / 64) + 1;
 const STREAM = new Uint32Array(MAX_WORDS * 2); // [lo, hi] per 64-bit word
-let computed = 0;
 const [INIT_HI, INIT_LO] = rehashInit(FURC_SEED);
 
-function bit(i: number): number {
-  const w = i >>> 6;
-  while (computed <= w) {
-    const prev = (computed - 1) * 2;
-    murmur64aRehashInto(STREAM[prev]!, STREAM[prev + 1]!, INIT_HI, INIT_LO, STREAM, computed * 2);
-    computed++;
+/** Compute stream words [from, w] (word k = rehash(word k-1)); returns the new count of computed words. */
+function fill(from: number, w: number): number {
+  for (let k = from; k <= w; k++) {
+    const prev = (k - 1) * 2;
+    murmur64aRehashInto(STREAM[prev]!, STREAM[prev + 1]!, INIT_HI, INIT_LO, STREAM, k * 2);
   }
-  const b = i & 63;
-  return b < 32 ? (STREAM[w * 2]! >>> b) & 1 : (STREAM[w * 2 + 1]! >>> (b - 32)) & 1;
+  return w + 1;
 }
 
 /** furc_maximum_pool_size() */
@@ -47,11 +44,14 @@ export function furcMaximumPoolSize(): number {
 export function furcHash(buf: Uint8Array, m: number, len: number = buf.length): number {
   if (m <= 1) return 0;
   murmur64aInto(buf, 0, len, 0, FURC_SEED, STREAM, 0);
-  computed = 1;
+  // Words computed so far. Bit i of the stream is bit (i & 31) of STREAM[i >>> 5] ([lo, hi] per word).
+  let have = 1;
   let d = 32 - Math.clz32(m - 1);
   let a = d;
   for (let tries = 0; tries < FURC_MAX_TRIES; tries++) {
-    while (bit(a) === 0) {
+    for (;;) {
+      if (a >>> 6 >= have) have = fill(have, a >>> 6);
+      if (((STREAM[a >>> 5]! >>> (a & 31)) & 1) !== 0) break;
       d -= 1;
       if (d === 0) return 0;
       a = d;
@@ -59,7 +59,8 @@ export function furcHash(buf: Uint8Array, m: number, len: number = buf.length): 
     a += FURC_SHIFT;
     let num = 1;
     for (let i = 0; i < d - 1; i++) {
-      num = ((num << 1) | bit(a)) >>> 0;
+      if (a >>> 6 >= have) have = fill(have, a >>> 6);
+      num = ((num << 1) | ((STREAM[a >>> 5]! >>> (a & 31)) & 1)) >>> 0;
       a += FURC_SHIFT;
     }
     if (num < m) return num;
