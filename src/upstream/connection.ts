@@ -117,6 +117,17 @@ export class Connection implements Flushable {
   lastActivity = Date.now();
   /** Set by retire(): close as soon as nothing is outstanding (address moved, draining). */
   private retiring = false;
+  /**
+   * Plain TCP sockets read through `onread` into buffers chosen here (see readBuffer): a bump-allocated
+   * arena for ordinary replies, and for a large value block an exact-size buffer the kernel fills
+   * directly, so big values are neither read into 64 KB chunks nor concatenated.
+   */
+  private userBuffers = false;
+  private arena: Buffer = EMPTY;
+  private arenaOff = 0;
+  /** The incomplete large reply block being read in place, and how many of its bytes arrived. */
+  private block: Buffer | null = null;
+  private blockHave = 0;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -151,7 +162,24 @@ export class Connection implements Flushable {
 
   private open(): void {
     const { host, port } = this.opts;
-    const sock = this.opts.connect ? this.opts.connect(host, port) : net.connect({ host, port });
+    let sock: net.Socket;
+    if (this.opts.connect) {
+      sock = this.opts.connect(host, port);
+      sock.on('data', (chunk: Buffer) => this.onData(chunk));
+    } else {
+      this.userBuffers = true;
+      sock = net.connect({
+        host,
+        port,
+        onread: {
+          buffer: () => this.readBuffer(),
+          callback: (n: number) => {
+            this.onRead(n);
+            return true;
+          },
+        },
+      });
+    }
     this.socket = sock;
     sock.setNoDelay(true);
     if (this.opts.keepAlive) sock.setKeepAlive(true, this.opts.keepAliveIdleMs ?? 60_000);
@@ -164,7 +192,6 @@ export class Connection implements Flushable {
       this.connected = true;
       if (this.unwritten < this.queue.length) scheduleFlush(this);
     });
-    sock.on('data', (chunk: Buffer) => this.onData(chunk));
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       if (!this.connected) {
@@ -319,6 +346,40 @@ export class Connection implements Flushable {
 
   // ---------------------------------------------------------------- reply parsing
 
+  /**
+   * Where the next read goes (onread mode; called after every read). Reply bytes stay referenced by
+   * Replies after the read, so an arena is only ever bumped forward, never reused.
+   */
+  private readBuffer(): Buffer {
+    const b = this.block;
+    if (b !== null) return b.subarray(this.blockHave);
+    if (this.arena.length - this.arenaOff < ARENA_MIN_FREE) {
+      this.arena = Buffer.allocUnsafeSlow(ARENA_SIZE);
+      this.arenaOff = 0;
+    }
+    return this.arena.subarray(this.arenaOff);
+  }
+
+  /** onread mode: `n` bytes arrived in the buffer readBuffer() returned last. */
+  private onRead(n: number): void {
+    const b = this.block;
+    if (b !== null) {
+      this.blockHave += n;
+      if (this.blockHave < b.length) {
+        tick();
+        this.lastActivity = Date.now();
+        return;
+      }
+      this.block = null;
+      this.blockHave = 0;
+      this.onData(b);
+      return;
+    }
+    const start = this.arenaOff;
+    this.arenaOff = start + n;
+    this.onData(this.arena.subarray(start, start + n));
+  }
+
   private onData(chunk: Buffer): void {
     tick();
     if (this.closed) return;
@@ -344,7 +405,13 @@ export class Connection implements Flushable {
         // Incomplete: keep from pos. For a value, wait until -consumed bytes are available.
         const need = -consumed;
         const tail = chunk.subarray(pos);
-        if (need > tail.length && need > 4096) {
+        if (need > tail.length && need > 4096 && this.userBuffers) {
+          // Read the rest of the block straight into a buffer of its exact size (see readBuffer).
+          const b = Buffer.allocUnsafeSlow(need);
+          tail.copy(b, 0);
+          this.block = b;
+          this.blockHave = tail.length;
+        } else if (need > tail.length && need > 4096) {
           this.valueChunks = [tail];
           this.valueBytes = tail.length;
           this.valueNeed = need;
@@ -471,6 +538,10 @@ export class Connection implements Flushable {
 }
 
 const MISS = new Reply('notfound', null);
+
+/** onread arenas: size, and the free space below which the next read gets a fresh arena. */
+const ARENA_SIZE = 64 * 1024;
+const ARENA_MIN_FREE = 16 * 1024;
 
 function parseDigits(buf: Buffer, s: number, e: number): number {
   if (s >= e || e - s > 10) return -1;

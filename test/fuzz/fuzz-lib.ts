@@ -183,6 +183,8 @@ class FakeSocket extends EventEmitter {
     this.written += b.length;
     return true;
   }
+  cork(): void {}
+  uncork(): void {}
   setNoDelay(): this {
     return this;
   }
@@ -202,13 +204,14 @@ interface Planned {
   expect: string;
 }
 
-function plan(rng: Rng): Planned[] {
+function plan(rng: Rng, big = false): Planned[] {
   const out: Planned[] = [];
   const n = 1 + rng.int(8);
   for (let i = 0; i < n; i++) {
     const key = `k${rng.int(20)}`;
     const hit = rng.chance(0.5);
-    const v = 'x'.repeat(rng.int(40));
+    // `big`: some values above the 4 KB large-block threshold, with varied bytes to catch overwrites.
+    const v = big && rng.chance(0.3) ? String.fromCharCode(0x61 + rng.int(26)).repeat(4000 + rng.int(70000)) + `${rng.int(1e9)}` : 'x'.repeat(rng.int(40));
     const op = rng.pick<Op>(['get', 'get', 'gets', 'set', 'delete', 'incr', 'touch', 'mg', 'ms', 'md', 'version']);
     const mk = (head: string, tail: string, value: Buffer | null = null): Request => Request.synthesize(op, Buffer.from(key), head, tail, value, 0);
     switch (op) {
@@ -297,8 +300,20 @@ function damage(rng: Rng, s: string): string {
   }
 }
 
-/** Feed `batches` reply streams into fresh connections; collect invariant violations. */
-export function fuzzUpstream(batches: number, seed: number): UpstreamFuzzStats {
+/** The Connection internals the onread mode drives (the socket calls them in production). */
+interface UserBufferReader {
+  userBuffers: boolean;
+  readBuffer(): Buffer;
+  onRead(n: number): void;
+}
+
+/**
+ * Feed `batches` reply streams into fresh connections; collect invariant violations.
+ * `userBuffers`: deliver bytes the way a plain TCP socket does (net `onread`): copied into the buffer the
+ * connection's readBuffer() hands out, then onRead(n); adds large values, and checks every undamaged hit's
+ * bytes after the whole stream was read (a reused read buffer would have overwritten them).
+ */
+export function fuzzUpstream(batches: number, seed: number, userBuffers = false): UpstreamFuzzStats {
   const rng = new Rng(seed);
   const st: UpstreamFuzzStats = { batches: 0, replies: 0, damaged: 0, late: 0, failures: [] };
   const noop = (): void => {};
@@ -309,7 +324,9 @@ export function fuzzUpstream(batches: number, seed: number): UpstreamFuzzStats {
       { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
       { onConnectError: noop, onTimeout: noop, onReply: noop, onClose: noop },
     );
-    const p = plan(rng);
+    const reader = conn as unknown as UserBufferReader;
+    if (userBuffers) reader.userBuffers = true;
+    const p = plan(rng, userBuffers);
     const calls = new Array<number>(p.length).fill(0);
     const results: (Reply | null)[] = new Array<Reply | null>(p.length).fill(null);
     const late = rng.chance(0.1);
@@ -336,6 +353,14 @@ export function fuzzUpstream(batches: number, seed: number): UpstreamFuzzStats {
     try {
       let pos = 0;
       while (pos < bytes.length) {
+        if (userBuffers) {
+          const dst = reader.readBuffer();
+          const n = Math.min(dst.length, 1 + rng.int(Math.max(1, bytes.length - pos)));
+          bytes.copy(dst, 0, pos, pos + n);
+          reader.onRead(n);
+          pos += n;
+          continue;
+        }
         const n = 1 + rng.int(Math.max(1, bytes.length - pos));
         sock.emit('data', bytes.subarray(pos, pos + n));
         pos += n;
@@ -351,6 +376,12 @@ export function fuzzUpstream(batches: number, seed: number): UpstreamFuzzStats {
         st.failures.push(`request ${i} (${(p[i] as Planned).req.op}) expected ${(p[i] as Planned).expect}, got ${results[i]?.result}; stream ${JSON.stringify(stream)}`);
       } else if (late && results[i]?.result !== 'timeout') {
         st.failures.push(`late request ${i} expected timeout, got ${results[i]?.result}`);
+      } else if (userBuffers && !damaged && !late && results[i]?.result === 'found') {
+        const e = p[i] as Planned;
+        const op = e.req.op;
+        if ((op === 'get' || op === 'gets' || op === 'mg') && results[i]?.raw?.toString('latin1') !== e.reply) {
+          st.failures.push(`request ${i} (${op}) hit bytes differ (${results[i]?.raw?.length} vs ${e.reply.length} bytes)`);
+        }
       }
     }
   }

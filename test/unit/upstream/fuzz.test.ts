@@ -27,4 +27,12 @@ describe('fuzz', () => {
     console.log(`[fuzz] upstream batches=${st.batches} replies=${st.replies} damaged=${st.damaged} late=${st.late} ms=${Math.round(ms)} failures=${st.failures.length}`);
     expect(st.failures.slice(0, 3)).toEqual([]);
   }, long ? 3_600_000 : 60_000);
+
+  test(`upstream replies via onread buffers: ${Math.ceil(upstreamBatches / 4)} batches incl. values > 4 KB, hit bytes intact`, () => {
+    const t0 = performance.now();
+    const st = fuzzUpstream(Math.ceil(upstreamBatches / 4), seed + 1, true);
+    const ms = performance.now() - t0;
+    console.log(`[fuzz] upstream(onread) batches=${st.batches} replies=${st.replies} damaged=${st.damaged} late=${st.late} ms=${Math.round(ms)} failures=${st.failures.length}`);
+    expect(st.failures.slice(0, 3)).toEqual([]);
+  }, long ? 3_600_000 : 60_000);
 });
