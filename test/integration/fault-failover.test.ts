@@ -8,7 +8,6 @@
  * destination's state changes (up / new / soft_tko / hard_tko) with their wall-clock time, so times to TKO and
  * to recovery are good to about ±10 ms.
  */
-import fs from 'node:fs';
 import net from 'node:net';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { afterEach, describe, expect, test } from 'vitest';
@@ -17,18 +16,14 @@ import { getFreePort, LOOPBACK, sleep } from './helpers/ports.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
 import { startMemcached, type MemcachedServer } from './helpers/real-memcached.js';
+import { reportFault } from './helpers/fault-report.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-function report(name: string, figures: Record<string, unknown>): void {
-  const line = `[fault-matrix] ${name}: ${JSON.stringify(figures)}`;
-  console.log(line);
-  const out = process.env['MCRELAY_FAULT_REPORT'];
-  if (out) fs.appendFileSync(out, `${line}\n`);
-}
+const report = reportFault;
 
 async function relay(config: object, args: string[]): Promise<RelayProcess> {
   const r = await startRelay({ config, args });

@@ -13,18 +13,14 @@ import { getFreePort, LOOPBACK, sleep } from './helpers/ports.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect } from './helpers/raw-client.js';
 import { startMemcached, type MemcachedServer } from './helpers/real-memcached.js';
+import { reportFault } from './helpers/fault-report.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanup.splice(0).reverse()) await f();
 });
 
-function report(name: string, figures: Record<string, unknown>): void {
-  const line = `[fault-matrix] ${name}: ${JSON.stringify(figures)}`;
-  console.log(line);
-  const out = process.env['MCRELAY_FAULT_REPORT'];
-  if (out) fs.appendFileSync(out, `${line}\n`);
-}
+const report = reportFault;
 
 async function relayFor(servers: string[], args: string[], extra: object = {}): Promise<RelayProcess> {
   const relay = await startRelay({ config: { pools: { A: { servers, ...extra } }, route: 'PoolRoute|A' }, args });
