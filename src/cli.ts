@@ -49,6 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
       },
     });
     if (res.ok) {
+      for (const w of res.built.warnings) process.stderr.write(`mcrelay: warning: ${w}\n`);
       process.stdout.write('config is valid\n');
       return 0;
     }

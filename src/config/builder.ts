@@ -49,6 +49,8 @@ export interface BuiltConfig {
   readonly destinations: ReadonlySet<Destination>;
   /** Every named route handle (named_handles and named objects in the tree). */
   readonly namedHandles: ReadonlyMap<string, RouteHandle>;
+  /** Non-fatal findings, `<pointer>: <message>` (logged at warn; printed by --validate-config). */
+  readonly warnings: readonly string[];
 }
 
 /** Proxy-wide defaults (mcrouter's): `-R /././`, 1000 ms server timeout. */
@@ -160,7 +162,7 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
     }
   }
   const root = new RootRoute(table, options.routePrefix, { sendInvalidRouteToDefault: options.sendInvalidRouteToDefault });
-  return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named };
+  return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named, warnings: b.warnings };
 }
 
 /** The RouteBuilder handed to factories; one per build. */
@@ -206,6 +208,14 @@ class TreeBuilder implements RouteBuilder {
   /** Build every entry of named_handles (those already built by a forward reference are skipped). */
   buildNamedHandles(): void {
     for (const name of [...this.pendingNamed.keys()]) this.resolveNamed(name);
+  }
+
+  readonly warnings: string[] = [];
+
+  warn(path: string, message: string): void {
+    const type = this.typeStack[this.typeStack.length - 1];
+    const msg = type === undefined || message.startsWith(`${type}:`) ? message : `${type}: ${message}`;
+    this.warnings.push(`${path}: ${msg}`);
   }
 
   fail(path: string, message: string): never {

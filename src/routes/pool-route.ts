@@ -131,6 +131,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
     };
     const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
     const deferred = DEFERRED.filter((k) => o[k] !== undefined);
+    for (const k of deferred) b.warn(`${path}/${k}`, `${k} is accepted but not implemented yet; ignored`);
     const shadows = o.shadows === undefined ? [] : buildShadows(b, o.shadows, `${path}/shadows`);
     const poolRoute = new PoolRoute(pool.name, wrapWithShadows(children, shadows), selector, spec.hashFunc, deferred);
     // mcrouter builds PoolRoute as HashRoute → RateLimitRoute when `rates` is set.

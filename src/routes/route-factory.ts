@@ -71,6 +71,8 @@ export interface RouteBuilder {
   destination(server: ServerSpec, pool: PoolInfo): Destination;
   /** Throw a ConfigError that names `path`. */
   fail(path: string, message: string): never;
+  /** Record a non-fatal problem (an accepted but unimplemented option); the proxy logs it at warn. */
+  warn(path: string, message: string): void;
 }
 
 export interface RouteFactory {

@@ -248,6 +248,7 @@ export class ProxyCore {
       }
       throw err;
     }
+    for (const warning of built.warnings) this.log.warn({ warning }, 'config option ignored');
     const active: ActiveConfig = { built, source, loadedAt: Date.now(), generation: ++this.generation };
     this.active = active;
     this.authz.activate(policy, this);

@@ -150,3 +150,11 @@ describe('PoolRoute rates', () => {
     expect(routeSync(root, makeRequest('get', 'k'), ctx).result).not.toBe('busy');
   });
 });
+
+describe('PoolRoute unimplemented options', () => {
+  test('are reported as build warnings with their path', () => {
+    const { built } = build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', max_outstanding: 5 } });
+    expect(built.warnings).toEqual(['/route/max_outstanding: PoolRoute: max_outstanding is accepted but not implemented yet; ignored']);
+    expect(build({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' }).built.warnings).toEqual([]);
+  });
+});
