@@ -20,7 +20,7 @@ import { RequestParser, type LocalOp, type RequestSink } from '../protocol/reque
 import { isErrorResult, type Reply, type Request, defaultErrorText } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual } from '../protocol/bytes.js';
-import { readIntoArenas } from './arena-reads.js';
+import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
 import { writeBatch } from '../upstream/write-batch.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore } from './proxy-core.js';
@@ -69,7 +69,7 @@ export class ClientSession implements RequestSink, Flushable {
   ) {
     this.parser = new RequestParser(this);
     socket.setNoDelay(true);
-    if (!readIntoArenas(socket, (chunk) => this.onData(chunk))) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    if (!ARENA_READS_ENABLED || !readIntoArenas(socket, (chunk) => this.onData(chunk))) socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('drain', () => this.maybeResume());
