@@ -16,6 +16,7 @@ import { getFreePort, LOOPBACK, sleep } from './helpers/ports.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
 import { startMemcached, type MemcachedServer } from './helpers/real-memcached.js';
+import { startMock } from './helpers/mock-memcached.js';
 import { reportFault } from './helpers/fault-report.js';
 
 const cleanup: (() => Promise<void> | void)[] = [];
@@ -504,26 +505,19 @@ describe('fault matrix: failover rows', () => {
 
   test('slow backend (answers after 400 ms, -t 200) behind FailoverRoute: timeouts counted, failover used, right values', async () => {
     // Answers every get after 400 ms with a WRONG value: a late reply must never reach a client.
-    const server = net.createServer((sock) => {
-      let buf = '';
-      sock.on('data', (d) => {
-        buf += d.toString('latin1');
-        let nl: number;
-        while ((nl = buf.indexOf('\r\n')) !== -1) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 2);
-          if (line.startsWith('get ')) {
-            const keys = line.slice(4).split(' ');
-            const reply = `${keys.map((k) => `VALUE ${k} 0 4\r\nslow\r\n`).join('')}END\r\n`;
-            setTimeout(() => sock.writable && sock.write(reply), 400);
-          } else if (line.startsWith('version')) sock.write('VERSION 1.6.18\r\n');
+    const server = await startMock({
+      handler: (line, _value, conn) => {
+        if (line.startsWith('get ')) {
+          const keys = line.slice(4).split(' ');
+          const reply = `${keys.map((k) => `VALUE ${k} 0 4\r\nslow\r\n`).join('')}END\r\n`;
+          setTimeout(() => conn.send(reply).catch(() => {}), 400);
+          return undefined;
         }
-      });
-      sock.on('error', () => {});
+        return line.startsWith('version') ? 'VERSION 1.6.18\r\n' : undefined;
+      },
     });
-    await new Promise<void>((res) => server.listen(0, LOOPBACK, () => res()));
-    cleanup.push(() => new Promise<void>((res) => server.close(() => res())));
-    const slow = `${LOOPBACK}:${(server.address() as net.AddressInfo).port}`;
+    cleanup.push(() => server.close());
+    const slow = server.address;
     const good = await memcached();
     const seed = await client(good.port);
     for (const k of KEYS) await seed.roundTrip(`set ${k} 0 0 ${valueOf(k).length}\r\n${valueOf(k)}\r\n`);

@@ -112,23 +112,17 @@ describe('fault matrix', () => {
 
   test('slow backend: timeouts counted, fast requests unaffected', async () => {
     // A backend that answers every get after 400 ms (timeout 200 ms).
-    const server = net.createServer((sock) => {
-      let buf = '';
-      sock.on('data', (d) => {
-        buf += d.toString('latin1');
-        let nl: number;
-        while ((nl = buf.indexOf('\r\n')) !== -1) {
-          const line = buf.slice(0, nl);
-          buf = buf.slice(nl + 2);
-          if (line.startsWith('get')) setTimeout(() => sock.writable && sock.write('END\r\n'), 400);
-          else if (line.startsWith('version')) sock.write('VERSION 1.6.18\r\n');
+    const server = await startMock({
+      handler: (line, _value, conn) => {
+        if (line.startsWith('get')) {
+          setTimeout(() => conn.send('END\r\n').catch(() => {}), 400);
+          return undefined;
         }
-      });
-      sock.on('error', () => {});
+        return line.startsWith('version') ? 'VERSION 1.6.18\r\n' : undefined;
+      },
     });
-    await new Promise<void>((r) => server.listen(0, LOOPBACK, () => r()));
-    cleanup.push(() => new Promise<void>((r) => server.close(() => r())));
-    const slowPort = (server.address() as net.AddressInfo).port;
+    cleanup.push(() => server.close());
+    const slowPort = server.port;
     const relay = await relayFor([`${LOOPBACK}:${slowPort}`], ['-t', '200', '--timeouts-until-tko', '1000000']);
     const load = new Load({ port: relay.port, connections: 10, request: (c) => `get slow${c}\r\n` });
     await sleep(1500);
