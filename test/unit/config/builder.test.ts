@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { buildConfig, DEFAULT_BUILD_OPTIONS, type BuiltConfig } from '../../../src/config/builder.js';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { configErrorOf } from './helpers/config-error.js';
 import { loadConfigSource } from '../../../src/config/loader.js';
 import { parseServer } from '../../../src/config/pools.js';
 import { inertDestinations, validateConfig } from '../../../src/config/validate.js';
@@ -21,15 +21,7 @@ function build(data: unknown, options: Partial<BuildOptions> = {}, factories: re
     registry: createRegistry(factories),
   });
 }
-function failure(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const failure = configErrorOf;
 /** Counts PoolRoute instances made, to prove named subtrees are built once. */
 function countingPoolRoute(counter: { n: number }): RouteFactory {
   return { ...poolRouteFactory, build: (o, b, p) => { counter.n++; return poolRouteFactory.build(o, b, p); } };

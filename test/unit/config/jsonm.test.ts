@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
 import { ConfigError } from '../../../src/config/config-error.js';
+import { configErrorOf } from './helpers/config-error.js';
 import type { JsonValue } from '../../../src/config/json-lenient.js';
 import { jsonmGlobals, parseConfigParams, preprocessConfig, type PreprocessOptions } from '../../../src/config/jsonm.js';
 import { loadConfigSource } from '../../../src/config/loader.js';
@@ -32,13 +33,7 @@ function ex(v: JsonValue, macros?: JsonValue, opts: PreprocessOptions = {}): unk
 }
 
 function err(v: JsonValue, macros?: JsonValue, opts: PreprocessOptions = {}): ConfigError {
-  try {
-    ex(v, macros, opts);
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
+  return configErrorOf(() => ex(v, macros, opts));
 }
 
 const mac = (params: JsonValue[], result: JsonValue): JsonValue => ({ type: 'macroDef', params, result });

@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { configErrorOf } from './helpers/config-error.js';
 import { parseLenientJson } from '../../../src/config/json-lenient.js';
 import { loadConfigSource, parseConfigText } from '../../../src/config/loader.js';
 
@@ -13,15 +13,7 @@ function file(name: string, text: string): string {
   writeFileSync(p, text);
   return p;
 }
-function errorOf(f: () => unknown): ConfigError {
-  try {
-    f();
-  } catch (e) {
-    if (e instanceof ConfigError) return e;
-    throw e;
-  }
-  throw new Error('expected a ConfigError');
-}
+const errorOf = configErrorOf;
 
 describe('loadConfigSource', () => {
   const text = '{"route": "NullRoute"}\n';
