@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection, type EntryOwner } from './connection.js';
+import { Connection, connectionClock, type EntryOwner } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
@@ -355,7 +355,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   }
 
   private closeIdle(idleMs: number): void {
-    const now = Date.now();
+    const now = connectionClock();
     for (const c of this.conns) {
       if (c !== null && c.outstanding === 0 && now - c.lastActivity >= idleMs) c.close();
     }

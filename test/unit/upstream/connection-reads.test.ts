@@ -1,0 +1,194 @@
+/**
+ * Connection read path in onread mode (plain TCP): replies are read into bump arenas; a reply cut by the
+ * end of a read stays where it is and the next read lands right behind it (a new arena starts with a copy
+ * of the partial reply). These streams are long enough to roll over many arenas, with partial replies at
+ * every kind of position, and every hit's bytes are checked after the whole stream was read.
+ */
+import { EventEmitter } from 'node:events';
+import type net from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { Connection } from '../../../src/upstream/connection.js';
+import { Reply, Request } from '../../../src/protocol/types.js';
+
+class FakeSocket extends EventEmitter {
+  lines: string[] = [];
+  write(b: Buffer): boolean {
+    this.lines.push(b.toString('latin1'));
+    return true;
+  }
+  cork(): void {}
+  uncork(): void {}
+  setNoDelay(): this {
+    return this;
+  }
+  setKeepAlive(): this {
+    return this;
+  }
+  destroy(): this {
+    return this;
+  }
+}
+
+interface Reader {
+  userBuffers: boolean;
+  readBuffer(): Buffer;
+  onRead(n: number): void;
+  flush(): void;
+}
+
+/** xorshift32, so a failure names a seed that reproduces it. */
+function rng(seed: number): (n: number) => number {
+  let s = seed >>> 0 || 1;
+  return (n) => {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    return s % n;
+  };
+}
+
+function run(seed: number, keys: number, maxRead: number): { hits: number; misses: number; bad: string[] } {
+  const rand = rng(seed);
+  const sock = new FakeSocket();
+  const conn = new Connection(
+    { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
+    { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
+  );
+  const reader = conn as unknown as Reader;
+  reader.userBuffers = true;
+  const expected: (string | null)[] = [];
+  const got: (Reply | null)[] = new Array<Reply | null>(keys).fill(null);
+  let stream = '';
+  // Groups of up to 100 keys (one merged get line each); values from 0 to 6,000 bytes so some take the
+  // exact-size block path (> 4 KB) and most stay in the arena.
+  for (let i = 0; i < keys; i++) {
+    const key = `k${seed}:${i}`;
+    const op = rand(4) === 0 ? 'gets' : 'get';
+    const req = Request.synthesize(op, Buffer.from(key), `${op} `, '', null, 0);
+    conn.send(req, req.key, 1000, (r) => {
+      got[i] = r;
+    });
+    if (rand(5) === 0) {
+      expected.push(null);
+    } else {
+      const size = rand(10) === 0 ? rand(6000) : rand(300);
+      let v = '';
+      for (let j = 0; j < size; j++) v += String.fromCharCode(32 + ((i + j) % 90));
+      const block = `VALUE ${key} ${rand(70000)} ${size}${op === 'gets' ? ` ${rand(1e9)}` : ''}\r\n${v}\r\n`;
+      expected.push(block);
+    }
+  }
+  sock.emit('connect');
+  reader.flush();
+  // The reply stream follows the merged lines the connection wrote: one END per line.
+  let k = 0;
+  for (const chunk of sock.lines) {
+    for (const line of chunk.split('\r\n')) {
+      if (line === '') continue;
+      const n = line.split(' ').length - 1;
+      for (let j = 0; j < n; j++, k++) stream += expected[k] ?? '';
+      stream += 'END\r\n';
+    }
+  }
+  const bytes = Buffer.from(stream, 'latin1');
+  let pos = 0;
+  while (pos < bytes.length) {
+    const dst = reader.readBuffer();
+    const n = Math.min(dst.length, 1 + rand(maxRead), bytes.length - pos);
+    bytes.copy(dst, 0, pos, pos + n);
+    reader.onRead(n);
+    pos += n;
+  }
+  const bad: string[] = [];
+  let hits = 0;
+  let misses = 0;
+  for (let i = 0; i < keys; i++) {
+    const r = got[i];
+    const e = expected[i];
+    if (r === null || r === undefined) {
+      bad.push(`key ${i}: no reply`);
+    } else if (e === null || e === undefined) {
+      if (r.result !== 'notfound') bad.push(`key ${i}: expected a miss, got ${r.result}`);
+      else misses++;
+    } else if (r.result !== 'found' || r.raw?.toString('latin1') !== e) {
+      bad.push(`key ${i}: expected its VALUE block (${e.length} bytes), got ${r.result} (${r.raw?.length ?? 0} bytes)`);
+    } else {
+      hits++;
+    }
+  }
+  conn.close();
+  return { hits, misses, bad };
+}
+
+describe('Connection reads (onread arenas)', () => {
+  test.each([
+    [1, 3000, 200],
+    [2, 3000, 4096],
+    [3, 3000, 65536],
+    [4, 2000, 17],
+  ])('seed %i: %i keys, reads of 1..%i bytes, hits intact across arena rollovers', (seed, keys, maxRead) => {
+    const r = run(seed, keys, maxRead);
+    expect(r.bad.slice(0, 5)).toEqual([]);
+    expect(r.hits + r.misses).toBe(keys);
+    expect(r.hits).toBeGreaterThan(keys / 2);
+  });
+});
+
+describe('Connection get-reply parsing, split at every byte', () => {
+  const cases: [string, string[], string][] = [
+    ['hit, miss, hit', ['a', 'bb', 'c'], 'VALUE a 0 3\r\nxyz\r\nVALUE c 4294967295 0\r\n\r\nEND\r\n'],
+    ['gets with cas', ['a', 'b'], 'VALUE b 12 2 987654321\r\nhi\r\nEND\r\n'],
+    ['bare \\n line ends', ['a'], 'VALUE a 1 2\nok\r\nEND\n'],
+    ['error line ends the group', ['a', 'b'], 'VALUE a 0 1\r\nq\r\nSERVER_ERROR out of memory\r\n'],
+    ['a value that looks like a reply', ['a'], 'VALUE a 0 5\r\nEND\r\n\r\nEND\r\n'],
+  ];
+  const expectFor = (stream: string, keys: string[]): string[] => {
+    // What each key must get: its VALUE block, else the group's error line, else a miss.
+    const err = /(SERVER_ERROR[^\r]*\r\n)$/.exec(stream)?.[1];
+    return keys.map((k) => {
+      const m = new RegExp(`VALUE ${k} \\d+ (\\d+)[^\\n]*\\n`).exec(stream);
+      if (m === null) return err === undefined ? 'notfound' : `remote_error:${err}`;
+      const end = m.index + m[0].length + Number(m[1]) + 2;
+      return `found:${stream.slice(m.index, end)}`;
+    });
+  };
+  for (const [name, keys, stream] of cases) {
+    test(name, () => {
+      const want = expectFor(stream, keys);
+      const bytes = Buffer.from(stream, 'latin1');
+      for (let cut = 0; cut <= bytes.length; cut++) {
+        for (const onread of [false, true]) {
+          const sock = new FakeSocket();
+          const conn = new Connection(
+            { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
+            { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
+          );
+          const reader = conn as unknown as Reader;
+          reader.userBuffers = onread;
+          const got: string[] = [];
+          for (const k of keys) {
+            const req = Request.synthesize('get', Buffer.from(k), 'get ', '', null, 0);
+            conn.send(req, req.key, 1000, (r) => got.push(`${r.result}${r.raw === null ? '' : `:${r.raw.toString('latin1')}`}`));
+          }
+          sock.emit('connect');
+          reader.flush();
+          expect(sock.lines).toEqual([`get ${keys.join(' ')}\r\n`]);
+          for (const part of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
+            if (part.length === 0) continue;
+            if (onread) {
+              const dst = reader.readBuffer();
+              part.copy(dst, 0);
+              reader.onRead(part.length);
+            } else {
+              sock.emit('data', Buffer.from(part));
+            }
+          }
+          expect({ cut, onread, got }).toEqual({ cut, onread, got: want });
+          conn.close();
+        }
+      }
+    });
+  }
+});
