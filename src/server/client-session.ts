@@ -21,7 +21,7 @@ import { isErrorResult, type Reply, type Request, defaultErrorText } from '../pr
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual } from '../protocol/bytes.js';
 import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
-import { writeBatch } from '../upstream/write-batch.js';
+import { BIG, batchAdd, batchWrite } from '../upstream/write-batch.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore } from './proxy-core.js';
 
@@ -39,6 +39,10 @@ class Slot {
   keys = 1;
   /** A second buffer written after `out` (END after a get hit), so the hit is never copied. */
   out2: Buffer | null = null;
+  /** A multi-get's reply as pieces (`out` is null then): its VALUE blocks and END, copied once at flush. */
+  parts: Buffer[] | null = null;
+  /** Total bytes of `out`, `out2` and `parts`. */
+  bytes = 0;
   /** Close the connection after this slot is written (quit, fatal errors). */
   closeAfter = false;
 }
@@ -48,7 +52,7 @@ export class ClientSession implements RequestSink, Flushable {
   private readonly parser: RequestParser;
   private slots: Slot[] = [];
   private head = 0;
-  private out: Buffer[] = [];
+  private readonly out: Buffer[] = [];
   private outBytes = 0;
   private closing = false;
   private destroyed = false;
@@ -99,11 +103,16 @@ export class ClientSession implements RequestSink, Flushable {
 
   private complete(slot: Slot, out: Buffer | null): void {
     slot.out = out;
+    slot.bytes = out === null ? 0 : out.length + (slot.out2 === null ? 0 : slot.out2.length);
+    this.completed(slot);
+  }
+
+  private completed(slot: Slot): void {
     slot.ready = true;
     if (this.slots[this.head] === slot) {
       this.drainReady();
-    } else if (out !== null) {
-      this.heldBytes += out.length;
+    } else if (slot.bytes > 0) {
+      this.heldBytes += slot.bytes;
       if (this.heldBytes > this.core.limits.maxClientOutputBytes) this.pauseReading();
     }
   }
@@ -111,19 +120,22 @@ export class ClientSession implements RequestSink, Flushable {
   /** Move complete slots at the head into the output buffer. */
   private drainReady(): void {
     const slots = this.slots;
+    const out = this.out;
     let h = this.head;
     let close = false;
     while (h < slots.length) {
       const s = slots[h] as Slot;
       if (!s.ready) break;
-      if (s.out !== null) {
-        this.out.push(s.out);
-        this.outBytes += s.out.length;
-        if (h !== this.head) this.heldBytes -= s.out.length;
-        if (s.out2 !== null) {
-          this.out.push(s.out2);
-          this.outBytes += s.out2.length;
+      if (s.bytes > 0) {
+        if (s.parts !== null) {
+          const parts = s.parts;
+          for (let i = 0; i < parts.length; i++) out.push(parts[i] as Buffer);
+        } else if (s.out !== null) {
+          out.push(s.out);
+          if (s.out2 !== null) out.push(s.out2);
         }
+        this.outBytes += s.bytes;
+        if (h !== this.head) this.heldBytes -= s.bytes;
       }
       this.pendingKeys -= s.keys;
       h++;
@@ -148,10 +160,14 @@ export class ClientSession implements RequestSink, Flushable {
     if (this.destroyed) return;
     if (this.outBytes > 0) {
       const parts = this.out;
-      const bytes = this.outBytes;
-      this.out = [];
+      if (parts.length === 1 && this.outBytes >= BIG) {
+        this.socket.write(parts[0] as Buffer);
+      } else {
+        for (let i = 0; i < parts.length; i++) batchAdd(parts[i] as Buffer);
+        batchWrite(this.socket);
+      }
+      parts.length = 0;
       this.outBytes = 0;
-      writeBatch(this.socket, parts, bytes);
     }
     if (this.closing) {
       // Destroy once the last bytes are flushed: a paused socket may never read the peer's FIN.
@@ -291,7 +307,10 @@ export class ClientSession implements RequestSink, Flushable {
     }
     parts.push(END);
     this.core.stats.recordReply(op, 'found', turnNow() - started);
-    this.complete(slot, Buffer.concat(parts, bytes));
+    // The pieces are copied once, into the flush's write buffer (write-batch.ts).
+    slot.parts = parts;
+    slot.bytes = bytes;
+    this.completed(slot);
   }
 
   local(op: LocalOp, args: Buffer, noreply: boolean): void {

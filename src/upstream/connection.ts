@@ -22,7 +22,7 @@ import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
-import { writeBatch } from './write-batch.js';
+import { batchAdd, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
@@ -217,8 +217,6 @@ export class Connection implements Flushable {
     const end = q.length;
     let i = this.unwritten;
     if (i >= end) return;
-    const parts: Buffer[] = [];
-    let bytes = 0;
     const now = connectionClock();
     this.lastActivity = now;
     for (let k = i; k < end; k++) {
@@ -229,9 +227,8 @@ export class Connection implements Flushable {
     while (i < end) {
       const e = q[i] as Entry;
       const req = e.req;
-      if (e.finished) {
-        // Timed out before it was written: still write it (keeps FIFO simple); its reply is dropped.
-      }
+      // An entry that timed out before it was written is still written (keeps FIFO simple); its reply
+      // is dropped.
       if (isBatchable(req.op)) {
         // Merge following entries with the same op and head into one line.
         let j = i + 1;
@@ -241,28 +238,30 @@ export class Connection implements Flushable {
           j++;
         }
         e.group = j - i;
-        parts.push(req.head, e.key);
-        bytes += req.head.length + e.key.length + 2;
+        batchAdd(req.head);
+        batchAdd(e.key);
         for (let k = i + 1; k < j; k++) {
           const ek = q[k] as Entry;
           ek.group = 0;
-          parts.push(SPACE, ek.key);
-          bytes += 1 + ek.key.length;
+          batchAdd(SPACE);
+          batchAdd(ek.key);
         }
-        parts.push(CRLF);
+        batchAdd(CRLF);
         i = j;
         continue;
       }
-      parts.push(req.head, e.key, req.tail, CRLF);
-      bytes += req.head.length + e.key.length + req.tail.length + 2;
+      batchAdd(req.head);
+      batchAdd(e.key);
+      batchAdd(req.tail);
+      batchAdd(CRLF);
       if (req.value !== null) {
-        parts.push(req.value, CRLF);
-        bytes += req.value.length + 2;
+        batchAdd(req.value);
+        batchAdd(CRLF);
       }
       i++;
     }
     this.unwritten = end;
-    writeBatch(sock, parts, bytes);
+    batchWrite(sock);
   }
 
   private armTimer(at: number, now: number): void {
