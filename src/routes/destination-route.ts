@@ -16,7 +16,7 @@
 import { isFailoverError, Reply, type Op, type Request, type Result } from '../protocol/types.js';
 import type { DeleteSpool, Destination } from '../upstream/destination.js';
 import type { PoolInfo } from './route-factory.js';
-import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 const SPOOLED = new Reply('notfound', null);
 
@@ -36,6 +36,7 @@ export class DestinationRoute implements RouteHandle {
   private readonly timeoutMs: number;
   private readonly keepPrefix: boolean;
   private readonly spool: DeleteSpool | null;
+  private readonly direct: DirectTarget | null;
 
   constructor(
     readonly destination: Destination,
@@ -46,6 +47,13 @@ export class DestinationRoute implements RouteHandle {
     this.timeoutMs = pool.serverTimeoutMs;
     this.keepPrefix = pool.keepRoutingPrefix;
     this.spool = pool.asynclog ? (destination.spool ?? null) : null;
+    this.direct = destination.sendKey === undefined ? null : { destination, timeoutMs: this.timeoutMs };
+  }
+
+  /** The multi-get fast path: a get goes out unchanged when no routing prefix is stripped from its key. */
+  directDestination(req: Request): DirectTarget | null {
+    if (req.wireKey !== null || (!this.keepPrefix && req.routingPrefixLength() > 0)) return null;
+    return this.direct;
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

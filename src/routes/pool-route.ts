@@ -23,7 +23,7 @@ import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOpt
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
-import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } from './util/shadow.js';
 
 export class PoolRoute implements RouteHandle {
@@ -49,6 +49,12 @@ export class PoolRoute implements RouteHandle {
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     // select() returns an index in [0, n) by contract, and n === children.length (checked above).
     this.children[this.selector.select(req.routingKey())]!.route(req, ctx, done);
+  }
+
+  /** The multi-get fast path: the chosen server's route, when it is a plain destination. */
+  directDestination(req: Request): DirectTarget | null {
+    const child = this.children[this.selector.select(req.routingKey())]!;
+    return child.directDestination === undefined ? null : child.directDestination(req);
   }
 
   traverse(req: Request, t: Traversal): void {

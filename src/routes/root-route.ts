@@ -20,7 +20,7 @@
  * under several aliases is sent the request once.
  */
 import { errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
-import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
+import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 const SLASH = 0x2f;
 const PREFIX_RE = /^\/[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+\/$/;
@@ -134,6 +134,13 @@ export class RootRoute implements RouteHandle {
       if (h !== undefined) ctx.spawn(h, req, 'async');
     }
     first.route(req, ctx, done);
+  }
+
+  /** The multi-get fast path: keys without a routing prefix go to the default route. */
+  directDestination(req: Request): DirectTarget | null {
+    if (req.key[0] === SLASH) return null;
+    const d = this.defaultRoute;
+    return d.directDestination === undefined ? null : d.directDestination(req);
   }
 
   traverse(req: Request, t: Traversal): void {

@@ -8,6 +8,7 @@
  */
 import type { Logger } from 'pino';
 import type { Reply, Request } from '../protocol/types.js';
+import type { Destination } from '../upstream/destination.js';
 
 export type ReplyCallback = (reply: Reply) => void;
 
@@ -20,6 +21,18 @@ export interface RouteHandle {
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void;
   /** Dry run: visit every child or destination this request would reach. Sends nothing. */
   traverse(req: Request, t: Traversal): void;
+  /**
+   * Optional, for the multi-get fast path: when routing `req` would do nothing but send it unchanged
+   * (same key on the wire) to exactly one destination with no other effect, that destination and the
+   * timeout; else null. Routes without it are never bypassed.
+   */
+  directDestination?(req: Request): DirectTarget | null;
+}
+
+/** What directDestination() answers: where the request would go, and with which server timeout. */
+export interface DirectTarget {
+  readonly destination: Destination;
+  readonly timeoutMs: number;
 }
 
 /** Bounded background work (L1 refills, shadows, async replicas). */

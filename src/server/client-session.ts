@@ -17,19 +17,69 @@
  */
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { isErrorResult, type Reply, type Request, defaultErrorText } from '../protocol/types.js';
+import { isErrorResult, Reply, type Request, defaultErrorText } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual } from '../protocol/bytes.js';
 import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
-import { BIG, batchAdd, batchWrite } from '../upstream/write-batch.js';
+import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
+import type { KeySink } from '../upstream/connection.js';
+import type { DirectTarget } from '../routes/route-handle.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
-import type { ProxyCore } from './proxy-core.js';
+import type { ProxyCore, RequestObserver } from './proxy-core.js';
 
 const CRLF = Buffer.from('\r\n');
 const END = Buffer.from('END\r\n');
 const MN = Buffer.from('MN\r\n');
 const OK = Buffer.from('OK\r\n');
 const ADMIN_PREFIX = Buffer.from('__mcrouter__.');
+
+/**
+ * One client multi-get in flight: each key's outcome by its index. Keys on the fast path (sendKey) report
+ * hits as buffer ranges; the others get a Reply through keyReply.
+ */
+class MultiGet implements KeySink {
+  remaining: number;
+  readonly bufs: (Buffer | null)[];
+  readonly starts: Int32Array;
+  readonly ends: Int32Array;
+  readonly replies: (Reply | null)[];
+
+  constructor(
+    private readonly session: ClientSession,
+    private readonly observer: RequestObserver | null,
+    readonly slot: Slot,
+    readonly reqs: Request[],
+    readonly started: number,
+  ) {
+    const n = reqs.length;
+    this.remaining = n;
+    this.bufs = new Array<Buffer | null>(n).fill(null);
+    this.replies = new Array<Reply | null>(n).fill(null);
+    this.starts = new Int32Array(n);
+    this.ends = new Int32Array(n);
+  }
+
+  keyHit(tag: number, buf: Buffer, start: number, end: number): void {
+    this.bufs[tag] = buf;
+    this.starts[tag] = start;
+    this.ends[tag] = end;
+    // Observers see a Reply like any other key's (made only when something observes).
+    if (this.observer !== null) this.observer.onKeyReply(this.reqs[tag] as Request, new Reply('found', buf.subarray(start, end)), turnNow() - this.started);
+    if (--this.remaining === 0) this.session.finishMulti(this);
+  }
+
+  keyReply(tag: number, reply: Reply): void {
+    this.replies[tag] = reply;
+    if (this.observer !== null) this.observer.onKeyReply(this.reqs[tag] as Request, reply, turnNow() - this.started);
+    if (--this.remaining === 0) this.session.finishMulti(this);
+  }
+
+  /** A key answered by the proxy itself (admin key, denied): not observed, like the single-key path. */
+  settle(tag: number, reply: Reply): void {
+    this.replies[tag] = reply;
+    if (--this.remaining === 0) this.session.finishMulti(this);
+  }
+}
 
 class Slot {
   /** Rendered bytes, null = nothing to send (quiet). Valid once `ready`. */
@@ -39,8 +89,11 @@ class Slot {
   keys = 1;
   /** A second buffer written after `out` (END after a get hit), so the hit is never copied. */
   out2: Buffer | null = null;
-  /** A multi-get's reply as pieces (`out` is null then): its VALUE blocks and END, copied once at flush. */
-  parts: Buffer[] | null = null;
+  /**
+   * A multi-get's reply (`out` is null then): its hits in key order, as ranges of the upstream read
+   * buffers or VALUE blocks, then END, copied once at flush (see writeMulti). Null otherwise.
+   */
+  multi: MultiGet | null = null;
   /** Total bytes of `out`, `out2` and `parts`. */
   bytes = 0;
   /** Close the connection after this slot is written (quit, fatal errors). */
@@ -52,7 +105,8 @@ export class ClientSession implements RequestSink, Flushable {
   private readonly parser: RequestParser;
   private slots: Slot[] = [];
   private head = 0;
-  private readonly out: Buffer[] = [];
+  /** Complete slots with bytes to send at the next flush, in order. */
+  private readonly out: Slot[] = [];
   private outBytes = 0;
   private closing = false;
   private destroyed = false;
@@ -117,7 +171,7 @@ export class ClientSession implements RequestSink, Flushable {
     }
   }
 
-  /** Move complete slots at the head into the output buffer. */
+  /** Move complete slots at the head into the output list. */
   private drainReady(): void {
     const slots = this.slots;
     const out = this.out;
@@ -127,13 +181,7 @@ export class ClientSession implements RequestSink, Flushable {
       const s = slots[h] as Slot;
       if (!s.ready) break;
       if (s.bytes > 0) {
-        if (s.parts !== null) {
-          const parts = s.parts;
-          for (let i = 0; i < parts.length; i++) out.push(parts[i] as Buffer);
-        } else if (s.out !== null) {
-          out.push(s.out);
-          if (s.out2 !== null) out.push(s.out2);
-        }
+        out.push(s);
         this.outBytes += s.bytes;
         if (h !== this.head) this.heldBytes -= s.bytes;
       }
@@ -159,14 +207,23 @@ export class ClientSession implements RequestSink, Flushable {
   flush(): void {
     if (this.destroyed) return;
     if (this.outBytes > 0) {
-      const parts = this.out;
-      if (parts.length === 1 && this.outBytes >= BIG) {
-        this.socket.write(parts[0] as Buffer);
+      const out = this.out;
+      const first = out[0] as Slot;
+      if (out.length === 1 && first.out !== null && first.out2 === null && first.bytes >= BIG) {
+        this.socket.write(first.out);
       } else {
-        for (let i = 0; i < parts.length; i++) batchAdd(parts[i] as Buffer);
+        for (let i = 0; i < out.length; i++) {
+          const s = out[i] as Slot;
+          if (s.multi !== null) {
+            writeMulti(s.multi);
+          } else if (s.out !== null) {
+            batchAddRange(s.out, 0, s.out.length);
+            if (s.out2 !== null) batchAddRange(s.out2, 0, s.out2.length);
+          }
+        }
         batchWrite(this.socket);
       }
-      parts.length = 0;
+      out.length = 0;
       this.outBytes = 0;
     }
     if (this.closing) {
@@ -262,53 +319,62 @@ export class ClientSession implements RequestSink, Flushable {
     const core = this.core;
     const n = reqs.length;
     const slot = this.newSlot(n);
-    const replies = new Array<Reply | undefined>(n);
-    let remaining = n;
     const root = core.root;
     const started = turnNow();
     const op = (reqs[0] as Request).op;
     core.stats.countRequest(op);
+    const mg = new MultiGet(this, core.observer, slot, reqs, started);
+    // The fast path: keys whose route is just "this destination, key unchanged" skip the route tree's
+    // callbacks and come back as buffer ranges (see KeySink). Authorization checks every key itself.
+    const direct = core.authorize === null && root.directDestination !== undefined;
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
-        replies[i] = core.admin.getReply(req, this.identity);
-        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
+        mg.settle(i, core.admin.getReply(req, this.identity));
         continue;
       }
       if (core.authorize !== null && !core.authorize(this.identity, req)) {
-        replies[i] = core.denied(this.identity, req);
-        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
+        mg.settle(i, core.denied(this.identity, req));
         continue;
       }
-      root.route(req, core.ctx, (reply: Reply) => {
-        replies[i] = reply;
-        if (core.observer !== null) core.observer.onKeyReply(req, reply, turnNow() - started);
-        if (--remaining === 0) this.completeMulti(slot, reqs, replies as Reply[], started);
-      });
+      if (direct) {
+        const t = (root.directDestination as (r: Request) => DirectTarget | null).call(root, req);
+        if (t !== null && t.destination.sendKey?.(req, t.timeoutMs, mg, i) === true) continue;
+      }
+      root.route(req, core.ctx, (reply: Reply) => mg.keyReply(i, reply));
     }
   }
 
-  private completeMulti(slot: Slot, reqs: Request[], replies: Reply[], started: number): void {
+  /** Every key of a multi-get is answered: the hits in key order and END, or the first error. */
+  finishMulti(mg: MultiGet): void {
+    const { reqs, replies, bufs, starts, ends, slot } = mg;
     const op = (reqs[0] as Request).op;
-    let bytes = END.length;
-    const parts: Buffer[] = [];
-    for (let i = 0; i < replies.length; i++) {
-      const r = replies[i] as Reply;
-      if (isErrorResult(r.result)) {
-        this.core.stats.recordReply(op, r.result, turnNow() - started);
+    const n = reqs.length;
+    for (let i = 0; i < n; i++) {
+      const r = replies[i];
+      if (r !== null && r !== undefined && isErrorResult(r.result)) {
+        this.core.stats.recordReply(op, r.result, turnNow() - mg.started);
         this.complete(slot, renderError(r));
         return;
       }
-      if (r.result === 'found' && r.raw !== null) {
+    }
+    let bytes = END.length;
+    for (let i = 0; i < n; i++) {
+      const b = bufs[i];
+      if (b !== null && b !== undefined) {
+        bytes += (ends[i] as number) - (starts[i] as number);
+        continue;
+      }
+      const r = replies[i];
+      if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) {
         const block = valueBlockForClient(reqs[i] as Request, r.raw);
-        parts.push(block);
+        // Kept as the key's reply, so writeMulti sends the block with the client's key.
+        replies[i] = block === r.raw ? r : new Reply('found', block);
         bytes += block.length;
       }
     }
-    parts.push(END);
-    this.core.stats.recordReply(op, 'found', turnNow() - started);
-    // The pieces are copied once, into the flush's write buffer (write-batch.ts).
-    slot.parts = parts;
+    this.core.stats.recordReply(op, 'found', turnNow() - mg.started);
+    slot.multi = mg;
     slot.bytes = bytes;
     this.completed(slot);
   }
@@ -393,6 +459,22 @@ export class ClientSession implements RequestSink, Flushable {
         return renderSynthetic(req, reply);
     }
   }
+}
+
+/** Add a finished multi-get's reply to the current write batch: the hits in key order, then END. */
+function writeMulti(mg: MultiGet): void {
+  const { bufs, starts, ends, replies } = mg;
+  for (let i = 0; i < bufs.length; i++) {
+    const b = bufs[i];
+    if (b !== null && b !== undefined) {
+      // Fast-path hit: the wire key is the client's key, so the VALUE block goes out as it came.
+      batchAddRange(b, starts[i] as number, ends[i] as number);
+      continue;
+    }
+    const r = replies[i];
+    if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) batchAddRange(r.raw, 0, r.raw.length);
+  }
+  batchAddRange(END, 0, END.length);
 }
 
 function startsWithBuf(b: Buffer, prefix: Buffer): boolean {

@@ -33,7 +33,25 @@ export type EntryCallback = (reply: Reply) => void;
  */
 export interface EntryOwner {
   entryDone(req: Request, started: number, reply: Reply, done: EntryCallback): void;
+  /** The same bookkeeping for a KeySink entry (which is answered through its sink, not a callback). */
+  entryAccount(req: Request, started: number, result: Result): void;
 }
+
+/**
+ * Receives the outcome of keys queued with sendKey (a client multi-get), identified by the caller's tag,
+ * without a Reply object or a Buffer view per hit.
+ */
+export interface KeySink {
+  /**
+   * A hit: the `VALUE <key> ...\r\n<data>\r\n` block is `buf[start, end)`. Read buffers are never
+   * reused, so the range stays valid for as long as the sink keeps `buf`.
+   */
+  keyHit(tag: number, buf: Buffer, start: number, end: number): void;
+  /** Anything else: a miss (`notfound`) or an error result. */
+  keyReply(tag: number, reply: Reply): void;
+}
+
+function noCallback(): void {}
 
 /** Max keys merged into one upstream get line. */
 export const MAX_BATCH_KEYS = 100;
@@ -64,12 +82,22 @@ class Entry {
     readonly owner: EntryOwner | null,
     /** Owner's start time (turn clock), passed back to it. */
     readonly started: number,
+    /** Where a sendKey entry's outcome goes (then `done` is unused), and the caller's tag for it. */
+    readonly sink: KeySink | null,
+    readonly tag: number,
   ) {}
 }
 
 function finishEntry(e: Entry, reply: Reply): void {
-  if (e.owner !== null) e.owner.entryDone(e.req, e.started, reply, e.done);
-  else e.done(reply);
+  const sink = e.sink;
+  if (sink !== null) {
+    if (e.owner !== null) e.owner.entryAccount(e.req, e.started, reply.result);
+    sink.keyReply(e.tag, reply);
+  } else if (e.owner !== null) {
+    e.owner.entryDone(e.req, e.started, reply, e.done);
+  } else {
+    e.done(reply);
+  }
 }
 
 function isBatchable(op: Op): boolean {
@@ -158,7 +186,23 @@ export class Connection implements Flushable {
     }
     // The deadline is stamped and the timer armed when the request is written (flush); until then a
     // request waiting for the connection is covered by the connect timeout.
-    this.queue.push(new Entry(req, key, done, timeoutMs, owner, started));
+    this.queue.push(new Entry(req, key, done, timeoutMs, owner, started, null, 0));
+    if (this.socket === null) this.open();
+    if (this.connected) scheduleFlush(this);
+  }
+
+  /**
+   * Queue a get-family request whose outcome goes to `sink` under `tag` (see KeySink): a hit costs no
+   * Reply and no Buffer view. Written and merged exactly like send().
+   */
+  sendKey(req: Request, timeoutMs: number, sink: KeySink, tag: number, owner: EntryOwner | null, started: number): void {
+    if (this.closed) {
+      const reply = new Reply('remote_error', null, 'connection closed');
+      if (owner !== null) owner.entryAccount(req, started, reply.result);
+      sink.keyReply(tag, reply);
+      return;
+    }
+    this.queue.push(new Entry(req, req.key, noCallback, timeoutMs, owner, started, sink, tag));
     if (this.socket === null) this.open();
     if (this.connected) scheduleFlush(this);
   }
@@ -575,8 +619,16 @@ export class Connection implements Flushable {
     }
     if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
     for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
-    this.complete(q[k] as Entry, new Reply('found', buf.subarray(pos, blockEnd)));
+    const hit = q[k] as Entry;
     this.groupCursor = k + 1;
+    const sink = hit.sink;
+    if (sink === null) {
+      this.complete(hit, new Reply('found', buf.subarray(pos, blockEnd)));
+    } else if (!hit.finished) {
+      hit.finished = true;
+      if (hit.owner !== null) hit.owner.entryAccount(hit.req, hit.started, 'found');
+      sink.keyHit(hit.tag, buf, pos, blockEnd);
+    }
     return blockEnd;
   }
 

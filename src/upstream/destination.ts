@@ -3,6 +3,7 @@
  * it and kept across config reloads. It owns the connection(s) to the server and its health (TKO) state.
  */
 import type { Reply, Request } from '../protocol/types.js';
+import type { KeySink } from './connection.js';
 
 export type DestinationCallback = (reply: Reply) => void;
 
@@ -42,6 +43,12 @@ export interface Destination {
    * is written in the key position instead of the request's key (routing prefix stripped).
    */
   send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void;
+  /**
+   * Optional multi-get fast path: queue a get/gets whose wire key is `req.key`, answered through `sink`
+   * under `tag` (no Reply or callback per key). Returns false without sending when the destination
+   * cannot dispatch at once; the caller then uses send().
+   */
+  sendKey?(req: Request, timeoutMs: number, sink: KeySink, tag: number): boolean;
   /** True while the destination is marked TKO (requests fail fast without being sent). */
   isTko(): boolean;
   /** Human-readable state for debug output: `up`, `tko`, `hard_tko`, `new`, `closed`. */

@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection, connectionClock, type EntryOwner } from './connection.js';
+import { Connection, connectionClock, type EntryOwner, type KeySink } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
@@ -227,6 +227,32 @@ export class UpstreamDestination implements Destination, EntryOwner {
     if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
     done(reply);
     if (this.waitHead < this.waiting.length) this.drainWaiting();
+  }
+
+  /** EntryOwner: a sendKey request finished (its sink has the outcome). */
+  entryAccount(req: Request, started: number, result: Result): void {
+    this.inflight--;
+    this.account(result, started);
+    if (this.observer !== null) this.observer.onReply(req, result, turnNow() - started);
+    if (this.waitHead < this.waiting.length) this.drainWaiting();
+  }
+
+  /**
+   * The multi-get fast path (see Destination.sendKey): queue a get-family request with its wire key equal
+   * to `req.key`, answered through `sink`. Returns false, sending nothing, whenever send() would not
+   * dispatch at once (TKO, removed, waiting for a slot or an address, pending limit): the caller then
+   * routes the key the ordinary way and gets send()'s exact behaviour.
+   */
+  sendKey(req: Request, timeoutMs: number, sink: KeySink, tag: number): boolean {
+    if (this.closed || this.resolved === null || this.maxInflight > 0 || this.tko.isTko()) return false;
+    const maxPending = this.opts.maxOutstanding;
+    if (maxPending > 0 && this.outstanding() >= maxPending) return false;
+    this.connectTimeoutMs = timeoutMs;
+    const conn = this.pick();
+    this.sent++;
+    this.inflight++;
+    conn.sendKey(req, timeoutMs, sink, tag, this, turnNow());
+    return true;
   }
 
   /** Move waiting requests to connections while slots are free. */

@@ -40,10 +40,15 @@ function pushRun(): void {
 
 /** Append `b` to the current batch. */
 export function batchAdd(b: Buffer): void {
-  const n = b.length;
+  batchAddRange(b, 0, b.length);
+}
+
+/** Append `b[start, end)` to the current batch (no subarray is made unless the piece is big). */
+export function batchAddRange(b: Buffer, start: number, end: number): void {
+  const n = end - start;
   if (n >= BIG) {
     pushRun();
-    segments.push(b);
+    segments.push(start === 0 && end === b.length ? b : b.subarray(start, end));
     inScratch.push(false);
     runStart = used;
     return;
@@ -55,12 +60,12 @@ export function batchAdd(b: Buffer): void {
     used = 0;
     runStart = 0;
   }
-  if (n <= 32) {
-    // Keys and short lines: a byte loop is cheaper than TypedArray#set's call.
+  if (n <= 24) {
+    // Keys and short lines: a byte loop is cheaper than a native copy call (~1 ns a byte vs ~40 ns).
     const s = scratch;
-    for (let i = 0; i < n; i++) s[used + i] = b[i] as number;
+    for (let i = 0; i < n; i++) s[used + i] = b[start + i] as number;
   } else {
-    scratch.set(b, used);
+    b.copy(scratch, used, start, end);
   }
   used += n;
 }

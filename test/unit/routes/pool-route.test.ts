@@ -158,3 +158,57 @@ describe('PoolRoute unimplemented options', () => {
     expect(build({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' }).built.warnings).toEqual([]);
   });
 });
+
+describe('PoolRoute.directDestination (the multi-get fast path)', () => {
+  /** A destination that offers sendKey, so destination routes can name it as a direct target. */
+  class FastDestination extends RecordingDestination {
+    sendKey(): boolean {
+      return true;
+    }
+  }
+  function buildFast(config: Record<string, unknown>) {
+    const byAddress = new Map<string, FastDestination>();
+    const provider: DestinationProvider = {
+      get(server) {
+        let d = byAddress.get(server.address);
+        if (d === undefined) byAddress.set(server.address, (d = new FastDestination(server.address)));
+        return d;
+      },
+    };
+    const built = buildConfig(JSON.parse(JSON.stringify(config)), { options: DEFAULT_BUILD_OPTIONS, destinations: provider });
+    return built.root;
+  }
+
+  test('names the destination route() sends to, with the pool timeout', () => {
+    const root = buildFast({ pools: { A: { servers: SERVERS, server_timeout: 77 } }, route: 'PoolRoute|A' });
+    for (const k of KEYS) {
+      const req = makeRequest('get', k);
+      const t = root.directDestination?.(req);
+      expect(t?.destination.address).toBe(routeSync(root, req).raw?.toString());
+      expect(t?.timeoutMs).toBe(77);
+    }
+  });
+
+  test('null for a key whose routing prefix would be stripped; kept prefixes go direct', () => {
+    const pool = root0();
+    expect(pool.directDestination?.(makeRequest('get', '/r/c/foo'))).toBeNull();
+    const kept = buildFast({ pools: { A: { servers: SERVERS, keep_routing_prefix: true } }, route: 'PoolRoute|A' }).defaultRoute;
+    expect(kept.directDestination?.(makeRequest('get', '/r/c/foo'))?.destination.address).toMatch(/^127\.0\.0\.1:2000\d$/);
+    function root0(): RouteHandle {
+      return buildFast({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' }).defaultRoute;
+    }
+  });
+
+  test('never through routes that must see every request (shadows, rates) or any other route type', () => {
+    const pools = { A: { servers: SERVERS }, T: { servers: ['127.0.0.1:20009'] } };
+    const cases: unknown[] = [
+      { type: 'PoolRoute', pool: 'A', shadows: [{ target: 'PoolRoute|T', index_range: [0, 4], key_fraction_range: [0, 1] }] },
+      { type: 'PoolRoute', pool: 'A', rates: { gets_rate: 1000 } },
+      { type: 'FailoverRoute', children: ['PoolRoute|A', 'PoolRoute|T'] },
+    ];
+    for (const route of cases) {
+      const root = buildFast({ pools, route });
+      for (const k of KEYS.slice(0, 50)) expect(root.directDestination?.(makeRequest('get', k)) ?? null).toBeNull();
+    }
+  });
+});
