@@ -23,7 +23,6 @@ import { bytesEqual } from '../protocol/bytes.js';
 import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
 import type { KeySink } from '../upstream/connection.js';
-import type { DirectTarget } from '../routes/route-handle.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore, RequestObserver } from './proxy-core.js';
 
@@ -338,7 +337,7 @@ export class ClientSession implements RequestSink, Flushable {
         continue;
       }
       if (direct) {
-        const t = (root.directDestination as (r: Request) => DirectTarget | null).call(root, req);
+        const t = root.directDestination!(req);
         if (t !== null && t.destination.sendKey?.(req, t.timeoutMs, mg, i) === true) continue;
       }
       root.route(req, core.ctx, (reply: Reply) => mg.keyReply(i, reply));

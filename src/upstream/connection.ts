@@ -22,7 +22,7 @@ import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
-import { batchAdd, batchWrite } from './write-batch.js';
+import { batchAdd, batchAddAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
@@ -60,7 +60,6 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
 const CRLF = Buffer.from('\r\n');
-const SPACE = Buffer.from(' ');
 const EMPTY = Buffer.alloc(0);
 
 class Entry {
@@ -287,8 +286,7 @@ export class Connection implements Flushable {
         for (let k = i + 1; k < j; k++) {
           const ek = q[k] as Entry;
           ek.group = 0;
-          batchAdd(SPACE);
-          batchAdd(ek.key);
+          batchAddAfterSpace(ek.key);
         }
         batchAdd(CRLF);
         i = j;
@@ -576,10 +574,25 @@ export class Connection implements Flushable {
   private valueBlock(buf: Buffer, pos: number): number {
     const len = buf.length;
     const keyStart = pos + 6;
+    const q = this.queue;
     let p = keyStart;
     let c = 0;
-    while (p < len && (c = buf[p] as number) !== SP && c !== LF && c !== CR) p++;
-    if (p >= len) return this.incompleteLine(buf, pos);
+    // Usually the block is for the next key asked: compare that key in place instead of scanning for it.
+    let match = -1;
+    const cur = this.groupCursor;
+    if (cur < this.groupEnd) {
+      const ek = (q[cur] as Entry).key;
+      const ke = keyStart + ek.length;
+      if (ke < len && buf[ke] === SP && bytesEqual(buf, keyStart, ek, 0, ek.length)) {
+        match = cur;
+        p = ke;
+        c = SP;
+      }
+    }
+    if (match < 0) {
+      while (p < len && (c = buf[p] as number) !== SP && c !== LF && c !== CR) p++;
+      if (p >= len) return this.incompleteLine(buf, pos);
+    }
     const keyEnd = p;
     if (c !== SP || keyEnd === keyStart) return this.protocolError('VALUE line');
     const flagsStart = ++p;
@@ -609,15 +622,18 @@ export class Connection implements Flushable {
     const blockEnd = p + 1 + nbytes + 2;
     if (blockEnd > len) return -(blockEnd - pos);
     if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('value terminator');
-    const keyLen = keyEnd - keyStart;
-    const q = this.queue;
-    let k = this.groupCursor;
-    while (k < this.groupEnd) {
-      const ek = (q[k] as Entry).key;
-      if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
-      k++;
+    let k = match;
+    if (k < 0) {
+      // Keys skipped over were misses: find the one this block is for.
+      const keyLen = keyEnd - keyStart;
+      k = cur + 1;
+      while (k < this.groupEnd) {
+        const ek = (q[k] as Entry).key;
+        if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
+        k++;
+      }
+      if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
     }
-    if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
     for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
     const hit = q[k] as Entry;
     this.groupCursor = k + 1;

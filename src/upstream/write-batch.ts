@@ -43,6 +43,23 @@ export function batchAdd(b: Buffer): void {
   batchAddRange(b, 0, b.length);
 }
 
+/** Append a space and then `key` (the keys of a merged get line). */
+export function batchAddAfterSpace(key: Buffer): void {
+  const n = key.length;
+  if (n > 24 || used + n + 1 > scratch.length) {
+    batchAddRange(SPACE, 0, 1);
+    batchAddRange(key, 0, n);
+    return;
+  }
+  const s = scratch;
+  let u = used;
+  s[u++] = 0x20;
+  for (let i = 0; i < n; i++) s[u + i] = key[i] as number;
+  used = u + n;
+}
+
+const SPACE = Buffer.from(' ');
+
 /** Append `b[start, end)` to the current batch (no subarray is made unless the piece is big). */
 export function batchAddRange(b: Buffer, start: number, end: number): void {
   const n = end - start;
