@@ -39,8 +39,8 @@ const ADMIN_PREFIX = Buffer.from('__mcrouter__.');
 class MultiGet implements KeySink {
   remaining: number;
   readonly bufs: (Buffer | null)[];
-  readonly starts: Int32Array;
-  readonly ends: Int32Array;
+  readonly starts: number[];
+  readonly ends: number[];
   readonly replies: (Reply | null)[];
 
   constructor(
@@ -54,8 +54,9 @@ class MultiGet implements KeySink {
     this.remaining = n;
     this.bufs = new Array<Buffer | null>(n).fill(null);
     this.replies = new Array<Reply | null>(n).fill(null);
-    this.starts = new Int32Array(n);
-    this.ends = new Int32Array(n);
+    // Plain arrays: an Int32Array of 100 entries is an off-heap (malloc'd) backing store per multi-get.
+    this.starts = new Array<number>(n).fill(0);
+    this.ends = new Array<number>(n).fill(0);
   }
 
   keyHit(tag: number, buf: Buffer, start: number, end: number): void {
