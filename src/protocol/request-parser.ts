@@ -16,6 +16,7 @@
  * appended (for values, chunks are collected and concatenated once, when the value is complete).
  */
 import { Request, type Op } from './types.js';
+import { view } from './bytes.js';
 
 export const KEY_MAX_LENGTH = 250;
 /**
@@ -303,7 +304,7 @@ export class RequestParser {
   }
 
   private keyAt(buf: Buffer, i: number): Buffer {
-    return buf.subarray(this.ts(i), this.te(i));
+    return view(buf, this.ts(i), this.te(i));
   }
 
   /** get/gets: `get <key>*`. keys start at token `first`. */
@@ -400,8 +401,8 @@ export class RequestParser {
     const p: PendingValue = {
       op,
       key: this.keyAt(buf, 1),
-      head: buf.subarray(start, this.ts(1)),
-      tail: buf.subarray(this.te(1), this.tailEnd(buf, n, end, noreply)),
+      head: view(buf, start, this.ts(1)),
+      tail: view(buf, this.te(1), this.tailEnd(buf, n, end, noreply)),
       quiet: noreply,
       exptime,
       need: vlen + 2,
@@ -428,7 +429,7 @@ export class RequestParser {
       this.sink.replyLine(ERR_DATA_CHUNK);
       return pos + p.need;
     }
-    const req = new Request(p.op, p.key, p.head, p.tail, buf.subarray(pos, vend), p.quiet, p.exptime);
+    const req = new Request(p.op, p.key, p.head, p.tail, view(buf, pos, vend), p.quiet, p.exptime);
     if (p.wireKey !== null) req.wireKey = p.wireKey;
     this.sink.request(req);
     return pos + p.need;

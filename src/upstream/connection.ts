@@ -20,7 +20,7 @@
  */
 import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
-import { bytesEqual, sameBytes } from '../protocol/bytes.js';
+import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
 import { batchAdd, batchAddAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
@@ -556,13 +556,13 @@ export class Connection implements Flushable {
       const blockEnd = next + nbytes + 2;
       if (blockEnd > buf.length) return -(blockEnd - pos);
       this.head++;
-      this.complete(entry, new Reply('found', buf.subarray(pos, blockEnd)));
+      this.complete(entry, new Reply('found', view(buf, pos, blockEnd)));
       return blockEnd;
     }
     const result = lineResult(op, buf, pos, lineEnd);
     if (result === null) return this.protocolError(`reply to ${op}`);
     this.head++;
-    this.complete(entry, new Reply(result, buf.subarray(pos, next)));
+    this.complete(entry, new Reply(result, view(buf, pos, next)));
     return next;
   }
 
@@ -639,7 +639,7 @@ export class Connection implements Flushable {
     this.groupCursor = k + 1;
     const sink = hit.sink;
     if (sink === null) {
-      this.complete(hit, new Reply('found', buf.subarray(pos, blockEnd)));
+      this.complete(hit, new Reply('found', view(buf, pos, blockEnd)));
     } else if (!hit.finished) {
       hit.finished = true;
       if (hit.owner !== null) hit.owner.entryAccount(hit.req, hit.started, 'found');
