@@ -176,7 +176,8 @@ export function fuzzClient(iterations: number, seed: number): FuzzStats {
 
 // ------------------------------------------------------------------ upstream side
 
-class FakeSocket extends EventEmitter {
+/** A socket stand-in for Connection: counts written bytes, never connects by itself. */
+export class FakeSocket extends EventEmitter {
   written = 0;
   destroyed = false;
   write(b: Buffer): boolean {

@@ -4,28 +4,18 @@
  * of the partial reply). These streams are long enough to roll over many arenas, with partial replies at
  * every kind of position, and every hit's bytes are checked after the whole stream was read.
  */
-import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { Connection } from '../../../src/upstream/connection.js';
 import { Reply, Request } from '../../../src/protocol/types.js';
+import { FakeSocket as BaseFakeSocket } from '../../fuzz/fuzz-lib.js';
 
-class FakeSocket extends EventEmitter {
+/** Records what the connection wrote, one string per write. */
+class FakeSocket extends BaseFakeSocket {
   lines: string[] = [];
-  write(b: Buffer): boolean {
+  override write(b: Buffer): boolean {
     this.lines.push(b.toString('latin1'));
-    return true;
-  }
-  cork(): void {}
-  uncork(): void {}
-  setNoDelay(): this {
-    return this;
-  }
-  setKeepAlive(): this {
-    return this;
-  }
-  destroy(): this {
-    return this;
+    return super.write(b);
   }
 }
 
