@@ -94,7 +94,7 @@ class Slot {
    * buffers or VALUE blocks, then END, copied once at flush (see writeMulti). Null otherwise.
    */
   multi: MultiGet | null = null;
-  /** Total bytes of `out`, `out2` and `parts`. */
+  /** Total bytes this slot sends: `out` and `out2`, or the multi-get reply. */
   bytes = 0;
   /** Close the connection after this slot is written (quit, fatal errors). */
   closeAfter = false;

@@ -222,19 +222,21 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   /** A dispatched request finished (EntryOwner: the connection calls this, so no closure per request). */
   entryDone(req: Request, started: number, reply: Reply, done: DestinationCallback): void {
-    this.inflight--;
-    this.account(reply.result, started);
-    if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
+    this.settle(req, started, reply.result);
     done(reply);
     if (this.waitHead < this.waiting.length) this.drainWaiting();
   }
 
   /** EntryOwner: a sendKey request finished (its sink has the outcome). */
   entryAccount(req: Request, started: number, result: Result): void {
+    this.settle(req, started, result);
+    if (this.waitHead < this.waiting.length) this.drainWaiting();
+  }
+
+  private settle(req: Request, started: number, result: Result): void {
     this.inflight--;
     this.account(result, started);
     if (this.observer !== null) this.observer.onReply(req, result, turnNow() - started);
-    if (this.waitHead < this.waiting.length) this.drainWaiting();
   }
 
   /**
