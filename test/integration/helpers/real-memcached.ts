@@ -13,6 +13,7 @@
  * even if a test forgot to stop it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { LOOPBACK, PortInUseError, sleep, withFreePort } from './ports.js';
 import { RawClient } from './raw-client.js';
 
@@ -145,6 +146,9 @@ async function startOnPort(port: number, options: MemcachedOptions): Promise<Mem
     },
     pause() {
       signal('SIGSTOP');
+      // SIGSTOP takes effect when the kernel next deschedules the process: on a busy machine memcached
+      // could still answer a request sent right after kill() returned. Wait until it is really stopped.
+      waitForState(pid, 'T');
     },
     resume() {
       signal('SIGCONT');
@@ -153,6 +157,26 @@ async function startOnPort(port: number, options: MemcachedOptions): Promise<Mem
       signal('SIGKILL');
     },
   };
+}
+
+/** Spin (at most ~1 s) until /proc says every thread of process `pid` is in `state` (e.g. 'T' = stopped). */
+function waitForState(pid: number, state: string): void {
+  const deadline = Date.now() + 1000;
+  const stateOf = (stat: string): string => stat.charAt(stat.lastIndexOf(')') + 2); // field 3, after "(comm)"
+  while (Date.now() < deadline) {
+    let all = true;
+    try {
+      for (const tid of readdirSync(`/proc/${pid}/task`)) {
+        if (stateOf(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'latin1')) !== state) {
+          all = false;
+          break;
+        }
+      }
+    } catch {
+      return; // gone: nothing left to wait for
+    }
+    if (all) return;
+  }
 }
 
 /** True when a server on `port` answers `version\r\n` with a `VERSION ` line. */
