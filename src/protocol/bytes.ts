@@ -31,12 +31,25 @@ let viewSource: Uint8Array = new Uint8Array(0);
 let viewArrayBuffer = viewSource.buffer as ArrayBuffer;
 let viewByteOffset = 0;
 
-export function view(buf: Buffer, start: number, end: number): Buffer {
+function remember(buf: Uint8Array): void {
   if (buf !== viewSource) {
     viewSource = buf;
     viewArrayBuffer = buf.buffer as ArrayBuffer;
     viewByteOffset = buf.byteOffset;
   }
+}
+
+export function view(buf: Buffer, start: number, end: number): Buffer {
+  remember(buf);
   // The prototype chain makes this a Buffer at runtime (see above); TypeScript cannot see that.
   return new BufferView(viewArrayBuffer, viewByteOffset + start, end - start) as unknown as Buffer;
+}
+
+/**
+ * A plain Uint8Array over the bytes [start, end) of `buf`, for copying them with TypedArray#set (cheaper
+ * than Buffer#copy, which also reads `.buffer` through the C++ getter on every call).
+ */
+export function bytesOf(buf: Uint8Array, start: number, end: number): Uint8Array {
+  remember(buf);
+  return new Uint8Array(viewArrayBuffer, viewByteOffset + start, end - start);
 }

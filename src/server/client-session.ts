@@ -26,7 +26,6 @@ import type { KeySink } from '../upstream/connection.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore, RequestObserver } from './proxy-core.js';
 
-const CRLF = Buffer.from('\r\n');
 const END = Buffer.from('END\r\n');
 const MN = Buffer.from('MN\r\n');
 const OK = Buffer.from('OK\r\n');
@@ -529,4 +528,3 @@ function renderSynthetic(req: Request, reply: Reply): Buffer {
   }
 }
 
-void CRLF;

@@ -185,9 +185,7 @@ export class Connection implements Flushable {
     }
     // The deadline is stamped and the timer armed when the request is written (flush); until then a
     // request waiting for the connection is covered by the connect timeout.
-    this.queue.push(new Entry(req, key, done, timeoutMs, owner, started, null, 0));
-    if (this.socket === null) this.open();
-    if (this.connected) scheduleFlush(this);
+    this.enqueue(new Entry(req, key, done, timeoutMs, owner, started, null, 0));
   }
 
   /**
@@ -201,7 +199,11 @@ export class Connection implements Flushable {
       sink.keyReply(tag, reply);
       return;
     }
-    this.queue.push(new Entry(req, req.key, noCallback, timeoutMs, owner, started, sink, tag));
+    this.enqueue(new Entry(req, req.key, noCallback, timeoutMs, owner, started, sink, tag));
+  }
+
+  private enqueue(e: Entry): void {
+    this.queue.push(e);
     if (this.socket === null) this.open();
     if (this.connected) scheduleFlush(this);
   }
@@ -527,10 +529,7 @@ export class Connection implements Flushable {
       }
     }
     const nl = buf.indexOf(LF, pos);
-    if (nl === -1) {
-      if (buf.length - pos > 65536) return this.protocolError('line too long');
-      return -1;
-    }
+    if (nl === -1) return this.incompleteLine(buf, pos);
     const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
     const next = nl + 1;
 

@@ -17,6 +17,7 @@
  * One batch at a time: flushes run one after another from the flush scheduler and never nest.
  */
 import type net from 'node:net';
+import { bytesOf } from '../protocol/bytes.js';
 
 /** A piece at least this big is written as it is, not copied. */
 export const BIG = 4096;
@@ -82,22 +83,11 @@ export function batchAddRange(b: Buffer, start: number, end: number): void {
     const s = scratch;
     for (let i = 0; i < n; i++) s[used + i] = b[start + i] as number;
   } else {
-    // Buffer#copy reads `.buffer` through a C++ getter and makes a view each call (~37 ns); with the
-    // source's ArrayBuffer remembered (hits of one upstream read share it) a plain view + set is ~20 ns.
-    if (b !== lastSource) {
-      lastSource = b;
-      lastArrayBuffer = b.buffer;
-      lastByteOffset = b.byteOffset;
-    }
-    scratch.set(new Uint8Array(lastArrayBuffer, lastByteOffset + start, n), used);
+    // Hits of one upstream read share a source: bytesOf remembers its ArrayBuffer (~20 ns vs ~37 for copy).
+    scratch.set(bytesOf(b, start, end), used);
   }
   used += n;
 }
-
-/** The last source batchAddRange copied from, and its ArrayBuffer and offset in it. */
-let lastSource: Buffer = Buffer.alloc(0);
-let lastArrayBuffer: ArrayBufferLike = lastSource.buffer;
-let lastByteOffset = lastSource.byteOffset;
 
 /** Write the current batch to `sock` (one write, or one corked writev) and start a new batch. */
 export function batchWrite(sock: net.Socket): void {

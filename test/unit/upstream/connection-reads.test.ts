@@ -8,7 +8,7 @@ import type net from 'node:net';
 import { describe, expect, test } from 'vitest';
 import { Connection } from '../../../src/upstream/connection.js';
 import { Reply, Request } from '../../../src/protocol/types.js';
-import { FakeSocket as BaseFakeSocket } from '../../fuzz/fuzz-lib.js';
+import { FakeSocket as BaseFakeSocket, Rng } from '../../fuzz/fuzz-lib.js';
 
 /** Records what the connection wrote, one string per write. */
 class FakeSocket extends BaseFakeSocket {
@@ -26,21 +26,10 @@ interface Reader {
   flush(): void;
 }
 
-/** xorshift32, so a failure names a seed that reproduces it. */
-function rng(seed: number): (n: number) => number {
-  let s = seed >>> 0 || 1;
-  return (n) => {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    return s % n;
-  };
-}
-
 function run(seed: number, keys: number, maxRead: number): { hits: number; misses: number; bad: string[] } {
-  const rand = rng(seed);
+  // The fuzz library's seeded generator, so a failure names a seed that reproduces it.
+  const gen = new Rng(seed);
+  const rand = (n: number): number => gen.int(n);
   const sock = new FakeSocket();
   const conn = new Connection(
     { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
