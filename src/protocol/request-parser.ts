@@ -34,8 +34,14 @@ export type LocalOp = 'version' | 'verbosity' | 'stats' | 'flush_all' | 'quit' |
 export interface RequestSink {
   /** One routed single-key request (storage, delete, arithmetic, touch, meta, or a one-key get). */
   request(req: Request): void;
-  /** A get/gets/gat/gats with two or more keys, one Request per key, in client order. */
+  /** A get/gets/gat/gats with two or more keys, one Request per key, in client order (see multiGetKeys). */
   multiGet(reqs: Request[]): void;
+  /**
+   * Optional: a get/gets with two or more keys as ranges of `buf` — key i (first <= i < n) is
+   * buf[tok[2i], tok[2i+1]) — so the sink makes Requests only for the keys that need one. `tok` is the
+   * parser's scratch, valid during the call only. Without it the parser calls multiGet.
+   */
+  multiGetKeys?(op: Op, head: Buffer, buf: Buffer, tok: Int32Array, first: number, n: number): void;
   /** A command mcrelay answers itself. `args` is the rest of the line after the verb (trimmed). */
   local(op: LocalOp, args: Buffer, noreply: boolean): void;
   /** Reply this exact line (without \r\n) in order, e.g. `ERROR`, `CLIENT_ERROR bad data chunk`, `END`. */
@@ -322,6 +328,10 @@ export class RequestParser {
     const head = op === 'get' ? HEAD_GET : HEAD_GETS;
     if (n === first + 1) {
       this.sink.request(new Request(op, this.keyAt(buf, first), head, EMPTY, null, false, 0));
+      return next;
+    }
+    if (this.sink.multiGetKeys !== undefined) {
+      this.sink.multiGetKeys(op, head, buf, this.tok, first, n);
       return next;
     }
     const reqs: Request[] = new Array<Request>(n - first);

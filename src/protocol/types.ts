@@ -138,16 +138,16 @@ export function routingPrefixLength(key: Buffer): number {
   return third + 1;
 }
 
-/** Position of the first `|#|` at or after `from`, or -1. */
-export function hashStopIndex(key: Buffer, from: number): number {
-  if (key.length <= 64) {
+/** Position of the first `|#|` in key[from, end), or -1. */
+export function hashStopIndex(key: Buffer, from: number, end: number = key.length): number {
+  if (end - from <= 64) {
     // Short keys (almost all): a JS scan is cheaper than Buffer#indexOf's call into C++.
-    for (let i = from, end = key.length - 2; i < end; i++) {
+    for (let i = from, last = end - 2; i < last; i++) {
       if (key[i] === PIPE && key[i + 1] === HASH && key[i + 2] === PIPE) return i;
     }
     return -1;
   }
-  for (let i = key.indexOf(PIPE, from); i !== -1 && i + 2 < key.length; i = key.indexOf(PIPE, i + 1)) {
+  for (let i = key.indexOf(PIPE, from); i !== -1 && i + 2 < end; i = key.indexOf(PIPE, i + 1)) {
     if (key[i + 1] === HASH && key[i + 2] === PIPE) return i;
   }
   return -1;

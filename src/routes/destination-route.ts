@@ -47,12 +47,14 @@ export class DestinationRoute implements RouteHandle {
     this.timeoutMs = pool.serverTimeoutMs;
     this.keepPrefix = pool.keepRoutingPrefix;
     this.spool = pool.asynclog ? (destination.spool ?? null) : null;
-    this.direct = destination.sendKey === undefined ? null : { destination, timeoutMs: this.timeoutMs };
+    this.direct = destination.sendBatch === undefined ? null : { destination, timeoutMs: this.timeoutMs };
   }
 
-  /** The multi-get fast path: a get goes out unchanged when no routing prefix is stripped from its key. */
-  directDestination(req: Request): DirectTarget | null {
-    if (req.wireKey !== null || (!this.keepPrefix && req.routingPrefixLength() > 0)) return null;
+  /**
+   * The multi-get fast path: a get goes out unchanged. Only asked for keys without a routing prefix (see
+   * RootRoute.directRange), so there is nothing to strip.
+   */
+  directRange(_buf: Buffer, _start: number, _end: number): DirectTarget | null {
     return this.direct;
   }
 

@@ -16,7 +16,7 @@
  * `asynclog_name`. They are listed in `deferredOptions` so callers can warn. `asynclog` is the pool's
  * setting and is honoured by the destination routes.
  */
-import type { Request } from '../protocol/types.js';
+import { hashStopIndex, type Request } from '../protocol/types.js';
 import type { HashFuncName, Selector } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
 import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOptions } from './hash-route.js';
@@ -51,10 +51,14 @@ export class PoolRoute implements RouteHandle {
     this.children[this.selector.select(req.routingKey())]!.route(req, ctx, done);
   }
 
-  /** The multi-get fast path: the chosen server's route, when it is a plain destination. */
-  directDestination(req: Request): DirectTarget | null {
-    const child = this.children[this.selector.select(req.routingKey())]!;
-    return child.directDestination === undefined ? null : child.directDestination(req);
+  /**
+   * The multi-get fast path: the chosen server's route, when it is a plain destination. The caller
+   * (RootRoute) only asks for keys without a routing prefix, so the routing key is the key up to `|#|`.
+   */
+  directRange(buf: Buffer, start: number, end: number): DirectTarget | null {
+    const stop = hashStopIndex(buf, start, end);
+    const child = this.children[this.selector.selectRange(buf, start, stop === -1 ? end : stop)]!;
+    return child.directRange === undefined ? null : child.directRange(buf, start, end);
   }
 
   traverse(req: Request, t: Traversal): void {

@@ -137,10 +137,10 @@ export class RootRoute implements RouteHandle {
   }
 
   /** The multi-get fast path: keys without a routing prefix go to the default route. */
-  directDestination(req: Request): DirectTarget | null {
-    if (req.key[0] === SLASH) return null;
+  directRange(buf: Buffer, start: number, end: number): DirectTarget | null {
+    if (buf[start] === SLASH) return null;
     const d = this.defaultRoute;
-    return d.directDestination === undefined ? null : d.directDestination(req);
+    return d.directRange === undefined ? null : d.directRange(buf, start, end);
   }
 
   traverse(req: Request, t: Traversal): void {

@@ -22,14 +22,15 @@ export interface RouteHandle {
   /** Dry run: visit every child or destination this request would reach. Sends nothing. */
   traverse(req: Request, t: Traversal): void;
   /**
-   * Optional, for the multi-get fast path: when routing `req` would do nothing but send it unchanged
-   * (same key on the wire) to exactly one destination with no other effect, that destination and the
-   * timeout; else null. Routes without it are never bypassed.
+   * Optional, for the multi-get fast path: when routing a get of the key `buf[start, end)` would do
+   * nothing but send it unchanged (same key on the wire) to exactly one destination with no other
+   * effect, that destination and the timeout; else null. Reads the key in place (no Request is made).
+   * Routes without it are never bypassed.
    */
-  directDestination?(req: Request): DirectTarget | null;
+  directRange?(buf: Buffer, start: number, end: number): DirectTarget | null;
 }
 
-/** What directDestination() answers: where the request would go, and with which server timeout. */
+/** What directRange() answers: where the request would go, and with which server timeout. */
 export interface DirectTarget {
   readonly destination: Destination;
   readonly timeoutMs: number;

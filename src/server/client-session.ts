@@ -8,21 +8,25 @@
  * written once per event-loop turn. Upstreams may answer in any order across destinations; the client
  * always sees request order.
  *
- * Multi-get: `get a b c` becomes one Request per key, routed independently (the upstream connection merges
- * keys bound for the same server back into one line). The client gets the hits in key order and one END.
- * If any key fails, the client gets that one error line instead (mcrouter MultiOpParent semantics).
+ * Multi-get: each key is routed on its own. Keys whose route is just "this server, key unchanged" (a
+ * plain pool) skip the route tree: the parser hands them over as ranges of the read buffer and they go out
+ * as one KeyBatch per server (see multiGetKeys); every other key gets a Request and takes the tree. The
+ * upstream connection writes consecutive gets for a server as one line. The client gets the hits in key
+ * order and one END. If any key fails, the client gets that one error line instead (mcrouter
+ * MultiOpParent semantics).
  *
  * Backpressure: reading pauses while more than `maxOutstanding` commands are unanswered or the socket's
  * unsent output passes `maxOutputBytes`, so a slow reader cannot grow mcrelay's memory without bound.
  */
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { isErrorResult, Reply, type Request, defaultErrorText } from '../protocol/types.js';
+import { isErrorResult, Reply, Request, defaultErrorText, type Op } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
-import { bytesEqual } from '../protocol/bytes.js';
+import { bytesEqual, view } from '../protocol/bytes.js';
 import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
-import type { KeySink } from '../upstream/connection.js';
+import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.js';
+import type { DirectTarget } from '../routes/route-handle.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore, RequestObserver } from './proxy-core.js';
 
@@ -30,10 +34,12 @@ const END = Buffer.from('END\r\n');
 const MN = Buffer.from('MN\r\n');
 const OK = Buffer.from('OK\r\n');
 const ADMIN_PREFIX = Buffer.from('__mcrouter__.');
+const EMPTY = Buffer.alloc(0);
 
 /**
- * One client multi-get in flight: each key's outcome by its index. Keys on the fast path (sendKey) report
- * hits as buffer ranges; the others get a Reply through keyReply.
+ * One client multi-get in flight: each key's outcome by its index. Keys on the fast path (a KeyBatch per
+ * destination) report hits as buffer ranges; the others get a Reply through keyReply. Keys parsed as
+ * ranges of the client's read buffer get a Request only when one is needed (route tree, observers).
  */
 class MultiGet implements KeySink {
   remaining: number;
@@ -41,21 +47,44 @@ class MultiGet implements KeySink {
   readonly starts: number[];
   readonly ends: number[];
   readonly replies: (Reply | null)[];
+  /** Each key's Request once made (all of them when the multi-get came as Requests). */
+  readonly reqs: (Request | null)[];
+  /** Where each key is in `keyBuf` (ranges given) — empty when the multi-get came as Requests. */
+  readonly keyStarts: number[];
+  readonly keyEnds: number[];
 
   constructor(
     private readonly session: ClientSession,
     private readonly observer: RequestObserver | null,
     readonly slot: Slot,
-    readonly reqs: Request[],
+    readonly op: Op,
+    private readonly head: Buffer,
+    private readonly keyBuf: Buffer,
+    n: number,
     readonly started: number,
   ) {
-    const n = reqs.length;
     this.remaining = n;
     this.bufs = new Array<Buffer | null>(n).fill(null);
     this.replies = new Array<Reply | null>(n).fill(null);
+    this.reqs = new Array<Request | null>(n).fill(null);
     // Plain arrays: an Int32Array of 100 entries is an off-heap (malloc'd) backing store per multi-get.
     this.starts = new Array<number>(n).fill(0);
     this.ends = new Array<number>(n).fill(0);
+    this.keyStarts = [];
+    this.keyEnds = [];
+  }
+
+  get size(): number {
+    return this.bufs.length;
+  }
+
+  request(tag: number): Request {
+    let r = this.reqs[tag];
+    if (r === null || r === undefined) {
+      r = new Request(this.op, view(this.keyBuf, this.keyStarts[tag] as number, this.keyEnds[tag] as number), this.head, EMPTY, null, false, 0);
+      this.reqs[tag] = r;
+    }
+    return r;
   }
 
   keyHit(tag: number, buf: Buffer, start: number, end: number): void {
@@ -63,13 +92,13 @@ class MultiGet implements KeySink {
     this.starts[tag] = start;
     this.ends[tag] = end;
     // Observers see a Reply like any other key's (made only when something observes).
-    if (this.observer !== null) this.observer.onKeyReply(this.reqs[tag] as Request, new Reply('found', buf.subarray(start, end)), turnNow() - this.started);
+    if (this.observer !== null) this.observer.onKeyReply(this.request(tag), new Reply('found', buf.subarray(start, end)), turnNow() - this.started);
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 
   keyReply(tag: number, reply: Reply): void {
     this.replies[tag] = reply;
-    if (this.observer !== null) this.observer.onKeyReply(this.reqs[tag] as Request, reply, turnNow() - this.started);
+    if (this.observer !== null) this.observer.onKeyReply(this.request(tag), reply, turnNow() - this.started);
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 
@@ -314,20 +343,16 @@ export class ClientSession implements RequestSink, Flushable {
     });
   }
 
+  /** A multi-get given as Requests (gat/gats, and get/gets when an authorization policy is on). */
   multiGet(reqs: Request[]): void {
     const core = this.core;
     const n = reqs.length;
-    const slot = this.newSlot(n);
-    const root = core.root;
-    const started = turnNow();
     const op = (reqs[0] as Request).op;
     core.stats.countRequest(op);
-    const mg = new MultiGet(this, core.observer, slot, reqs, started);
-    // The fast path: keys whose route is just "this destination, key unchanged" skip the route tree's
-    // callbacks and come back as buffer ranges (see KeySink). Authorization checks every key itself.
-    const direct = core.authorize === null && root.directDestination !== undefined;
+    const mg = new MultiGet(this, core.observer, this.newSlot(n), op, EMPTY, EMPTY, n, turnNow());
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
+      mg.reqs[i] = req;
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
         mg.settle(i, core.admin.getReply(req, this.identity));
         continue;
@@ -336,19 +361,96 @@ export class ClientSession implements RequestSink, Flushable {
         mg.settle(i, core.denied(this.identity, req));
         continue;
       }
-      if (direct) {
-        const t = root.directDestination!(req);
-        if (t !== null && t.destination.sendKey?.(req, t.timeoutMs, mg, i) === true) continue;
-      }
-      root.route(req, core.ctx, (reply: Reply) => mg.keyReply(i, reply));
+      this.routeKey(mg, i);
     }
+  }
+
+  /**
+   * A get/gets of two or more keys, as ranges of `buf` (token i is tok[2i], tok[2i+1]; valid during this
+   * call only). The fast path: keys whose route is just "this destination, key unchanged" are grouped into
+   * one KeyBatch per destination — one queue entry and one upstream get line, no Request, Entry or Buffer
+   * per key. Everything else takes the route tree with a Request of its own.
+   */
+  multiGetKeys(op: Op, head: Buffer, buf: Buffer, tok: Int32Array, first: number, n: number): void {
+    const core = this.core;
+    const root = core.root;
+    const count = n - first;
+    if (core.authorize !== null || root.directRange === undefined) {
+      // Authorization checks every key's Request; a root without the fast path routes each key anyway.
+      const reqs = new Array<Request>(count);
+      for (let i = 0; i < count; i++) {
+        const t = 2 * (first + i);
+        reqs[i] = new Request(op, view(buf, tok[t] as number, tok[t + 1] as number), head, EMPTY, null, false, 0);
+      }
+      this.multiGet(reqs);
+      return;
+    }
+    core.stats.countRequest(op);
+    const mg = new MultiGet(this, core.observer, this.newSlot(count), op, head, buf, count, turnNow());
+    const { keyStarts, keyEnds } = mg;
+    for (let i = 0; i < count; i++) {
+      const t = 2 * (first + i);
+      keyStarts.push(tok[t] as number);
+      keyEnds.push(tok[t + 1] as number);
+    }
+    // The batch for each destination route (DirectTarget: one per pool server), searched linearly: a
+    // multi-get usually touches a few destinations. Local arrays: sending can complete requests
+    // synchronously, and nothing here may be shared with a nested call.
+    const groupTargets: DirectTarget[] = [];
+    const groupBatches: KeyBatch[] = [];
+    let groups = 0;
+    for (let i = 0; i < count; i++) {
+      const s = keyStarts[i] as number;
+      const e = keyEnds[i] as number;
+      if (buf[s] === 0x5f && e - s >= ADMIN_PREFIX.length && bytesEqual(buf, s, ADMIN_PREFIX, 0, ADMIN_PREFIX.length)) {
+        mg.settle(i, core.admin.getReply(mg.request(i), this.identity));
+        continue;
+      }
+      const target = root.directRange(buf, s, e);
+      if (target === null) {
+        this.routeKey(mg, i);
+        continue;
+      }
+      let g = 0;
+      while (g < groups && groupTargets[g] !== target) g++;
+      let batch: KeyBatch;
+      if (g === groups) {
+        batch = new KeyBatch(head, buf, mg);
+        groupTargets[g] = target;
+        groupBatches[g] = batch;
+        groups++;
+      } else {
+        batch = groupBatches[g] as KeyBatch;
+      }
+      batch.add(s, e, i);
+      if (batch.n === MAX_BATCH_KEYS) {
+        // Full: send it now and start a new one for this destination if more keys come.
+        this.sendBatch(mg, target, batch);
+        groups--;
+        groupTargets[g] = groupTargets[groups] as DirectTarget;
+        groupBatches[g] = groupBatches[groups] as KeyBatch;
+        groupTargets.length = groups;
+        groupBatches.length = groups;
+      }
+    }
+    for (let g = 0; g < groups; g++) this.sendBatch(mg, groupTargets[g] as DirectTarget, groupBatches[g] as KeyBatch);
+  }
+
+  /** Hand a batch to its destination, or route its keys one by one when it cannot take it at once. */
+  private sendBatch(mg: MultiGet, target: DirectTarget, batch: KeyBatch): void {
+    if (target.destination.sendBatch?.(batch, target.timeoutMs) === true) return;
+    for (let k = 0; k < batch.n; k++) this.routeKey(mg, batch.tags[k] as number);
+  }
+
+  /** One key of a multi-get through the route tree. */
+  private routeKey(mg: MultiGet, i: number): void {
+    this.core.root.route(mg.request(i), this.core.ctx, (reply: Reply) => mg.keyReply(i, reply));
   }
 
   /** Every key of a multi-get is answered: the hits in key order and END, or the first error. */
   finishMulti(mg: MultiGet): void {
-    const { reqs, replies, bufs, starts, ends, slot } = mg;
-    const op = (reqs[0] as Request).op;
-    const n = reqs.length;
+    const { replies, bufs, starts, ends, slot, op } = mg;
+    const n = mg.size;
     for (let i = 0; i < n; i++) {
       const r = replies[i];
       if (r !== null && r !== undefined && isErrorResult(r.result)) {
@@ -366,7 +468,7 @@ export class ClientSession implements RequestSink, Flushable {
       }
       const r = replies[i];
       if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) {
-        const block = valueBlockForClient(reqs[i] as Request, r.raw);
+        const block = valueBlockForClient(mg.request(i), r.raw);
         // Kept as the key's reply, so writeMulti sends the block with the client's key.
         replies[i] = block === r.raw ? r : new Reply('found', block);
         bytes += block.length;

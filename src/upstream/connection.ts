@@ -22,7 +22,7 @@ import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
-import { batchAdd, batchAddAfterSpace, batchWrite } from './write-batch.js';
+import { batchAdd, batchAddAfterSpace, batchAddRange, batchAddRangeAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
 
 export type EntryCallback = (reply: Reply) => void;
@@ -33,12 +33,12 @@ export type EntryCallback = (reply: Reply) => void;
  */
 export interface EntryOwner {
   entryDone(req: Request, started: number, reply: Reply, done: EntryCallback): void;
-  /** The same bookkeeping for a KeySink entry (which is answered through its sink, not a callback). */
-  entryAccount(req: Request, started: number, result: Result): void;
+  /** The same bookkeeping for keys [from, to) of a KeyBatch, which all got `result`. */
+  keysDone(batch: KeyBatch, from: number, to: number, result: Result, started: number): void;
 }
 
 /**
- * Receives the outcome of keys queued with sendKey (a client multi-get), identified by the caller's tag,
+ * Receives the outcome of the keys of a KeyBatch (a client multi-get), identified by the caller's tags,
  * without a Reply object or a Buffer view per hit.
  */
 export interface KeySink {
@@ -49,6 +49,33 @@ export interface KeySink {
   keyHit(tag: number, buf: Buffer, start: number, end: number): void;
   /** Anything else: a miss (`notfound`) or an error result. */
   keyReply(tag: number, reply: Reply): void;
+  /** The key's Request, made on demand (observers need one; the fast path itself does not). */
+  request(tag: number): Request;
+}
+
+/**
+ * Keys of one client multi-get for one destination, as ranges of the client's read buffer (never reused,
+ * so the ranges stay valid): one queue entry and one upstream get line (at most MAX_BATCH_KEYS keys),
+ * answered key by key through `sink` under each key's tag. No Request, Entry or Buffer view per key.
+ */
+export class KeyBatch {
+  n = 0;
+  readonly starts: number[] = [];
+  readonly ends: number[] = [];
+  readonly tags: number[] = [];
+  constructor(
+    /** `get ` or `gets `: the command head written before the keys. */
+    readonly head: Buffer,
+    readonly buf: Buffer,
+    readonly sink: KeySink,
+  ) {}
+
+  add(start: number, end: number, tag: number): void {
+    this.starts.push(start);
+    this.ends.push(end);
+    this.tags.push(tag);
+    this.n++;
+  }
 }
 
 function noCallback(): void {}
@@ -63,8 +90,13 @@ const CRLF = Buffer.from('\r\n');
 const EMPTY = Buffer.alloc(0);
 
 class Entry {
-  /** Set once the callback has run (reply, timeout or failure). */
+  /** Set once the callback has run (reply, timeout or failure); for a batch, once its END (or error) came. */
   finished = false;
+  /**
+   * A batch entry's first key the reply has not reached yet. Keys before it are answered (hits and misses,
+   * in order); a finished entry's keys are all answered, and its late reply only moves this cursor.
+   */
+  next = 0;
   /** For the first entry of a merged get line: number of entries in the group; else 0 (or 1 alone). */
   group = 1;
   /**
@@ -73,7 +105,8 @@ class Entry {
    */
   deadline = 0;
   constructor(
-    readonly req: Request,
+    /** The request; null for a batch entry. */
+    readonly req: Request | null,
     /** The key written upstream (routing prefix already stripped by the caller when needed). */
     readonly key: Buffer,
     readonly done: EntryCallback,
@@ -81,22 +114,29 @@ class Entry {
     readonly owner: EntryOwner | null,
     /** Owner's start time (turn clock), passed back to it. */
     readonly started: number,
-    /** Where a sendKey entry's outcome goes (then `done` is unused), and the caller's tag for it. */
-    readonly sink: KeySink | null,
-    readonly tag: number,
+    /** The keys of a sendBatch entry (then `req` is null and `done` unused). */
+    readonly batch: KeyBatch | null,
   ) {}
 }
 
 function finishEntry(e: Entry, reply: Reply): void {
-  const sink = e.sink;
-  if (sink !== null) {
-    if (e.owner !== null) e.owner.entryAccount(e.req, e.started, reply.result);
-    sink.keyReply(e.tag, reply);
+  const b = e.batch;
+  if (b !== null) {
+    answerKeys(e, b, e.next, b.n, reply);
   } else if (e.owner !== null) {
-    e.owner.entryDone(e.req, e.started, reply, e.done);
+    e.owner.entryDone(e.req as Request, e.started, reply, e.done);
   } else {
     e.done(reply);
   }
+}
+
+/** Answer keys [from, to) of a batch entry with `reply`. */
+function answerKeys(e: Entry, b: KeyBatch, from: number, to: number, reply: Reply): void {
+  if (from >= to) return;
+  if (e.owner !== null) e.owner.keysDone(b, from, to, reply.result, e.started);
+  const sink = b.sink;
+  const tags = b.tags;
+  for (let m = from; m < to; m++) sink.keyReply(tags[m] as number, reply);
 }
 
 function isBatchable(op: Op): boolean {
@@ -145,6 +185,10 @@ export class Connection implements Flushable {
   /** Inside a merged get group: index of the next candidate entry to match a VALUE against. */
   private groupCursor = -1;
   private groupEnd = -1;
+  /** Where valueHeader found the key of the VALUE line it scanned. */
+  private keyEnd = 0;
+  /** Keys beyond the first of every queued batch entry (so `outstanding` counts keys). */
+  private batchExtraKeys = 0;
   /** connectionClock() of the last write or received bytes (idle-connection reset). */
   lastActivity = connectionClock();
   /** Set by retire(): close as soon as nothing is outstanding (address moved, draining). */
@@ -166,9 +210,9 @@ export class Connection implements Flushable {
     private readonly events: ConnectionEvents,
   ) {}
 
-  /** Number of requests sent or queued that still expect a reply (zombies included). */
+  /** Number of requests (keys, for batches) sent or queued that still expect a reply (zombies included). */
   get outstanding(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head + this.batchExtraKeys;
   }
 
   get isClosed(): boolean {
@@ -185,21 +229,22 @@ export class Connection implements Flushable {
     }
     // The deadline is stamped and the timer armed when the request is written (flush); until then a
     // request waiting for the connection is covered by the connect timeout.
-    this.enqueue(new Entry(req, key, done, timeoutMs, owner, started, null, 0));
+    this.enqueue(new Entry(req, key, done, timeoutMs, owner, started, null));
   }
 
   /**
-   * Queue a get-family request whose outcome goes to `sink` under `tag` (see KeySink): a hit costs no
-   * Reply and no Buffer view. Written and merged exactly like send().
+   * Queue a batch of get/gets keys (see KeyBatch), written as its own get line; each key's outcome goes to
+   * the batch's sink. Timeouts and failures answer every key not answered yet.
    */
-  sendKey(req: Request, timeoutMs: number, sink: KeySink, tag: number, owner: EntryOwner | null, started: number): void {
+  sendBatch(batch: KeyBatch, timeoutMs: number, owner: EntryOwner | null, started: number): void {
+    const e = new Entry(null, EMPTY, noCallback, timeoutMs, owner, started, batch);
     if (this.closed) {
-      const reply = new Reply('remote_error', null, 'connection closed');
-      if (owner !== null) owner.entryAccount(req, started, reply.result);
-      sink.keyReply(tag, reply);
+      e.finished = true;
+      finishEntry(e, new Reply('remote_error', null, 'connection closed'));
       return;
     }
-    this.enqueue(new Entry(req, req.key, noCallback, timeoutMs, owner, started, sink, tag));
+    this.batchExtraKeys += batch.n - 1;
+    this.enqueue(e);
   }
 
   private enqueue(e: Entry): void {
@@ -271,15 +316,41 @@ export class Connection implements Flushable {
     if (this.timer === null) this.armTimer((q[i] as Entry).deadline, now);
     while (i < end) {
       const e = q[i] as Entry;
-      const req = e.req;
       // An entry that timed out before it was written is still written (keeps FIFO simple); its reply
       // is dropped.
+      const b = e.batch;
+      if (b !== null) {
+        // Following batches with the same head (other clients' multi-gets) share the line, up to
+        // MAX_BATCH_KEYS keys: fewer, longer get lines cost the server less.
+        let j = i + 1;
+        let keys = b.n;
+        while (j < end) {
+          const b2 = (q[j] as Entry).batch;
+          if (b2 === null || keys + b2.n > MAX_BATCH_KEYS || !sameBytes(b2.head, b.head)) break;
+          keys += b2.n;
+          j++;
+        }
+        e.group = j - i;
+        batchAdd(b.head);
+        batchAddRange(b.buf, b.starts[0] as number, b.ends[0] as number);
+        for (let k = 1; k < b.n; k++) batchAddRangeAfterSpace(b.buf, b.starts[k] as number, b.ends[k] as number);
+        for (let m = i + 1; m < j; m++) {
+          const em = q[m] as Entry;
+          em.group = 0;
+          const bm = em.batch as KeyBatch;
+          for (let k = 0; k < bm.n; k++) batchAddRangeAfterSpace(bm.buf, bm.starts[k] as number, bm.ends[k] as number);
+        }
+        batchAdd(CRLF);
+        i = j;
+        continue;
+      }
+      const req = e.req as Request;
       if (isBatchable(req.op)) {
-        // Merge following entries with the same op and head into one line.
+        // Merge following single-key entries with the same op and head into one line.
         let j = i + 1;
         while (j < end && j - i < MAX_BATCH_KEYS) {
           const r2 = (q[j] as Entry).req;
-          if (r2.op !== req.op || !sameBytes(r2.head, req.head)) break;
+          if (r2 === null || r2.op !== req.op || !sameBytes(r2.head, req.head)) break;
           j++;
         }
         e.group = j - i;
@@ -327,9 +398,11 @@ export class Connection implements Flushable {
       if (e.deadline === 0 || e.deadline > now) break; // 0: not written yet (stamped at flush)
       e.finished = true;
       expired++;
+      // Each timed-out request (each key of a batch) counts toward soft TKO (mcrouter counts per reply, not
+      // per timer tick).
+      const keys = e.batch === null ? 1 : e.batch.n - e.next;
       finishEntry(e, new Reply('timeout', null, null));
-      // Each timed-out request counts toward soft TKO (mcrouter counts per reply, not per timer tick).
-      this.events.onTimeout();
+      for (let k = 0; k < keys; k++) this.events.onTimeout();
     }
     const headEntry = q[this.head];
     if (headEntry !== undefined && headEntry.finished && now - headEntry.deadline > this.opts.connectTimeoutMs) {
@@ -372,6 +445,7 @@ export class Connection implements Flushable {
     this.queue = [];
     this.head = 0;
     this.unwritten = 0;
+    this.batchExtraKeys = 0;
     if (isConnectFailure) this.events.onConnectError(result, message ?? result);
     const reply = new Reply(result, null, message);
     for (let i = start; i < q.length; i++) {
@@ -486,8 +560,11 @@ export class Connection implements Flushable {
       if (this.closed) return;
       pos = consumed;
     }
-    if (this.head > 1024 && this.head * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.head);
+    // Drop answered entries: they keep their requests (and a batch its whole multi-get with the read buffers
+    // it points into) alive. Usually everything sent was answered and the queue simply starts over.
+    const head = this.head;
+    if (head > 0 && (head === this.queue.length || (head > 64 && head * 2 > this.queue.length))) {
+      this.queue = head === this.queue.length ? [] : this.queue.slice(head);
       this.unwritten -= this.head;
       if (this.groupCursor >= 0) {
         this.groupCursor -= this.head;
@@ -511,8 +588,9 @@ export class Connection implements Flushable {
   private parseOne(buf: Buffer, pos: number): number {
     const entry = this.queue[this.head];
     if (entry === undefined) return this.protocolError('unexpected data');
+    if (entry.batch !== null) return this.batchReply(buf, pos);
     const c0 = buf[pos];
-    const op = entry.req.op;
+    const op = (entry.req as Request).op;
 
     if (isBatchable(op)) {
       if (this.groupCursor < 0) {
@@ -571,29 +649,166 @@ export class Connection implements Flushable {
    * negative number while incomplete (see parseOne), or the protocol-error marker.
    */
   private valueBlock(buf: Buffer, pos: number): number {
-    const len = buf.length;
     const keyStart = pos + 6;
     const q = this.queue;
-    let p = keyStart;
-    let c = 0;
     // Usually the block is for the next key asked: compare that key in place instead of scanning for it.
-    let match = -1;
+    let keyEnd = -1;
     const cur = this.groupCursor;
     if (cur < this.groupEnd) {
       const ek = (q[cur] as Entry).key;
       const ke = keyStart + ek.length;
-      if (ke < len && buf[ke] === SP && bytesEqual(buf, keyStart, ek, 0, ek.length)) {
-        match = cur;
-        p = ke;
-        c = SP;
-      }
+      if (ke < buf.length && buf[ke] === SP && bytesEqual(buf, keyStart, ek, 0, ek.length)) keyEnd = ke;
     }
-    if (match < 0) {
+    const matched = keyEnd >= 0;
+    const blockEnd = this.valueHeader(buf, pos, keyEnd);
+    if (blockEnd < 0 || this.closed) return blockEnd;
+    let k = cur;
+    if (!matched) {
+      // Keys skipped over were misses: find the one this block is for.
+      keyEnd = this.keyEnd;
+      const keyLen = keyEnd - keyStart;
+      k = cur + 1;
+      while (k < this.groupEnd) {
+        const ek = (q[k] as Entry).key;
+        if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
+        k++;
+      }
+      if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
+    }
+    for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
+    this.groupCursor = k + 1;
+    this.complete(q[k] as Entry, new Reply('found', view(buf, pos, blockEnd)));
+    return blockEnd;
+  }
+
+  /**
+   * The reply to a line of batch entries (see KeyBatch; flush merges consecutive ones): VALUE blocks for
+   * some of their keys, in order, then END; or one error line for all of them. The group runs from the
+   * head entry to groupEnd; groupCursor is the entry the reply has reached, and each entry's `next` the
+   * key. Timed-out entries' keys are still matched (to stay in step) but not answered again.
+   */
+  private batchReply(buf: Buffer, pos: number): number {
+    if (this.groupCursor < 0) {
+      this.groupCursor = this.head;
+      this.groupEnd = this.head + Math.max(1, (this.queue[this.head] as Entry).group);
+    }
+    const c0 = buf[pos];
+    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === 0x4c && buf[pos + 3] === 0x55 && buf[pos + 4] === 0x45 && buf[pos + 5] === SP) {
+      return this.batchValue(buf, pos);
+    }
+    if (c0 === 0x45 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44 && buf[pos + 3] === CR && buf[pos + 4] === LF) {
+      this.endBatchGroup(MISS);
+      return pos + 5;
+    }
+    const nl = buf.indexOf(LF, pos);
+    if (nl === -1) return this.incompleteLine(buf, pos);
+    const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+    const next = nl + 1;
+    if (c0 === 0x45 && lineEnd - pos === 3 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44) {
+      this.endBatchGroup(MISS);
+      return next;
+    }
+    if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('VALUE line');
+    const err = errorResult(buf, pos, lineEnd);
+    if (err === null) return this.protocolError('get reply');
+    this.endBatchGroup(new Reply(err, buf.subarray(pos, next)));
+    return next;
+  }
+
+  /** A VALUE block in a batch group: keys the reply skipped over (up to the one it is for) were misses. */
+  private batchValue(buf: Buffer, pos: number): number {
+    const keyStart = pos + 6;
+    const q = this.queue;
+    const groupEnd = this.groupEnd;
+    let c = this.groupCursor;
+    let e = q[c] as Entry;
+    let b = e.batch as KeyBatch;
+    // Usually the block is for the next key asked: compare that key in place instead of scanning for it.
+    while (e.next >= b.n && c + 1 < groupEnd) {
+      e = q[++c] as Entry;
+      b = e.batch as KeyBatch;
+    }
+    let keyEnd = -1;
+    let k = e.next;
+    if (k < b.n) {
+      const s = b.starts[k] as number;
+      const kl = (b.ends[k] as number) - s;
+      const ke = keyStart + kl;
+      if (ke < buf.length && buf[ke] === SP && bytesEqual(buf, keyStart, b.buf, s, kl)) keyEnd = ke;
+    }
+    const matched = keyEnd >= 0;
+    const blockEnd = this.valueHeader(buf, pos, keyEnd);
+    if (blockEnd < 0 || this.closed) return blockEnd;
+    if (!matched) {
+      const keyLen = this.keyEnd - keyStart;
+      k++;
+      for (;;) {
+        while (k < b.n) {
+          const s = b.starts[k] as number;
+          if ((b.ends[k] as number) - s === keyLen && bytesEqual(buf, keyStart, b.buf, s, keyLen)) break;
+          k++;
+        }
+        if (k < b.n) break;
+        if (++c >= groupEnd) return this.protocolError('VALUE for a key not requested');
+        e = q[c] as Entry;
+        b = e.batch as KeyBatch;
+        k = e.next;
+      }
+      // Entries passed over entirely: the rest of their keys were misses.
+      for (let m = this.groupCursor; m < c; m++) {
+        const em = q[m] as Entry;
+        const bm = em.batch as KeyBatch;
+        if (!em.finished) answerKeys(em, bm, em.next, bm.n, MISS);
+        em.next = bm.n;
+      }
+      if (!e.finished) answerKeys(e, b, e.next, k, MISS);
+    }
+    this.groupCursor = c;
+    e.next = k + 1;
+    if (!e.finished) {
+      if (e.owner !== null) e.owner.keysDone(b, k, k + 1, 'found', e.started);
+      b.sink.keyHit(b.tags[k] as number, buf, pos, blockEnd);
+    }
+    return blockEnd;
+  }
+
+  /** A batch group's END or error line: every key not answered yet gets `reply`. */
+  private endBatchGroup(reply: Reply): void {
+    const q = this.queue;
+    const from = this.head;
+    const to = this.groupEnd;
+    this.head = to;
+    this.groupCursor = -1;
+    this.groupEnd = -1;
+    for (let m = from; m < to; m++) {
+      const e = q[m] as Entry;
+      const b = e.batch as KeyBatch;
+      this.batchExtraKeys -= b.n - 1;
+      if (e.finished) continue;
+      e.finished = true;
+      answerKeys(e, b, e.next, b.n, reply);
+    }
+  }
+
+  /**
+   * Check a VALUE header at `pos` and find its block's end. `keyEnd` is where the key ends when the caller
+   * already matched it in place, else -1 (then the key is scanned and its end left in `this.keyEnd`).
+   * Returns the position after the block, a negative number while incomplete, or the protocol-error marker.
+   */
+  private valueHeader(buf: Buffer, pos: number, keyEnd: number): number {
+    const len = buf.length;
+    const keyStart = pos + 6;
+    let p = keyStart;
+    let c = 0;
+    if (keyEnd >= 0) {
+      p = keyEnd;
+      c = SP;
+    } else {
       while (p < len && (c = buf[p] as number) !== SP && c !== LF && c !== CR) p++;
       if (p >= len) return this.incompleteLine(buf, pos);
+      this.keyEnd = p;
     }
-    const keyEnd = p;
-    if (c !== SP || keyEnd === keyStart) return this.protocolError('VALUE line');
+    if (c !== SP || p === keyStart) return this.protocolError('VALUE line');
     const flagsStart = ++p;
     while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) p++;
     if (p >= len) return this.incompleteLine(buf, pos);
@@ -621,29 +836,6 @@ export class Connection implements Flushable {
     const blockEnd = p + 1 + nbytes + 2;
     if (blockEnd > len) return -(blockEnd - pos);
     if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('value terminator');
-    let k = match;
-    if (k < 0) {
-      // Keys skipped over were misses: find the one this block is for.
-      const keyLen = keyEnd - keyStart;
-      k = cur + 1;
-      while (k < this.groupEnd) {
-        const ek = (q[k] as Entry).key;
-        if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
-        k++;
-      }
-      if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
-    }
-    for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
-    const hit = q[k] as Entry;
-    this.groupCursor = k + 1;
-    const sink = hit.sink;
-    if (sink === null) {
-      this.complete(hit, new Reply('found', view(buf, pos, blockEnd)));
-    } else if (!hit.finished) {
-      hit.finished = true;
-      if (hit.owner !== null) hit.owner.entryAccount(hit.req, hit.started, 'found');
-      sink.keyHit(hit.tag, buf, pos, blockEnd);
-    }
     return blockEnd;
   }
 

@@ -3,7 +3,7 @@
  * it and kept across config reloads. It owns the connection(s) to the server and its health (TKO) state.
  */
 import type { Reply, Request } from '../protocol/types.js';
-import type { KeySink } from './connection.js';
+import type { KeyBatch } from './connection.js';
 
 export type DestinationCallback = (reply: Reply) => void;
 
@@ -44,11 +44,11 @@ export interface Destination {
    */
   send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void;
   /**
-   * Optional multi-get fast path: queue a get/gets whose wire key is `req.key`, answered through `sink`
-   * under `tag` (no Reply or callback per key). Returns false without sending when the destination
-   * cannot dispatch at once; the caller then uses send().
+   * Optional multi-get fast path: queue the keys of `batch` (get/gets keys sent unchanged) as one request,
+   * each key answered through the batch's sink (no Request, Reply or callback per key). Returns false
+   * without sending when the destination cannot dispatch at once; the caller then uses send() per key.
    */
-  sendKey?(req: Request, timeoutMs: number, sink: KeySink, tag: number): boolean;
+  sendBatch?(batch: KeyBatch, timeoutMs: number): boolean;
   /** True while the destination is marked TKO (requests fail fast without being sent). */
   isTko(): boolean;
   /** Human-readable state for debug output: `up`, `tko`, `hard_tko`, `new`, `closed`. */

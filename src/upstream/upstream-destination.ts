@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection, connectionClock, type EntryOwner, type KeySink } from './connection.js';
+import { Connection, connectionClock, type EntryOwner, type KeyBatch } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
@@ -227,33 +227,40 @@ export class UpstreamDestination implements Destination, EntryOwner {
     if (this.waitHead < this.waiting.length) this.drainWaiting();
   }
 
-  /** EntryOwner: a sendKey request finished (its sink has the outcome). */
-  entryAccount(req: Request, started: number, result: Result): void {
-    this.settle(req, started, result);
+  /** EntryOwner: keys [from, to) of a batch finished with `result` (the batch's sink has the outcome). */
+  keysDone(batch: KeyBatch, from: number, to: number, result: Result, started: number): void {
+    const n = to - from;
+    this.inflight -= n;
+    this.account(result, started, n);
+    const obs = this.observer;
+    if (obs !== null) {
+      const ms = turnNow() - started;
+      for (let m = from; m < to; m++) obs.onReply(batch.sink.request(batch.tags[m] as number), result, ms);
+    }
     if (this.waitHead < this.waiting.length) this.drainWaiting();
   }
 
   private settle(req: Request, started: number, result: Result): void {
     this.inflight--;
-    this.account(result, started);
+    this.account(result, started, 1);
     if (this.observer !== null) this.observer.onReply(req, result, turnNow() - started);
   }
 
   /**
-   * The multi-get fast path (see Destination.sendKey): queue a get-family request with its wire key equal
-   * to `req.key`, answered through `sink`. Returns false, sending nothing, whenever send() would not
-   * dispatch at once (TKO, removed, waiting for a slot or an address, pending limit): the caller then
-   * routes the key the ordinary way and gets send()'s exact behaviour.
+   * The multi-get fast path (see Destination.sendBatch): queue a batch of get/gets keys sent unchanged, as
+   * one entry on one connection. Returns false, sending nothing, whenever send() would not dispatch at once
+   * (TKO, removed, waiting for a slot or an address, no room under the pending limit for every key): the
+   * caller then routes each key the ordinary way and gets send()'s exact behaviour.
    */
-  sendKey(req: Request, timeoutMs: number, sink: KeySink, tag: number): boolean {
+  sendBatch(batch: KeyBatch, timeoutMs: number): boolean {
     if (this.closed || this.resolved === null || this.maxInflight > 0 || this.tko.isTko()) return false;
     const maxPending = this.opts.maxOutstanding;
-    if (maxPending > 0 && this.outstanding() >= maxPending) return false;
+    if (maxPending > 0 && this.outstanding() + batch.n > maxPending) return false;
     this.connectTimeoutMs = timeoutMs;
     const conn = this.pick();
-    this.sent++;
-    this.inflight++;
-    conn.sendKey(req, timeoutMs, sink, tag, this, turnNow());
+    this.sent += batch.n;
+    this.inflight += batch.n;
+    conn.sendBatch(batch, timeoutMs, this, turnNow());
     return true;
   }
 
@@ -327,11 +334,11 @@ export class UpstreamDestination implements Destination, EntryOwner {
     if (next !== Infinity) this.armWaitTimer(next);
   }
 
-  private account(result: Result, started: number): void {
-    this.replied++;
-    this.latencySumUs += (turnNow() - started) * 1000;
-    if (result === 'timeout') this.timeouts++;
-    else if (result === 'remote_error' || result === 'connect_error' || result === 'connect_timeout') this.errors++;
+  private account(result: Result, started: number, n: number): void {
+    this.replied += n;
+    this.latencySumUs += (turnNow() - started) * 1000 * n;
+    if (result === 'timeout') this.timeouts += n;
+    else if (result === 'remote_error' || result === 'connect_error' || result === 'connect_timeout') this.errors += n;
   }
 
   private pick(): Connection {

@@ -46,16 +46,21 @@ export function batchAdd(b: Buffer): void {
 
 /** Append a space and then `key` (the keys of a merged get line). */
 export function batchAddAfterSpace(key: Buffer): void {
-  const n = key.length;
+  batchAddRangeAfterSpace(key, 0, key.length);
+}
+
+/** Append a space and then `buf[start, end)` (a key inside a client's read buffer). */
+export function batchAddRangeAfterSpace(buf: Buffer, start: number, end: number): void {
+  const n = end - start;
   if (n > 24 || used + n + 1 > scratch.length) {
     batchAddRange(SPACE, 0, 1);
-    batchAddRange(key, 0, n);
+    batchAddRange(buf, start, end);
     return;
   }
   const s = scratch;
   let u = used;
   s[u++] = 0x20;
-  for (let i = 0; i < n; i++) s[u + i] = key[i] as number;
+  for (let i = 0; i < n; i++) s[u + i] = buf[start + i] as number;
   used = u + n;
 }
 

@@ -1,7 +1,8 @@
 /**
- * The multi-get fast path (issue 4): keys whose route is just "this destination, key unchanged" are sent
- * with Destination.sendKey and come back as ranges of the upstream read buffers; every other key takes
- * the route tree. These tests drive real memcached servers through mcrelay and check the client sees
+ * The multi-get fast path (issue 4): keys whose route is just "this destination, key unchanged" are
+ * grouped into one KeyBatch per destination (Destination.sendBatch; batches of several clients share an
+ * upstream get line) and come back as ranges of the upstream read buffers; every other key takes the
+ * route tree. These tests drive real memcached servers through mcrelay and check the client sees
  * exactly what the slow path gave: hits in key order with their exact bytes, one END, the first error
  * for the whole reply when a server fails, and a usable connection afterwards.
  */
@@ -9,6 +10,7 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { startMemcached, type MemcachedServer } from './helpers/real-memcached.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
+import { getFreePort } from './helpers/ports.js';
 
 let servers: MemcachedServer[] = [];
 const relays: RelayProcess[] = [];
@@ -73,6 +75,52 @@ describe('multi-get fast path', () => {
     const wb = b.map((k) => want[asked.indexOf(k)]).join('');
     expect(both).toBe(`${wa}END\r\n${wb}END\r\n`);
     await c.close();
+  });
+
+  test('many clients at once, observers on: each gets exactly its reply; per-key stats add up', async () => {
+    const adminPort = await getFreePort();
+    const r = await relay({ pools: { A: { servers: servers.slice(0, 3).map((s) => s.address) } }, route: 'PoolRoute|A' }, [
+      '--admin-port', String(adminPort), '--prefix-stats', '--hot-keys', '--hot-keys-sample-rate', '1',
+    ]);
+    const setup = await connect(r.port);
+    const stored = new Map<string, string>();
+    // Keys with a hash stop (`|#|`) place by the part before it, like the route tree does.
+    const all = Array.from({ length: 400 }, (_, i) => (i % 9 === 0 ? `cc:${i}|#|tail${i % 4}` : `cc:${i}`));
+    for (const [i, k] of all.entries()) {
+      if (i % 4 === 3) continue; // a miss
+      const v = valueOf(k, 5 + (i % 90));
+      stored.set(k, v);
+      expect((await setup.roundTrip(`set ${k} ${i} 0 ${v.length}\r\n${v}\r\n`)).toString()).toBe('STORED\r\n');
+    }
+    await setup.close();
+    const blockOf = (k: string): string => {
+      const v = stored.get(k);
+      return v === undefined ? '' : `VALUE ${k} ${all.indexOf(k)} ${v.length}\r\n${v}\r\n`;
+    };
+    // 12 clients, each pipelining 3 multi-gets of overlapping keys (some over 100 keys for one server,
+    // so a batch fills up and a second one starts), all sent in the same instant.
+    const clients = await Promise.all(Array.from({ length: 12 }, () => connect(r.port)));
+    const plans = clients.map((_, ci) => [0, 1, 2].map((j) => all.filter((_, i) => (i + 5 * j + 11 * ci) % (ci % 3 === 0 ? 1 + j : 7) === 0)));
+    const replies = await Promise.all(
+      clients.map((c, ci) => c.roundTrip(plans[ci]!.map((keys) => `get ${keys.join(' ')}\r\n`).join(''), 10_000)),
+    );
+    let requested = 0;
+    let hits = 0;
+    for (const [ci, reply] of replies.entries()) {
+      const want = plans[ci]!.map((keys) => `${keys.map(blockOf).join('')}END\r\n`).join('');
+      expect(reply.toString('latin1')).toBe(want);
+      for (const keys of plans[ci]!) {
+        requested += keys.length;
+        hits += keys.filter((k) => stored.has(k)).length;
+      }
+    }
+    expect(plans.some((p) => p.some((keys) => keys.length > 300))).toBe(true);
+    await Promise.all(clients.map((c) => c.close()));
+    // The observers saw every key once: prefix stats count requests (the sets too), hits and misses per key.
+    const metrics = await (await fetch(`http://127.0.0.1:${adminPort}/metrics`)).text();
+    expect(metrics).toContain(`mcrelay_prefix_requests_total{prefix="cc:"} ${requested + stored.size}`);
+    expect(metrics).toContain(`mcrelay_prefix_hits_total{prefix="cc:"} ${hits}`);
+    expect(metrics).toContain(`mcrelay_prefix_misses_total{prefix="cc:"} ${requested - hits}`);
   });
 
   test('fast-path keys, routing-prefixed keys and admin keys in one multi-get', async () => {

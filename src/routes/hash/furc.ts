@@ -40,10 +40,10 @@ export function furcMaximumPoolSize(): number {
   return FURC_MAX_POOL_SIZE;
 }
 
-/** furc_hash(buf[0, len), m): an index in [0, m) (0 when m <= 1). m is treated as uint32. */
-export function furcHash(buf: Uint8Array, m: number, len: number = buf.length): number {
+/** furc_hash(buf[off, off+len), m): an index in [0, m) (0 when m <= 1). m is treated as uint32. */
+export function furcHash(buf: Uint8Array, m: number, len: number = buf.length, off = 0): number {
   if (m <= 1) return 0;
-  murmur64aInto(buf, 0, len, 0, FURC_SEED, STREAM, 0);
+  murmur64aInto(buf, off, len, 0, FURC_SEED, STREAM, 0);
   // Words computed so far. Bit i of the stream is bit (i & 31) of STREAM[i >>> 5] ([lo, hi] per word).
   let have = 1;
   let d = 32 - Math.clz32(m - 1);

@@ -27,6 +27,7 @@ import { buildKetamaRing, buildModulaSlots, ketamaLookup, ketamaNodeName, twempr
 import { getKeyHash } from './key-hashes.js';
 import { jumpIndex } from './jump.js';
 import { spooky32 as spooky32Impl } from './spooky-v2.js';
+import { view } from '../../protocol/bytes.js';
 
 export type HashFuncName =
   | 'Ch3'
@@ -64,6 +65,8 @@ export interface Selector {
   readonly n: number;
   /** Index into servers, in [0, n). */
   select(routingKey: Buffer): number;
+  /** The same index for the routing key `buf[start, end)`, read in place where the hash allows it. */
+  selectRange(buf: Buffer, start: number, end: number): number;
 }
 
 export const DEFAULT_KETAMA_KEY_HASH = 'fnv1a_64';
@@ -86,6 +89,8 @@ export function spooky32(buf: Uint8Array, seed: number = 0): number {
 
 /** Core: hash buf[0, len) -> index. buf is either the caller's key (len = key.length) or a scratch buffer. */
 type Core = (buf: Buffer, len: number) => number;
+/** A core that reads buf[off, off+len) in place (the multi-get fast path hashes keys inside the read buffer). */
+type RangeCore = (buf: Buffer, off: number, len: number) => number;
 
 class SaltedSelector implements Selector {
   private scratch: Buffer;
@@ -103,21 +108,37 @@ class SaltedSelector implements Selector {
     this.salt.copy(this.scratch, routingKey.length);
     return this.core(this.scratch, len);
   }
+  selectRange(buf: Buffer, start: number, end: number): number {
+    const klen = end - start;
+    const len = klen + this.salt.length;
+    if (this.scratch.length < len) this.scratch = Buffer.allocUnsafe(len * 2);
+    buf.copy(this.scratch, 0, start, end);
+    this.salt.copy(this.scratch, klen);
+    return this.core(this.scratch, len);
+  }
 }
 
 class PlainSelector implements Selector {
   constructor(
     readonly n: number,
     private readonly core: Core,
+    private readonly rangeCore: RangeCore | null,
   ) {}
   select(routingKey: Buffer): number {
     return this.core(routingKey, routingKey.length);
+  }
+  selectRange(buf: Buffer, start: number, end: number): number {
+    if (this.rangeCore !== null) return this.rangeCore(buf, start, end - start);
+    return this.core(view(buf, start, end), end - start);
   }
 }
 
 class ConstSelector implements Selector {
   readonly n = 1;
   select(_routingKey: Buffer): number {
+    return 0;
+  }
+  selectRange(_buf: Buffer, _start: number, _end: number): number {
     return 0;
   }
 }
@@ -207,12 +228,14 @@ export function createSelector(spec: HashSpec, servers: readonly SelectorServer[
   }
 
   let core: Core;
+  let rangeCore: RangeCore | null = null;
   let saltHandled = false;
   switch (fn) {
     case 'Ch3':
     case 'ConstShard': {
       if (n > FURC_MAX_POOL_SIZE) throw new Error(`${fn}: pool size must be in [1, ${FURC_MAX_POOL_SIZE}] (got ${n})`);
       core = fn === 'Ch3' ? (buf, len) => furcHash(buf, n, len) : (buf, len) => constShardIndex(buf, len, n);
+      if (fn === 'Ch3') rangeCore = (buf, off, len) => furcHash(buf, n, len, off);
       break;
     }
     case 'WeightedCh3': {
@@ -279,6 +302,6 @@ export function createSelector(spec: HashSpec, servers: readonly SelectorServer[
   }
   if (n === 1) return new ConstSelector();
   const salt = spec.salt ?? '';
-  if (salt === '' || saltHandled) return new PlainSelector(n, core);
+  if (salt === '' || saltHandled) return new PlainSelector(n, core, rangeCore);
   return new SaltedSelector(n, core, Buffer.from(salt, 'utf8'));
 }

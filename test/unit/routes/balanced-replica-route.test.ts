@@ -46,13 +46,13 @@ describe('BalancedReplicaRoute', () => {
     const a = new FakeRoute('a', 'timeout');
     const b = new FakeRoute('b', 'connect_error');
     const c = new FakeRoute('c', 'found');
-    const sel = { n: 3, select: () => 0 };
+    const sel = { n: 3, select: () => 0, selectRange: () => 0 };
     const ctx = makeTestContext();
     const reply = routeSync(new BalancedReplicaRoute([a, b, c], sel, 3, (_q, res) => res !== 'found' && res !== 'notfound'), makeRequest('get', 'k'), ctx);
     expect(reply.result).toBe('found');
     expect(reply.isFailover).toBe(true);
     expect([a.seen.length, b.seen.length, c.seen.length]).toEqual([1, 1, 1]);
-    const miss = new BalancedReplicaRoute([new FakeRoute('m', 'notfound'), c], { n: 2, select: () => 0 }, 2, () => false);
+    const miss = new BalancedReplicaRoute([new FakeRoute('m', 'notfound'), c], { n: 2, select: () => 0, selectRange: () => 0 }, 2, () => false);
     expect(routeSync(miss, makeRequest('get', 'k')).result).toBe('notfound');
     // failover_count limits the tries
     const limited = new BalancedReplicaRoute([new FakeRoute('x', 'timeout'), new FakeRoute('y', 'timeout'), c], sel, 2, (_q, res) => res === 'timeout');
@@ -61,7 +61,7 @@ describe('BalancedReplicaRoute', () => {
 
   test('writes and deletes go to every replica with the worst reply', () => {
     const kids = [new FakeRoute('a', 'stored'), new FakeRoute('b', 'notstored'), new FakeRoute('c', 'stored')];
-    const r = new BalancedReplicaRoute(kids, { n: 3, select: () => 1 }, 3, () => true);
+    const r = new BalancedReplicaRoute(kids, { n: 3, select: () => 1, selectRange: () => 1 }, 3, () => true);
     expect(routeSync(r, makeRequest('set', 'k', 'v')).result).toBe('notstored');
     routeSync(r, makeRequest('delete', 'k'));
     routeSync(r, makeRequest('incr', 'k'));

@@ -159,10 +159,10 @@ describe('PoolRoute unimplemented options', () => {
   });
 });
 
-describe('PoolRoute.directDestination (the multi-get fast path)', () => {
-  /** A destination that offers sendKey, so destination routes can name it as a direct target. */
+describe('PoolRoute.directRange (the multi-get fast path)', () => {
+  /** A destination that offers sendBatch, so destination routes can name it as a direct target. */
   class FastDestination extends RecordingDestination {
-    sendKey(): boolean {
+    sendBatch(): boolean {
       return true;
     }
   }
@@ -178,24 +178,38 @@ describe('PoolRoute.directDestination (the multi-get fast path)', () => {
     const built = buildConfig(JSON.parse(JSON.stringify(config)), { options: DEFAULT_BUILD_OPTIONS, destinations: provider });
     return built.root;
   }
+  /** The key inside a get line, as the parser hands it over: a range of a bigger buffer. */
+  function inLine(key: string): [Buffer, number, number] {
+    const line = Buffer.from(`get other|#|x ${key} more\r\n`, 'latin1');
+    const start = 'get other|#|x '.length;
+    return [line, start, start + Buffer.byteLength(key, 'latin1')];
+  }
+  const hashStopKeys = KEYS.slice(0, 40).flatMap((k) => [`${k}|#|suffix`, `a|#|${k}`, `${k}|#|`]);
 
-  test('names the destination route() sends to, with the pool timeout', () => {
-    const root = buildFast({ pools: { A: { servers: SERVERS, server_timeout: 77 } }, route: 'PoolRoute|A' });
-    for (const k of KEYS) {
-      const req = makeRequest('get', k);
-      const t = root.directDestination?.(req);
-      expect(t?.destination.address).toBe(routeSync(root, req).raw?.toString());
+  test.each([
+    ['Ch3', {}],
+    ['Ch3 with a salt', { hash: { hash_func: 'Ch3', salt: 'pepper' } }],
+    ['WeightedCh3', { hash: { hash_func: 'WeightedCh3', weights: [1, 0.5, 0.7, 0.2] } }],
+    ['Crc32', { hash: 'Crc32' }],
+  ])('names the destination route() sends to, with the pool timeout (%s)', (_name, extra) => {
+    const root = buildFast({ pools: { A: { servers: SERVERS, server_timeout: 77 } }, route: { type: 'PoolRoute', pool: 'A', ...extra } });
+    const seen = new Set<string>();
+    for (const k of [...KEYS, ...hashStopKeys]) {
+      const [buf, s, e] = inLine(k);
+      const t = root.directRange?.(buf, s, e);
+      const expected = routeSync(root, makeRequest('get', k)).raw?.toString();
+      expect({ k, to: t?.destination.address }).toEqual({ k, to: expected });
       expect(t?.timeoutMs).toBe(77);
+      seen.add(expected ?? '');
     }
+    expect(seen.size).toBeGreaterThan(1);
   });
 
-  test('null for a key whose routing prefix would be stripped; kept prefixes go direct', () => {
-    const pool = root0();
-    expect(pool.directDestination?.(makeRequest('get', '/r/c/foo'))).toBeNull();
-    const kept = buildFast({ pools: { A: { servers: SERVERS, keep_routing_prefix: true } }, route: 'PoolRoute|A' }).defaultRoute;
-    expect(kept.directDestination?.(makeRequest('get', '/r/c/foo'))?.destination.address).toMatch(/^127\.0\.0\.1:2000\d$/);
-    function root0(): RouteHandle {
-      return buildFast({ pools: { A: { servers: SERVERS } }, route: 'PoolRoute|A' }).defaultRoute;
+  test('null for a key with a routing prefix, kept or not', () => {
+    for (const pool of [{ servers: SERVERS }, { servers: SERVERS, keep_routing_prefix: true }]) {
+      const root = buildFast({ pools: { A: pool }, route: 'PoolRoute|A' });
+      expect(root.directRange?.(...inLine('/r/c/foo'))).toBeNull();
+      expect(root.directRange?.(...inLine('foo'))).not.toBeNull();
     }
   });
 
@@ -208,7 +222,7 @@ describe('PoolRoute.directDestination (the multi-get fast path)', () => {
     ];
     for (const route of cases) {
       const root = buildFast({ pools, route });
-      for (const k of KEYS.slice(0, 50)) expect(root.directDestination?.(makeRequest('get', k)) ?? null).toBeNull();
+      for (const k of KEYS.slice(0, 50)) expect(root.directRange?.(...inLine(k)) ?? null).toBeNull();
     }
   });
 });

@@ -1,0 +1,241 @@
+/**
+ * Connection: KeyBatch entries (the multi-get fast path). A batch is the keys of one client multi-get for
+ * one destination, given as ranges of the client's read buffer; consecutive batches share one get line (up
+ * to MAX_BATCH_KEYS keys) and the reply is split back per batch and per key by matching keys in order.
+ * Scripted replies are fed split at every byte, in both read modes; timeouts leave zombies whose late
+ * replies must be matched (to stay in step) but not answered twice.
+ */
+import type net from 'node:net';
+import { describe, expect, test } from 'vitest';
+import { Connection, KeyBatch, MAX_BATCH_KEYS, type EntryOwner, type KeySink } from '../../../src/upstream/connection.js';
+import { Reply, Request, type Result } from '../../../src/protocol/types.js';
+import { FakeSocket as BaseFakeSocket } from '../../fuzz/fuzz-lib.js';
+
+class FakeSocket extends BaseFakeSocket {
+  lines: string[] = [];
+  override write(b: Buffer): boolean {
+    this.lines.push(b.toString('latin1'));
+    return super.write(b);
+  }
+}
+
+/** Records each key's outcome as `found:<block>`, `notfound`, or `<result>:<raw or message>`. */
+class Sink implements KeySink {
+  readonly got = new Map<number, string[]>();
+  constructor(private readonly keys: string[]) {}
+  private add(tag: number, s: string): void {
+    const list = this.got.get(tag) ?? [];
+    list.push(s);
+    this.got.set(tag, list);
+  }
+  keyHit(tag: number, buf: Buffer, start: number, end: number): void {
+    this.add(tag, `found:${buf.toString('latin1', start, end)}`);
+  }
+  keyReply(tag: number, reply: Reply): void {
+    this.add(tag, reply.result === 'notfound' ? 'notfound' : `${reply.result}:${reply.raw?.toString('latin1') ?? reply.message ?? ''}`);
+  }
+  request(tag: number): Request {
+    return Request.synthesize('get', Buffer.from(this.keys[tag] ?? ''), 'get ', '', null, 0);
+  }
+  /** Each key's outcomes in tag order (exactly one each when all is well). */
+  outcomes(): string[][] {
+    return this.keys.map((_, i) => this.got.get(i) ?? []);
+  }
+}
+
+/** Counts keysDone per result, like a destination's accounting. */
+class Owner implements EntryOwner {
+  readonly counts = new Map<Result, number>();
+  entryDone(): void {
+    throw new Error('not a batch');
+  }
+  keysDone(_b: KeyBatch, from: number, to: number, result: Result): void {
+    this.counts.set(result, (this.counts.get(result) ?? 0) + to - from);
+  }
+  total(): number {
+    let n = 0;
+    for (const v of this.counts.values()) n += v;
+    return n;
+  }
+}
+
+/** A client's multi-get: keys as ranges of one read buffer (`get k1 k2 ...\r\n`), tags 0..n-1. */
+function batchOf(keys: string[], sink: KeySink, head = 'get '): KeyBatch {
+  const line = Buffer.from(`${head}${keys.join(' ')}\r\n`, 'latin1');
+  const b = new KeyBatch(Buffer.from(head, 'latin1'), line, sink);
+  let p = head.length;
+  keys.forEach((k, i) => {
+    b.add(p, p + k.length, i);
+    p += k.length + 1;
+  });
+  return b;
+}
+
+interface Reader {
+  userBuffers: boolean;
+  readBuffer(): Buffer;
+  onRead(n: number): void;
+  flush(): void;
+}
+
+function connect(): { conn: Connection; sock: FakeSocket; timeouts: () => number } {
+  const sock = new FakeSocket();
+  let timeouts = 0;
+  const conn = new Connection(
+    { host: '127.0.0.1', port: 1, connectTimeoutMs: 5000, keepAlive: false, connect: () => sock as unknown as net.Socket },
+    { onConnectError: () => {}, onTimeout: () => timeouts++, onReply: () => {}, onClose: () => {} },
+  );
+  return { conn, sock, timeouts: () => timeouts };
+}
+
+/** Feed `bytes` in the given pieces, through 'data' events or (onread mode) the arena reader. */
+function feed(conn: Connection, sock: FakeSocket, bytes: Buffer, cuts: number[], onread: boolean): void {
+  const bounds = [0, ...cuts, bytes.length];
+  for (let i = 0; i + 1 < bounds.length; i++) {
+    const piece = bytes.subarray(bounds[i], bounds[i + 1]);
+    if (piece.length === 0) continue;
+    if (!onread) {
+      sock.emit('data', Buffer.from(piece));
+      continue;
+    }
+    const reader = conn as unknown as Reader;
+    let p = 0;
+    while (p < piece.length) {
+      const dst = reader.readBuffer();
+      const n = Math.min(dst.length, piece.length - p);
+      piece.copy(dst, 0, p, p + n);
+      reader.onRead(n);
+      p += n;
+    }
+  }
+}
+
+const block = (key: string, value: string, cas = ''): string => `VALUE ${key} 7 ${value.length}${cas}\r\n${value}\r\n`;
+
+describe('Connection batches: lines written', () => {
+  test('consecutive batches share a get line up to MAX_BATCH_KEYS keys; get and gets never mix', () => {
+    const { conn, sock } = connect();
+    const s = new Sink([]);
+    conn.sendBatch(batchOf(['a', 'b'], s), 1000, null, 0);
+    conn.sendBatch(batchOf(['c'], s), 1000, null, 0);
+    conn.sendBatch(batchOf(['d', 'e'], s, 'gets '), 1000, null, 0);
+    conn.sendBatch(batchOf(['f'], s), 1000, null, 0);
+    const wide = Array.from({ length: MAX_BATCH_KEYS - 2 }, (_, i) => `w${i}`);
+    conn.sendBatch(batchOf(wide, s), 1000, null, 0);
+    conn.sendBatch(batchOf(['x', 'y'], s), 1000, null, 0);
+    sock.emit('connect');
+    (conn as unknown as Reader).flush();
+    expect(sock.lines.join('')).toBe(
+      'get a b c\r\n' + 'gets d e\r\n' + `get f ${wide.join(' ')}\r\n` + 'get x y\r\n',
+    );
+    expect(conn.outstanding).toBe(3 + 2 + 1 + wide.length + 2);
+    conn.close();
+  });
+});
+
+describe('Connection batches: replies split at every byte', () => {
+  // Three clients' batches in one line; duplicate keys within and across batches; hits, misses, gets.
+  const clients = [['a', 'b', 'a', 'c'], ['c', 'dd'], ['e', 'a']];
+  const cases: [string, string, (string | null)[][]][] = [
+    [
+      'hits and misses across three batches',
+      block('a', 'one') + block('a', 'two') + block('c', '') + block('c', 'z') + block('a', 'A2') + 'END\r\n',
+      [['found:' + block('a', 'one'), 'notfound', 'found:' + block('a', 'two'), 'found:' + block('c', '')], ['found:' + block('c', 'z'), 'notfound'], ['notfound', 'found:' + block('a', 'A2')]],
+    ],
+    [
+      'all misses',
+      'END\r\n',
+      [['notfound', 'notfound', 'notfound', 'notfound'], ['notfound', 'notfound'], ['notfound', 'notfound']],
+    ],
+    [
+      'an error line after some hits answers every key not answered yet',
+      block('b', 'bee') + block('dd', 'DD') + 'SERVER_ERROR out of memory\r\n',
+      [['notfound', 'found:' + block('b', 'bee'), 'notfound', 'notfound'], ['notfound', 'found:' + block('dd', 'DD')], ['remote_error:SERVER_ERROR out of memory\r\n', 'remote_error:SERVER_ERROR out of memory\r\n']],
+    ],
+    [
+      'bare \\n line ends and a value that looks like END',
+      'VALUE e 0 5\nEND\r\n\r\n' + 'END\n',
+      [['notfound', 'notfound', 'notfound', 'notfound'], ['notfound', 'notfound'], ['found:VALUE e 0 5\nEND\r\n\r\n', 'notfound']],
+    ],
+  ];
+  for (const [name, stream, want] of cases) {
+    for (const onread of [false, true]) {
+      test(`${name} (${onread ? 'onread arenas' : 'data events'})`, () => {
+        const bytes = Buffer.from(stream, 'latin1');
+        for (let cut = 0; cut <= bytes.length; cut++) {
+          const { conn, sock } = connect();
+          (conn as unknown as Reader).userBuffers = onread;
+          const owner = new Owner();
+          const sinks = clients.map((keys) => new Sink(keys));
+          clients.forEach((keys, i) => conn.sendBatch(batchOf(keys, sinks[i] as Sink), 1000, owner, 0));
+          sock.emit('connect');
+          (conn as unknown as Reader).flush();
+          expect(sock.lines).toEqual(['get a b a c c dd e a\r\n']);
+          feed(conn, sock, bytes, [cut], onread);
+          // Then a single-key request on the same connection: it must get its own reply (still in step).
+          let after: Reply | null = null;
+          conn.send(Request.synthesize('get', Buffer.from('zz'), 'get ', '', null, 0), Buffer.from('zz'), 1000, (r) => (after = r));
+          (conn as unknown as Reader).flush();
+          feed(conn, sock, Buffer.from(block('zz', 'last') + 'END\r\n', 'latin1'), [], onread);
+          const got = sinks.map((s) => s.outcomes().map((o) => (o.length === 1 ? o[0] : `answered ${o.length} times: ${o.join(' | ')}`)));
+          expect({ cut, got }).toEqual({ cut, got: want });
+          expect((after as Reply | null)?.raw?.toString('latin1')).toBe(block('zz', 'last'));
+          expect(owner.total()).toBe(8);
+          expect(conn.outstanding).toBe(0);
+          conn.close();
+        }
+      });
+    }
+  }
+
+  test('a VALUE for a key no batch asked for resets the connection and fails every key', () => {
+    const { conn, sock } = connect();
+    const s = new Sink(['a', 'b']);
+    conn.sendBatch(batchOf(['a', 'b'], s), 1000, null, 0);
+    sock.emit('connect');
+    (conn as unknown as Reader).flush();
+    sock.emit('data', Buffer.from(block('a', '1') + block('zzz', '2') + 'END\r\n'));
+    expect(s.outcomes()).toEqual([['found:' + block('a', '1')], ['remote_error:bad reply from server: VALUE for a key not requested']]);
+    expect(conn.isClosed).toBe(true);
+    expect(sock.destroyed).toBe(true);
+  });
+
+  test('a closed connection answers a new batch at once', () => {
+    const { conn } = connect();
+    conn.close();
+    const s = new Sink(['a', 'b']);
+    const owner = new Owner();
+    conn.sendBatch(batchOf(['a', 'b'], s), 1000, owner, 0);
+    expect(s.outcomes()).toEqual([['remote_error:connection closed'], ['remote_error:connection closed']]);
+    expect(owner.counts.get('remote_error')).toBe(2);
+  });
+});
+
+describe('Connection batches: timeouts', () => {
+  test('a timed-out batch sharing a line with a live one: its late reply is matched, not answered again', async () => {
+    const { conn, sock, timeouts } = connect();
+    const owner = new Owner();
+    const slow = new Sink(['k', 'm', 'k']);
+    const live = new Sink(['k', 'n']);
+    conn.sendBatch(batchOf(['k', 'm', 'k'], slow), 30, owner, 0);
+    conn.sendBatch(batchOf(['k', 'n'], live), 5000, owner, 0);
+    sock.emit('connect');
+    (conn as unknown as Reader).flush();
+    expect(sock.lines).toEqual(['get k m k k n\r\n']);
+    // The first key of the slow batch is answered before its deadline, the rest time out.
+    sock.emit('data', Buffer.from(block('k', 'first')));
+    await new Promise((r) => setTimeout(r, 120));
+    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:'], ['timeout:']]);
+    expect(timeouts()).toBe(2);
+    expect(live.outcomes()).toEqual([[], []]);
+    // The late rest of the reply: the slow batch's second `k` must not be taken for the live batch's `k`.
+    sock.emit('data', Buffer.from(block('k', 'late') + block('k', 'mine') + block('n', 'N') + 'END\r\n'));
+    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:'], ['timeout:']]);
+    expect(live.outcomes()).toEqual([['found:' + block('k', 'mine')], ['found:' + block('n', 'N')]]);
+    expect(owner.counts.get('timeout')).toBe(2);
+    expect(owner.total()).toBe(5);
+    expect(conn.outstanding).toBe(0);
+    expect(conn.isClosed).toBe(false);
+    conn.close();
+  });
+});
