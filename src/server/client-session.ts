@@ -27,6 +27,7 @@ import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
 import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.js';
 import type { DirectTarget } from '../routes/route-handle.js';
+import { stageKeys, unstageKeys } from '../routes/hash/murmur64a-wasm.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { ProxyCore, RequestObserver } from './proxy-core.js';
 
@@ -399,6 +400,9 @@ export class ClientSession implements RequestSink, Flushable {
     const groupTargets: DirectTarget[] = [];
     const groupBatches: KeyBatch[] = [];
     let groups = 0;
+    // The key bytes go to the hash function's memory in one copy instead of one per key (the parsed line
+    // is never written again).
+    stageKeys(buf, keyStarts[0] as number, keyEnds[count - 1] as number);
     for (let i = 0; i < count; i++) {
       const s = keyStarts[i] as number;
       const e = keyEnds[i] as number;
@@ -433,6 +437,7 @@ export class ClientSession implements RequestSink, Flushable {
         groupBatches.length = groups;
       }
     }
+    unstageKeys();
     for (let g = 0; g < groups; g++) this.sendBatch(mg, groupTargets[g] as DirectTarget, groupBatches[g] as KeyBatch);
   }
 
