@@ -23,7 +23,7 @@ import { RequestParser, type LocalOp, type RequestSink } from '../protocol/reque
 import { isErrorResult, Reply, Request, defaultErrorText, type Op } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual, view } from '../protocol/bytes.js';
-import { ARENA_READS_ENABLED, readIntoArenas } from './arena-reads.js';
+import { readThroughSharedBuffer, SHARED_READS_ENABLED } from './client-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
 import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.js';
 import type { DirectTarget } from '../routes/route-handle.js';
@@ -156,7 +156,8 @@ export class ClientSession implements RequestSink, Flushable {
   ) {
     this.parser = new RequestParser(this);
     socket.setNoDelay(true);
-    if (!ARENA_READS_ENABLED || !readIntoArenas(socket, (chunk) => this.onData(chunk))) socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    const onChunk = (chunk: Buffer): void => this.onData(chunk);
+    if (!SHARED_READS_ENABLED || !readThroughSharedBuffer(socket, onChunk)) socket.on('data', onChunk);
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('drain', () => this.maybeResume());
