@@ -18,5 +18,5 @@ COPY examples ./examples
 USER node
 EXPOSE 11211
 # Containers listen on all interfaces; on a host, mcrelay binds loopback unless told otherwise.
-ENTRYPOINT ["node", "dist/cli.js"]
+ENTRYPOINT ["node", "--initial-old-space-size=64", "dist/cli.js"]
 CMD ["--config", "file:/app/config/default.yaml", "-p", "11211", "--listen-addresses", "0.0.0.0"]

@@ -56,6 +56,7 @@ case "$mode" in
   perf) flags=(--perf-basic-prof) ;;
   *) flags=(--no-warnings) ;;
 esac
+flags+=(--initial-old-space-size=64) # as every launcher ships it (see src/cli.ts)
 # From results/tmp: --perf-basic-prof also writes V8 log files into the working directory.
 (cd "$tmp" && exec taskset -c 0 node "${flags[@]}" "$root/dist/cli.js" --config "file:$tmp/profile-config.json" \
   -p "$port" --listen-addresses 127.0.0.1 > "$tmp/profile-mcrelay.log" 2>&1) &

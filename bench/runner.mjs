@@ -264,7 +264,8 @@ async function startTarget(target, sc, opts) {
       }
       args.push(...opts.mcrelayArgs);
       if (opts.mcrelayArgs.length) note.push(`args: ${opts.mcrelayArgs.join(' ')}`);
-      child = launch(`mcrelay-${sc.name}`, 'taskset', ['-c', '0', 'node', ...args]);
+      // Node flags as every launcher ships them (see src/cli.ts).
+      child = launch(`mcrelay-${sc.name}`, 'taskset', ['-c', '0', 'node', '--initial-old-space-size=64', ...args]);
     }
     procs.push(child);
     await waitPort(port, child, target === 'mcrelay' ? 15000 : 10000);

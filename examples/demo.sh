@@ -37,6 +37,6 @@ for placeholder in 11311 11312 11313; do
 done
 sleep 0.3
 echo "mcrelay on 127.0.0.1:$PORT with $CONFIG_TEMPLATE (try: printf 'set k 0 0 2\\r\\nhi\\r\\nget k\\r\\n' | nc -q1 127.0.0.1 $PORT)"
-node dist/cli.js --config "file:$config" -p "$PORT" "$@" &
+node --initial-old-space-size=64 dist/cli.js --config "file:$config" -p "$PORT" "$@" &
 pids+=($!)
 wait "${pids[-1]}"
