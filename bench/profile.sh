@@ -91,4 +91,20 @@ sleep 1.5
 if [ "$mode" = perf ]; then
   perf report -i "$tmp/perf.data" --no-children --sort sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
 fi
-if [ "$mode" = cpu-prof ]; then ls -1 "$tmp"/*.cpuprofile | tail -1; fi
+if [ "$mode" = cpu-prof ]; then
+  prof=$(ls -1t "$tmp"/*.cpuprofile | head -1)
+  echo "$prof"
+  # Self time per function (samples whose leaf it is), top 20; (idle) is time waiting in epoll.
+  node -e '
+    const p = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
+    const byId = new Map(p.nodes.map((n) => [n.id, n]));
+    const self = new Map();
+    for (let i = 0; i < p.samples.length; i++) {
+      const n = byId.get(p.samples[i]); const f = n.callFrame;
+      const name = `${f.functionName || "(anonymous)"} ${f.url ? f.url.replace(/^.*\/(dist|node:)/, "$1") + ":" + (f.lineNumber + 1) : ""}`.trim();
+      self.set(name, (self.get(name) ?? 0) + 1);
+    }
+    const total = p.samples.length;
+    [...self].sort((a, b) => b[1] - a[1]).slice(0, 20).forEach(([k, v]) => console.log(`${(100 * v / total).toFixed(1).padStart(6)} %  ${k}`));
+  ' "$prof"
+fi
