@@ -588,41 +588,14 @@ export class Connection implements Flushable {
   private parseOne(buf: Buffer, pos: number): number {
     const entry = this.queue[this.head];
     if (entry === undefined) return this.protocolError('unexpected data');
-    if (entry.batch !== null) return this.batchReply(buf, pos);
-    const c0 = buf[pos];
+    if (entry.batch !== null) return this.getReply(buf, pos, entry, true);
     const op = (entry.req as Request).op;
-
-    if (isBatchable(op)) {
-      if (this.groupCursor < 0) {
-        this.groupCursor = this.head;
-        this.groupEnd = this.head + Math.max(1, entry.group);
-      }
-      // The common replies, scanned in JS: a Buffer#indexOf per field is a call into C++ each.
-      if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === 0x4c && buf[pos + 3] === 0x55 && buf[pos + 4] === 0x45 && buf[pos + 5] === SP) {
-        return this.valueBlock(buf, pos);
-      }
-      if (c0 === 0x45 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44 && buf[pos + 3] === CR && buf[pos + 4] === LF) {
-        this.endGroup(MISS);
-        return pos + 5;
-      }
-    }
+    if (isBatchable(op)) return this.getReply(buf, pos, entry, false);
+    const c0 = buf[pos];
     const nl = buf.indexOf(LF, pos);
     if (nl === -1) return this.incompleteLine(buf, pos);
     const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
     const next = nl + 1;
-
-    if (isBatchable(op)) {
-      // END with a bare \n, or an error line for the whole group.
-      if (c0 === 0x45 && lineEnd - pos === 3 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44) {
-        this.endGroup(MISS);
-        return next;
-      }
-      if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('VALUE line');
-      const err = errorResult(buf, pos, lineEnd);
-      if (err === null) return this.protocolError('get reply');
-      this.endGroup(new Reply(err, buf.subarray(pos, next)));
-      return next;
-    }
 
     // Meta replies with a data block: VA <size> <flags>*
     if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === SP && (op === 'mg' || op === 'ma')) {
@@ -640,6 +613,41 @@ export class Connection implements Flushable {
     if (result === null) return this.protocolError(`reply to ${op}`);
     this.head++;
     this.complete(entry, new Reply(result, view(buf, pos, next)));
+    return next;
+  }
+
+  /**
+   * One unit of the reply to a get line (a group of merged single-key entries, or of batch entries):
+   * a VALUE block, END, or one error line for the whole group. The group runs from the head entry to
+   * groupEnd.
+   */
+  private getReply(buf: Buffer, pos: number, head: Entry, batch: boolean): number {
+    if (this.groupCursor < 0) {
+      this.groupCursor = this.head;
+      this.groupEnd = this.head + Math.max(1, head.group);
+    }
+    const c0 = buf[pos];
+    // The common replies, scanned in JS: a Buffer#indexOf per field is a call into C++ each.
+    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === 0x4c && buf[pos + 3] === 0x55 && buf[pos + 4] === 0x45 && buf[pos + 5] === SP) {
+      return batch ? this.batchValue(buf, pos) : this.valueBlock(buf, pos);
+    }
+    let next = pos + 5;
+    let reply = MISS;
+    if (c0 !== 0x45 || buf[pos + 1] !== 0x4e || buf[pos + 2] !== 0x44 || buf[pos + 3] !== CR || buf[pos + 4] !== LF) {
+      const nl = buf.indexOf(LF, pos);
+      if (nl === -1) return this.incompleteLine(buf, pos);
+      const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
+      next = nl + 1;
+      // END with a bare \n, or an error line for the whole group.
+      if (c0 !== 0x45 || lineEnd - pos !== 3 || buf[pos + 1] !== 0x4e || buf[pos + 2] !== 0x44) {
+        if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('VALUE line');
+        const err = errorResult(buf, pos, lineEnd);
+        if (err === null) return this.protocolError('get reply');
+        reply = new Reply(err, buf.subarray(pos, next));
+      }
+    }
+    if (batch) this.endBatchGroup(reply);
+    else this.endGroup(reply);
     return next;
   }
 
@@ -681,39 +689,11 @@ export class Connection implements Flushable {
     return blockEnd;
   }
 
-  /**
-   * The reply to a line of batch entries (see KeyBatch; flush merges consecutive ones): VALUE blocks for
-   * some of their keys, in order, then END; or one error line for all of them. The group runs from the
-   * head entry to groupEnd; groupCursor is the entry the reply has reached, and each entry's `next` the
-   * key. Timed-out entries' keys are still matched (to stay in step) but not answered again.
+  /*
+   * Batch entries (see KeyBatch; flush merges consecutive ones into one line): groupCursor is the entry
+   * the reply has reached, and each entry's `next` the key. Timed-out entries' keys are still matched (to
+   * stay in step) but not answered again.
    */
-  private batchReply(buf: Buffer, pos: number): number {
-    if (this.groupCursor < 0) {
-      this.groupCursor = this.head;
-      this.groupEnd = this.head + Math.max(1, (this.queue[this.head] as Entry).group);
-    }
-    const c0 = buf[pos];
-    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === 0x4c && buf[pos + 3] === 0x55 && buf[pos + 4] === 0x45 && buf[pos + 5] === SP) {
-      return this.batchValue(buf, pos);
-    }
-    if (c0 === 0x45 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44 && buf[pos + 3] === CR && buf[pos + 4] === LF) {
-      this.endBatchGroup(MISS);
-      return pos + 5;
-    }
-    const nl = buf.indexOf(LF, pos);
-    if (nl === -1) return this.incompleteLine(buf, pos);
-    const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    const next = nl + 1;
-    if (c0 === 0x45 && lineEnd - pos === 3 && buf[pos + 1] === 0x4e && buf[pos + 2] === 0x44) {
-      this.endBatchGroup(MISS);
-      return next;
-    }
-    if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('VALUE line');
-    const err = errorResult(buf, pos, lineEnd);
-    if (err === null) return this.protocolError('get reply');
-    this.endBatchGroup(new Reply(err, buf.subarray(pos, next)));
-    return next;
-  }
 
   /** A VALUE block in a batch group: keys the reply skipped over (up to the one it is for) were misses. */
   private batchValue(buf: Buffer, pos: number): number {
