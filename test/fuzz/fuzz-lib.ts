@@ -7,16 +7,16 @@
  *   runs produce the same commands and replies (framing does not depend on how bytes arrive); the parser's
  *   buffered bytes stay under its line/value limits.
  * - fuzzUpstream: replies for a random batch of requests (get multi-key batches, gets, set, delete, incr,
- *   touch, mg/ms/md, version), valid or damaged (garbage, truncated values, missing END, wrong lengths,
+ *   touch, mg/ms/md, version, and KeyBatches — a client multi-get's keys for one server), valid or damaged (garbage, truncated values, missing END, wrong lengths,
  *   bytes flipped), sometimes delivered after the requests already timed out, fed to a Connection at random
- *   split points. Invariants: no throw; every request's callback runs exactly once; undamaged replies give
- *   the expected results; after a late reply the connection is still in sync or was reset.
+ *   split points. Invariants: no throw; every request's callback (every batch key's answer) runs exactly
+ *   once; undamaged replies give the expected results; after a late reply the connection is still in sync or was reset.
  */
 import { EventEmitter } from 'node:events';
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../../src/protocol/request-parser.js';
 import { Request, type Op, type Reply } from '../../src/protocol/types.js';
-import { Connection } from '../../src/upstream/connection.js';
+import { Connection, KeyBatch, type KeySink } from '../../src/upstream/connection.js';
 
 /** xorshift128+ (deterministic from a seed). */
 export class Rng {
@@ -203,12 +203,35 @@ interface Planned {
   /** Valid reply bytes for this request (for merged gets: the VALUE block or '' on a miss). */
   reply: string;
   expect: string;
+  /** A KeyBatch entry instead of a request: its keys (VALUE block or '' each). */
+  batch?: { keys: string[]; blocks: string[] };
 }
 
 function plan(rng: Rng, big = false): Planned[] {
   const out: Planned[] = [];
   const n = 1 + rng.int(8);
+  // Keys read by get, gets and batches have one state per stream (memcached answers every occurrence of a
+  // key alike, and a merged line's VALUE goes to the first unanswered occurrence): a value, or null for a
+  // miss. Keys repeat within and across requests.
+  const state = new Map<string, string | null>();
+  const stateOf = (key: string, value: string): string | null => {
+    if (!state.has(key)) state.set(key, rng.chance(0.5) ? value : null);
+    return state.get(key) ?? null;
+  };
   for (let i = 0; i < n; i++) {
+    if (rng.chance(0.25)) {
+      const keys: string[] = [];
+      const blocks: string[] = [];
+      for (let j = 1 + rng.int(6); j > 0; j--) {
+        const key = `b${rng.int(6)}`;
+        const size = big && rng.chance(0.3) ? 4000 + rng.int(70000) : rng.int(40);
+        const v = stateOf(key, String.fromCharCode(0x61 + rng.int(26)).repeat(size) + key);
+        keys.push(key);
+        blocks.push(v === null ? '' : `VALUE ${key} 3 ${v.length}\r\n${v}\r\n`);
+      }
+      out.push({ req: Request.synthesize('get', Buffer.alloc(0), 'get ', '', null, 0), reply: blocks.join(''), expect: 'batch', batch: { keys, blocks } });
+      continue;
+    }
     const key = `k${rng.int(20)}`;
     const hit = rng.chance(0.5);
     // `big`: some values above the 4 KB large-block threshold, with varied bytes to catch overwrites.
@@ -217,11 +240,12 @@ function plan(rng: Rng, big = false): Planned[] {
     const mk = (head: string, tail: string, value: Buffer | null = null): Request => Request.synthesize(op, Buffer.from(key), head, tail, value, 0);
     switch (op) {
       case 'get':
-        out.push({ req: mk('get ', ''), reply: hit ? `VALUE ${key} 0 ${v.length}\r\n${v}\r\n` : '', expect: hit ? 'found' : 'notfound' });
+      case 'gets': {
+        const sv = stateOf(key, v);
+        const cas = op === 'gets' ? ' 77' : '';
+        out.push({ req: mk(`${op} `, ''), reply: sv !== null ? `VALUE ${key} 0 ${sv.length}${cas}\r\n${sv}\r\n` : '', expect: sv !== null ? 'found' : 'notfound' });
         break;
-      case 'gets':
-        out.push({ req: mk('gets ', ''), reply: hit ? `VALUE ${key} 0 ${v.length} 77\r\n${v}\r\n` : '', expect: hit ? 'found' : 'notfound' });
-        break;
+      }
       case 'set':
         out.push({ req: mk('set ', ` 0 0 ${v.length}`, Buffer.from(v)), reply: hit ? 'STORED\r\n' : 'NOT_STORED\r\n', expect: hit ? 'stored' : 'notstored' });
         break;
@@ -250,15 +274,19 @@ function plan(rng: Rng, big = false): Planned[] {
   return out;
 }
 
-/** The reply stream memcached would send: consecutive plain gets are merged into one line, one END. */
+/**
+ * The reply stream memcached would send: consecutive plain gets are merged into one line, and so are
+ * consecutive batches (but never with each other), one END per line.
+ */
 function replyStream(p: Planned[]): string {
   let s = '';
   for (let i = 0; i < p.length; i++) {
     const e = p[i] as Planned;
     const op = e.req.op;
     if (op === 'get' || op === 'gets') {
+      const isBatch = e.batch !== undefined;
       let j = i;
-      while (j < p.length && (p[j] as Planned).req.op === op) {
+      while (j < p.length && (p[j] as Planned).req.op === op && ((p[j] as Planned).batch !== undefined) === isBatch) {
         s += (p[j] as Planned).reply;
         j++;
       }
@@ -331,7 +359,27 @@ export function fuzzUpstream(batches: number, seed: number, userBuffers = false)
     const calls = new Array<number>(p.length).fill(0);
     const results: (Reply | null)[] = new Array<Reply | null>(p.length).fill(null);
     const late = rng.chance(0.1);
+    /** Per batch entry: each key's answers, as `found:<block>` or the result name. */
+    const keyAnswers = new Map<number, string[][]>();
     p.forEach((e, i) => {
+      if (e.batch !== undefined) {
+        const answers = e.batch.keys.map((): string[] => []);
+        keyAnswers.set(i, answers);
+        const line = Buffer.from(`get ${e.batch.keys.join(' ')}\r\n`, 'latin1');
+        const sink: KeySink = {
+          keyHit: (tag, buf, start, end) => void answers[tag]?.push(`found:${buf.toString('latin1', start, end)}`),
+          keyReply: (tag, r) => void answers[tag]?.push(r.result),
+          request: (tag) => Request.synthesize('get', Buffer.from(e.batch?.keys[tag] ?? ''), 'get ', '', null, 0),
+        };
+        const b = new KeyBatch(Buffer.from('get '), line, sink);
+        let at = 4;
+        e.batch.keys.forEach((k, tag) => {
+          b.add(at, at + k.length, tag);
+          at += k.length + 1;
+        });
+        conn.sendBatch(b, late ? -5 : 1000, null, 0);
+        return;
+      }
       conn.send(e.req, e.req.key, late ? -5 : 1000, (r) => {
         calls[i] = (calls[i] as number) + 1;
         results[i] = r;
@@ -372,6 +420,17 @@ export function fuzzUpstream(batches: number, seed: number, userBuffers = false)
       continue;
     }
     for (let i = 0; i < p.length; i++) {
+      const batch = (p[i] as Planned).batch;
+      if (batch !== undefined) {
+        const answers = keyAnswers.get(i) ?? [];
+        batch.keys.forEach((k, tag) => {
+          const a = answers[tag] ?? [];
+          const want = late ? 'timeout' : batch.blocks[tag] === '' ? 'notfound' : `found:${batch.blocks[tag] ?? ''}`;
+          if (a.length !== 1) st.failures.push(`batch ${i} key ${tag} (${k}) answered ${a.length} times; stream ${JSON.stringify(stream)}`);
+          else if (!damaged && a[0] !== want) st.failures.push(`batch ${i} key ${tag} (${k}) expected ${want.slice(0, 40)}, got ${String(a[0]).slice(0, 40)}; stream ${JSON.stringify(stream).slice(0, 400)}`);
+        });
+        continue;
+      }
       if (calls[i] !== 1) st.failures.push(`request ${i} (${(p[i] as Planned).req.op}) got ${calls[i]} replies; stream ${JSON.stringify(stream)}`);
       else if (!damaged && !late && results[i]?.result !== (p[i] as Planned).expect) {
         st.failures.push(`request ${i} (${(p[i] as Planned).req.op}) expected ${(p[i] as Planned).expect}, got ${results[i]?.result}; stream ${JSON.stringify(stream)}`);
