@@ -542,8 +542,10 @@ export class Connection implements Flushable {
         // Incomplete: keep from pos. For a value, wait until -consumed bytes are available.
         const need = -consumed;
         const tail = chunk.subarray(pos);
-        if (need > tail.length && need > 4096 && this.userBuffers) {
-          // Read the rest of the block straight into a buffer of its exact size (see readBuffer).
+        if (need > tail.length && need > 4096 && need <= EXACT_BLOCK_MAX && this.userBuffers) {
+          // Read the rest of the block straight into a buffer of its exact size (see readBuffer). Bigger
+          // announced sizes collect the bytes as they arrive instead: memory follows what the server sent,
+          // not what its header claims.
           const b = Buffer.allocUnsafeSlow(need);
           tail.copy(b, 0);
           this.block = b;
@@ -602,7 +604,7 @@ export class Connection implements Flushable {
       let sizeEnd = buf.indexOf(SP, pos + 3);
       if (sizeEnd === -1 || sizeEnd > lineEnd) sizeEnd = lineEnd;
       const nbytes = parseDigits(buf, pos + 3, sizeEnd);
-      if (nbytes < 0) return this.protocolError('VA length');
+      if (nbytes < 0 || nbytes > MAX_VALUE_BYTES) return this.protocolError('VA length');
       const blockEnd = next + nbytes + 2;
       if (blockEnd > buf.length) return -(blockEnd - pos);
       this.head++;
@@ -800,7 +802,7 @@ export class Connection implements Flushable {
       p++;
     }
     if (p >= len) return this.incompleteLine(buf, pos);
-    if (p === bytesStart || p - bytesStart > 10) return this.protocolError('VALUE length');
+    if (p === bytesStart || nbytes > MAX_VALUE_BYTES) return this.protocolError('VALUE length');
     if (c === SP) {
       // gets: the cas unique
       const casStart = ++p;
@@ -850,6 +852,11 @@ const MISS = new Reply('notfound', null);
 export function connectionClock(): number {
   return performance.now();
 }
+
+/** memcached's largest item (its -I limit is 1 GB): a reply announcing more is not memcached's. */
+const MAX_VALUE_BYTES = 1024 * 1024 * 1024;
+/** Largest block read into a buffer of its announced size up front (onread mode). */
+const EXACT_BLOCK_MAX = 16 * 1024 * 1024;
 
 /** onread arenas: size, and the free space below which the next read gets a fresh arena. */
 const ARENA_SIZE = 64 * 1024;

@@ -171,3 +171,61 @@ describe('Connection get-reply parsing, split at every byte', () => {
     });
   }
 });
+
+describe('Connection: announced value sizes', () => {
+  function setup(onread: boolean, op: 'get' | 'mg' = 'get'): { conn: Connection; reader: Reader; got: string[] } {
+    const sock = new FakeSocket();
+    const conn = new Connection(
+      { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
+      { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
+    );
+    const reader = conn as unknown as Reader;
+    reader.userBuffers = onread;
+    const got: string[] = [];
+    const req = op === 'get' ? Request.synthesize('get', Buffer.from('a'), 'get ', '', null, 0) : Request.synthesize('mg', Buffer.from('a'), 'mg ', ' v', null, 0);
+    conn.send(req, req.key, 1000, (r) => got.push(`${r.result}:${r.raw?.length ?? r.message ?? ''}`));
+    sock.emit('connect');
+    reader.flush();
+    return { conn, reader, got };
+  }
+  function feed(reader: Reader, conn: Connection, bytes: Buffer, onread: boolean): void {
+    if (!onread) {
+      (conn as unknown as { onData(b: Buffer): void }).onData(bytes);
+      return;
+    }
+    let p = 0;
+    while (p < bytes.length) {
+      const dst = reader.readBuffer();
+      const n = Math.min(dst.length, bytes.length - p);
+      bytes.copy(dst, 0, p, p + n);
+      reader.onRead(n);
+      p += n;
+    }
+  }
+
+  test.each([
+    ['get', 'VALUE a 0 1073741825\r\n', 'remote_error:bad reply from server: VALUE length'],
+    ['get', 'VALUE a 0 99999999999999999999\r\n', 'remote_error:bad reply from server: VALUE length'],
+    ['mg', 'VA 2147483647\r\n', 'remote_error:bad reply from server: VA length'],
+  ] as const)('%s: a size beyond memcached\'s 1 GB item limit resets the connection (%j)', (op, line, want) => {
+    for (const onread of [false, true]) {
+      const { conn, reader, got } = setup(onread, op);
+      feed(reader, conn, Buffer.from(line, 'latin1'), onread);
+      expect(got).toEqual([want]);
+      expect(conn.isClosed).toBe(true);
+    }
+  });
+
+  test('a value above 16 MB is collected as it arrives, not allocated at its announced size', () => {
+    const size = 40 * 1024 * 1024;
+    const { conn, reader, got } = setup(true);
+    const before = process.memoryUsage().arrayBuffers;
+    feed(reader, conn, Buffer.from(`VALUE a 0 ${size}\r\n${'x'.repeat(1000)}`, 'latin1'), true);
+    // 40 MB allocated up front would show here; what arrived is a few KB (plus at most one fresh arena).
+    expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * 1024 * 1024);
+    const rest = Buffer.alloc(size - 1000, 0x79);
+    feed(reader, conn, Buffer.concat([rest, Buffer.from('\r\nEND\r\n')]), true);
+    expect(got).toEqual([`found:${`VALUE a 0 ${size}\r\n`.length + size + 2}`]);
+    conn.close();
+  });
+});
