@@ -3,8 +3,8 @@
  * plus own-md5 vs node:crypto md5 for the per-request `md5` key hash and one ketama ring build.
  *
  * Node 20 cannot run TypeScript directly, so compile this file (and the src it imports) and run it:
- *   npx tsc bench/micro/hash-bench.ts --ignoreConfig --outDir dist/bench --module nodenext \
- *     --moduleResolution nodenext --target es2022 --types node --skipLibCheck --esModuleInterop
+ *   bash bench/micro/run.sh   (or compile by hand:
+ *   npx tsc bench/micro/hash-bench.ts --ignoreConfig --outDir dist/bench --rootDir . --module nodenext ...)
  *   node dist/bench/bench/micro/hash-bench.js [iterations]
  * `runHashBench()` / `formatBench()` are exported so a test or another script can reuse them.
  */
