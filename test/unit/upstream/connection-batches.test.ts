@@ -5,19 +5,10 @@
  * Scripted replies are fed split at every byte, in both read modes; timeouts leave zombies whose late
  * replies must be matched (to stay in step) but not answered twice.
  */
-import type net from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { Connection, KeyBatch, MAX_BATCH_KEYS, type EntryOwner, type KeySink } from '../../../src/upstream/connection.js';
+import { KeyBatch, MAX_BATCH_KEYS, type EntryOwner, type KeySink } from '../../../src/upstream/connection.js';
 import { Reply, Request, type Result } from '../../../src/protocol/types.js';
-import { FakeSocket as BaseFakeSocket } from '../../fuzz/fuzz-lib.js';
-
-class FakeSocket extends BaseFakeSocket {
-  lines: string[] = [];
-  override write(b: Buffer): boolean {
-    this.lines.push(b.toString('latin1'));
-    return super.write(b);
-  }
-}
+import { connectAndFlush, deliver, fakeConnection } from './fake-connection.js';
 
 /** Records each key's outcome as `found:<block>`, `notfound`, or `<result>:<raw or message>`. */
 class Sink implements KeySink {
@@ -71,50 +62,12 @@ function batchOf(keys: string[], sink: KeySink, head = 'get '): KeyBatch {
   return b;
 }
 
-interface Reader {
-  userBuffers: boolean;
-  readBuffer(): Buffer;
-  onRead(n: number): void;
-  flush(): void;
-}
-
-function connect(): { conn: Connection; sock: FakeSocket; timeouts: () => number } {
-  const sock = new FakeSocket();
-  let timeouts = 0;
-  const conn = new Connection(
-    { host: '127.0.0.1', port: 1, connectTimeoutMs: 5000, keepAlive: false, connect: () => sock as unknown as net.Socket },
-    { onConnectError: () => {}, onTimeout: () => timeouts++, onReply: () => {}, onClose: () => {} },
-  );
-  return { conn, sock, timeouts: () => timeouts };
-}
-
-/** Feed `bytes` in the given pieces, through 'data' events or (onread mode) the arena reader. */
-function feed(conn: Connection, sock: FakeSocket, bytes: Buffer, cuts: number[], onread: boolean): void {
-  const bounds = [0, ...cuts, bytes.length];
-  for (let i = 0; i + 1 < bounds.length; i++) {
-    const piece = bytes.subarray(bounds[i], bounds[i + 1]);
-    if (piece.length === 0) continue;
-    if (!onread) {
-      sock.emit('data', Buffer.from(piece));
-      continue;
-    }
-    const reader = conn as unknown as Reader;
-    let p = 0;
-    while (p < piece.length) {
-      const dst = reader.readBuffer();
-      const n = Math.min(dst.length, piece.length - p);
-      piece.copy(dst, 0, p, p + n);
-      reader.onRead(n);
-      p += n;
-    }
-  }
-}
-
 const block = (key: string, value: string, cas = ''): string => `VALUE ${key} 7 ${value.length}${cas}\r\n${value}\r\n`;
 
 describe('Connection batches: lines written', () => {
   test('consecutive batches share a get line up to MAX_BATCH_KEYS keys; get and gets never mix', () => {
-    const { conn, sock } = connect();
+    const f = fakeConnection(false);
+    const { conn, sock } = f;
     const s = new Sink([]);
     conn.sendBatch(batchOf(['a', 'b'], s), 1000, null, 0);
     conn.sendBatch(batchOf(['c'], s), 1000, null, 0);
@@ -123,8 +76,7 @@ describe('Connection batches: lines written', () => {
     const wide = Array.from({ length: MAX_BATCH_KEYS - 2 }, (_, i) => `w${i}`);
     conn.sendBatch(batchOf(wide, s), 1000, null, 0);
     conn.sendBatch(batchOf(['x', 'y'], s), 1000, null, 0);
-    sock.emit('connect');
-    (conn as unknown as Reader).flush();
+    connectAndFlush(f);
     expect(sock.lines.join('')).toBe(
       'get a b c\r\n' + 'gets d e\r\n' + `get f ${wide.join(' ')}\r\n` + 'get x y\r\n',
     );
@@ -163,20 +115,20 @@ describe('Connection batches: replies split at every byte', () => {
       test(`${name} (${onread ? 'onread arenas' : 'data events'})`, () => {
         const bytes = Buffer.from(stream, 'latin1');
         for (let cut = 0; cut <= bytes.length; cut++) {
-          const { conn, sock } = connect();
-          (conn as unknown as Reader).userBuffers = onread;
+          const f = fakeConnection(onread);
+          const { conn, sock } = f;
           const owner = new Owner();
           const sinks = clients.map((keys) => new Sink(keys));
           clients.forEach((keys, i) => conn.sendBatch(batchOf(keys, sinks[i] as Sink), 1000, owner, 0));
-          sock.emit('connect');
-          (conn as unknown as Reader).flush();
+          connectAndFlush(f);
           expect(sock.lines).toEqual(['get a b a c c dd e a\r\n']);
-          feed(conn, sock, bytes, [cut], onread);
+          deliver(f, bytes.subarray(0, cut));
+          deliver(f, bytes.subarray(cut));
           // Then a single-key request on the same connection: it must get its own reply (still in step).
           let after: Reply | null = null;
           conn.send(Request.synthesize('get', Buffer.from('zz'), 'get ', '', null, 0), Buffer.from('zz'), 1000, (r) => (after = r));
-          (conn as unknown as Reader).flush();
-          feed(conn, sock, Buffer.from(block('zz', 'last') + 'END\r\n', 'latin1'), [], onread);
+          f.reader.flush();
+          deliver(f, Buffer.from(block('zz', 'last') + 'END\r\n', 'latin1'));
           const got = sinks.map((s) => s.outcomes().map((o) => (o.length === 1 ? o[0] : `answered ${o.length} times: ${o.join(' | ')}`)));
           expect({ cut, got }).toEqual({ cut, got: want });
           expect((after as Reply | null)?.raw?.toString('latin1')).toBe(block('zz', 'last'));
@@ -189,11 +141,11 @@ describe('Connection batches: replies split at every byte', () => {
   }
 
   test('a VALUE for a key no batch asked for resets the connection and fails every key', () => {
-    const { conn, sock } = connect();
+    const f = fakeConnection(false);
+    const { conn, sock } = f;
     const s = new Sink(['a', 'b']);
     conn.sendBatch(batchOf(['a', 'b'], s), 1000, null, 0);
-    sock.emit('connect');
-    (conn as unknown as Reader).flush();
+    connectAndFlush(f);
     sock.emit('data', Buffer.from(block('a', '1') + block('zzz', '2') + 'END\r\n'));
     expect(s.outcomes()).toEqual([['found:' + block('a', '1')], ['remote_error:bad reply from server: VALUE for a key not requested']]);
     expect(conn.isClosed).toBe(true);
@@ -201,7 +153,7 @@ describe('Connection batches: replies split at every byte', () => {
   });
 
   test('a closed connection answers a new batch at once', () => {
-    const { conn } = connect();
+    const { conn } = fakeConnection(false);
     conn.close();
     const s = new Sink(['a', 'b']);
     const owner = new Owner();
@@ -213,14 +165,14 @@ describe('Connection batches: replies split at every byte', () => {
 
 describe('Connection batches: timeouts', () => {
   test('a timed-out batch sharing a line with a live one: its late reply is matched, not answered again', async () => {
-    const { conn, sock, timeouts } = connect();
+    const f = fakeConnection(false, 5000);
+    const { conn, sock, timeouts } = f;
     const owner = new Owner();
     const slow = new Sink(['k', 'm', 'k']);
     const live = new Sink(['k', 'n']);
     conn.sendBatch(batchOf(['k', 'm', 'k'], slow), 30, owner, 0);
     conn.sendBatch(batchOf(['k', 'n'], live), 5000, owner, 0);
-    sock.emit('connect');
-    (conn as unknown as Reader).flush();
+    connectAndFlush(f);
     expect(sock.lines).toEqual(['get k m k k n\r\n']);
     // The first key of the slow batch is answered before its deadline, the rest time out.
     sock.emit('data', Buffer.from(block('k', 'first')));

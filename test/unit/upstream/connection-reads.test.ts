@@ -4,39 +4,17 @@
  * of the partial reply). These streams are long enough to roll over many arenas, with partial replies at
  * every kind of position, and every hit's bytes are checked after the whole stream was read.
  */
-import type net from 'node:net';
 import { describe, expect, test } from 'vitest';
-import { Connection } from '../../../src/upstream/connection.js';
 import { Reply, Request } from '../../../src/protocol/types.js';
-import { FakeSocket as BaseFakeSocket, Rng } from '../../fuzz/fuzz-lib.js';
-
-/** Records what the connection wrote, one string per write. */
-class FakeSocket extends BaseFakeSocket {
-  lines: string[] = [];
-  override write(b: Buffer): boolean {
-    this.lines.push(b.toString('latin1'));
-    return super.write(b);
-  }
-}
-
-interface Reader {
-  userBuffers: boolean;
-  readBuffer(): Buffer;
-  onRead(n: number): void;
-  flush(): void;
-}
+import { Rng } from '../../fuzz/fuzz-lib.js';
+import { connectAndFlush, deliver, fakeConnection, type FakeConnection } from './fake-connection.js';
 
 function run(seed: number, keys: number, maxRead: number): { hits: number; misses: number; bad: string[] } {
   // The fuzz library's seeded generator, so a failure names a seed that reproduces it.
   const gen = new Rng(seed);
   const rand = (n: number): number => gen.int(n);
-  const sock = new FakeSocket();
-  const conn = new Connection(
-    { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
-    { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
-  );
-  const reader = conn as unknown as Reader;
-  reader.userBuffers = true;
+  const f = fakeConnection(true);
+  const { conn, sock, reader } = f;
   const expected: (string | null)[] = [];
   const got: (Reply | null)[] = new Array<Reply | null>(keys).fill(null);
   let stream = '';
@@ -59,8 +37,7 @@ function run(seed: number, keys: number, maxRead: number): { hits: number; misse
       expected.push(block);
     }
   }
-  sock.emit('connect');
-  reader.flush();
+  connectAndFlush(f);
   // The reply stream follows the merged lines the connection wrote: one END per line.
   let k = 0;
   for (const chunk of sock.lines) {
@@ -139,31 +116,17 @@ describe('Connection get-reply parsing, split at every byte', () => {
       const bytes = Buffer.from(stream, 'latin1');
       for (let cut = 0; cut <= bytes.length; cut++) {
         for (const onread of [false, true]) {
-          const sock = new FakeSocket();
-          const conn = new Connection(
-            { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
-            { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
-          );
-          const reader = conn as unknown as Reader;
-          reader.userBuffers = onread;
+          const f = fakeConnection(onread);
+          const { conn, sock } = f;
           const got: string[] = [];
           for (const k of keys) {
             const req = Request.synthesize('get', Buffer.from(k), 'get ', '', null, 0);
             conn.send(req, req.key, 1000, (r) => got.push(`${r.result}${r.raw === null ? '' : `:${r.raw.toString('latin1')}`}`));
           }
-          sock.emit('connect');
-          reader.flush();
+          connectAndFlush(f);
           expect(sock.lines).toEqual([`get ${keys.join(' ')}\r\n`]);
-          for (const part of [bytes.subarray(0, cut), bytes.subarray(cut)]) {
-            if (part.length === 0) continue;
-            if (onread) {
-              const dst = reader.readBuffer();
-              part.copy(dst, 0);
-              reader.onRead(part.length);
-            } else {
-              sock.emit('data', Buffer.from(part));
-            }
-          }
+          deliver(f, bytes.subarray(0, cut));
+          deliver(f, bytes.subarray(cut));
           expect({ cut, onread, got }).toEqual({ cut, onread, got: want });
           conn.close();
         }
@@ -173,34 +136,13 @@ describe('Connection get-reply parsing, split at every byte', () => {
 });
 
 describe('Connection: announced value sizes', () => {
-  function setup(onread: boolean, op: 'get' | 'mg' = 'get'): { conn: Connection; reader: Reader; got: string[] } {
-    const sock = new FakeSocket();
-    const conn = new Connection(
-      { host: '127.0.0.1', port: 1, connectTimeoutMs: 1000, keepAlive: false, connect: () => sock as unknown as net.Socket },
-      { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} },
-    );
-    const reader = conn as unknown as Reader;
-    reader.userBuffers = onread;
+  function setup(onread: boolean, op: 'get' | 'mg' = 'get'): { f: FakeConnection; got: string[] } {
+    const f = fakeConnection(onread);
     const got: string[] = [];
     const req = op === 'get' ? Request.synthesize('get', Buffer.from('a'), 'get ', '', null, 0) : Request.synthesize('mg', Buffer.from('a'), 'mg ', ' v', null, 0);
-    conn.send(req, req.key, 1000, (r) => got.push(`${r.result}:${r.raw?.length ?? r.message ?? ''}`));
-    sock.emit('connect');
-    reader.flush();
-    return { conn, reader, got };
-  }
-  function feed(reader: Reader, conn: Connection, bytes: Buffer, onread: boolean): void {
-    if (!onread) {
-      (conn as unknown as { onData(b: Buffer): void }).onData(bytes);
-      return;
-    }
-    let p = 0;
-    while (p < bytes.length) {
-      const dst = reader.readBuffer();
-      const n = Math.min(dst.length, bytes.length - p);
-      bytes.copy(dst, 0, p, p + n);
-      reader.onRead(n);
-      p += n;
-    }
+    f.conn.send(req, req.key, 1000, (r) => got.push(`${r.result}:${r.raw?.length ?? r.message ?? ''}`));
+    connectAndFlush(f);
+    return { f, got };
   }
 
   test.each([
@@ -209,23 +151,23 @@ describe('Connection: announced value sizes', () => {
     ['mg', 'VA 2147483647\r\n', 'remote_error:bad reply from server: VA length'],
   ] as const)('%s: a size beyond memcached\'s 1 GB item limit resets the connection (%j)', (op, line, want) => {
     for (const onread of [false, true]) {
-      const { conn, reader, got } = setup(onread, op);
-      feed(reader, conn, Buffer.from(line, 'latin1'), onread);
+      const { f, got } = setup(onread, op);
+      deliver(f, Buffer.from(line, 'latin1'));
       expect(got).toEqual([want]);
-      expect(conn.isClosed).toBe(true);
+      expect(f.conn.isClosed).toBe(true);
     }
   });
 
   test('a value above 16 MB is collected as it arrives, not allocated at its announced size', () => {
     const size = 40 * 1024 * 1024;
-    const { conn, reader, got } = setup(true);
+    const { f, got } = setup(true);
     const before = process.memoryUsage().arrayBuffers;
-    feed(reader, conn, Buffer.from(`VALUE a 0 ${size}\r\n${'x'.repeat(1000)}`, 'latin1'), true);
+    deliver(f, Buffer.from(`VALUE a 0 ${size}\r\n${'x'.repeat(1000)}`, 'latin1'));
     // 40 MB allocated up front would show here; what arrived is a few KB (plus at most one fresh arena).
     expect(process.memoryUsage().arrayBuffers - before).toBeLessThan(8 * 1024 * 1024);
     const rest = Buffer.alloc(size - 1000, 0x79);
-    feed(reader, conn, Buffer.concat([rest, Buffer.from('\r\nEND\r\n')]), true);
+    deliver(f, Buffer.concat([rest, Buffer.from('\r\nEND\r\n')]));
     expect(got).toEqual([`found:${`VALUE a 0 ${size}\r\n`.length + size + 2}`]);
-    conn.close();
+    f.conn.close();
   });
 });
