@@ -9,7 +9,6 @@
  * exactly what ketama needs (`word_a = d[4a] | d[4a+1]<<8 | ...`).
  */
 
-const S = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 /** K[i] = floor(|sin(i + 1)| * 2^32) (RFC 1321 table; cross-checked by the node:crypto test). */
 const K: Int32Array = (() => {
   const k = new Int32Array(64);
@@ -19,43 +18,55 @@ const K: Int32Array = (() => {
 const X = new Int32Array(16);
 const TAIL = new Uint8Array(128);
 
-let A = 0;
-let B = 0;
-let C = 0;
-let D = 0;
+/**
+ * The running digest words A, B, C, D. In a typed array rather than module-level `let`s: with the state
+ * in reassigned module variables md5Word0 of a 30-byte key took ~475 ns, with this ~160 ns.
+ */
+const ST = new Int32Array(4);
 
+/** x rotated left by s bits (int32). */
+function rotl(x: number, s: number): number {
+  return (x << s) | (x >>> (32 - s));
+}
+
+/**
+ * One 64-byte block (in X) into the state ST. Each loop pass is four steps with the round's constant rotation
+ * amounts (the RFC's a/d/c/b order), so the compiler sees constant shifts and no per-step table lookups;
+ * with the amounts read from a table per step this ran ~6x slower (~650 vs ~110 ns a block).
+ */
 function block(): void {
-  let a = A;
-  let b = B;
-  let c = C;
-  let d = D;
-  for (let i = 0; i < 64; i++) {
-    let f: number;
-    let g: number;
-    if (i < 16) {
-      f = (b & c) | (~b & d);
-      g = i;
-    } else if (i < 32) {
-      f = (d & b) | (~d & c);
-      g = (5 * i + 1) & 15;
-    } else if (i < 48) {
-      f = b ^ c ^ d;
-      g = (3 * i + 5) & 15;
-    } else {
-      f = c ^ (b | ~d);
-      g = (7 * i) & 15;
-    }
-    const s = S[((i >>> 4) << 2) | (i & 3)]!;
-    const x = (a + f + K[i]! + X[g]!) | 0;
-    a = d;
-    d = c;
-    c = b;
-    b = (b + ((x << s) | (x >>> (32 - s)))) | 0;
+  let a = ST[0]!;
+  let b = ST[1]!;
+  let c = ST[2]!;
+  let d = ST[3]!;
+  for (let i = 0; i < 16; i += 4) {
+    a = (b + rotl((a + ((b & c) | (~b & d)) + K[i]! + X[i]!) | 0, 7)) | 0;
+    d = (a + rotl((d + ((a & b) | (~a & c)) + K[i + 1]! + X[i + 1]!) | 0, 12)) | 0;
+    c = (d + rotl((c + ((d & a) | (~d & b)) + K[i + 2]! + X[i + 2]!) | 0, 17)) | 0;
+    b = (c + rotl((b + ((c & d) | (~c & a)) + K[i + 3]! + X[i + 3]!) | 0, 22)) | 0;
   }
-  A = (A + a) | 0;
-  B = (B + b) | 0;
-  C = (C + c) | 0;
-  D = (D + d) | 0;
+  for (let i = 16; i < 32; i += 4) {
+    a = (b + rotl((a + ((d & b) | (~d & c)) + K[i]! + X[(5 * i + 1) & 15]!) | 0, 5)) | 0;
+    d = (a + rotl((d + ((c & a) | (~c & b)) + K[i + 1]! + X[(5 * i + 6) & 15]!) | 0, 9)) | 0;
+    c = (d + rotl((c + ((b & d) | (~b & a)) + K[i + 2]! + X[(5 * i + 11) & 15]!) | 0, 14)) | 0;
+    b = (c + rotl((b + ((a & c) | (~a & d)) + K[i + 3]! + X[(5 * i + 16) & 15]!) | 0, 20)) | 0;
+  }
+  for (let i = 32; i < 48; i += 4) {
+    a = (b + rotl((a + (b ^ c ^ d) + K[i]! + X[(3 * i + 5) & 15]!) | 0, 4)) | 0;
+    d = (a + rotl((d + (a ^ b ^ c) + K[i + 1]! + X[(3 * i + 8) & 15]!) | 0, 11)) | 0;
+    c = (d + rotl((c + (d ^ a ^ b) + K[i + 2]! + X[(3 * i + 11) & 15]!) | 0, 16)) | 0;
+    b = (c + rotl((b + (c ^ d ^ a) + K[i + 3]! + X[(3 * i + 14) & 15]!) | 0, 23)) | 0;
+  }
+  for (let i = 48; i < 64; i += 4) {
+    a = (b + rotl((a + (c ^ (b | ~d)) + K[i]! + X[(7 * i) & 15]!) | 0, 6)) | 0;
+    d = (a + rotl((d + (b ^ (a | ~c)) + K[i + 1]! + X[(7 * i + 7) & 15]!) | 0, 10)) | 0;
+    c = (d + rotl((c + (a ^ (d | ~b)) + K[i + 2]! + X[(7 * i + 14) & 15]!) | 0, 15)) | 0;
+    b = (c + rotl((b + (d ^ (c | ~a)) + K[i + 3]! + X[(7 * i + 21) & 15]!) | 0, 21)) | 0;
+  }
+  ST[0] = ST[0]! + a;
+  ST[1] = ST[1]! + b;
+  ST[2] = ST[2]! + c;
+  ST[3] = ST[3]! + d;
 }
 
 function load(src: Uint8Array, p: number): void {
@@ -64,10 +75,10 @@ function load(src: Uint8Array, p: number): void {
 
 /** MD5 of buf[0, len) into out[0..3] (little-endian words of the digest, uint32). */
 export function md5Into(buf: Uint8Array, len: number, out: Uint32Array): void {
-  A = 0x67452301;
-  B = 0xefcdab89 | 0;
-  C = 0x98badcfe | 0;
-  D = 0x10325476;
+  ST[0] = 0x67452301;
+  ST[1] = 0xefcdab89;
+  ST[2] = 0x98badcfe;
+  ST[3] = 0x10325476;
   const full = len & ~63;
   for (let p = 0; p < full; p += 64) {
     load(buf, p);
@@ -95,10 +106,10 @@ export function md5Into(buf: Uint8Array, len: number, out: Uint32Array): void {
     load(TAIL, 64);
     block();
   }
-  out[0] = A;
-  out[1] = B;
-  out[2] = C;
-  out[3] = D;
+  out[0] = ST[0]!;
+  out[1] = ST[1]!;
+  out[2] = ST[2]!;
+  out[3] = ST[3]!;
 }
 
 const W = new Uint32Array(4);
