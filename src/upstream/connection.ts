@@ -9,8 +9,9 @@
  *
  * - Writes are coalesced: everything enqueued during one event-loop turn goes out in one socket.write
  *   (see flush-scheduler.ts). Consecutive get/gets/gat/gats requests with the same command head are
- *   merged into one multi-key line (up to MAX_BATCH_KEYS), so a client multi-get costs one upstream
- *   request per destination; the VALUE stream is split back per key by matching keys in order.
+ *   merged into one multi-key line (up to MAX_BATCH_KEYS), and so are consecutive KeyBatch entries (a
+ *   client multi-get's keys for this server, queued as one entry by sendBatch); the VALUE stream is
+ *   split back per key by matching keys in order.
  * - One timer per connection: it is armed for the oldest unanswered request's deadline, and on expiry
  *   fails every expired request with `timeout`. Expired entries stay in the queue as zombies whose late
  *   replies are read and dropped, so the connection stays in sync; a connection whose oldest zombie is
