@@ -370,7 +370,7 @@ export class ClientSession implements RequestSink, Flushable {
   /**
    * A get/gets of two or more keys, as ranges of `buf` (token i is tok[2i], tok[2i+1]; valid during this
    * call only). The fast path: keys whose route is just "this destination, key unchanged" are grouped into
-   * one KeyBatch per destination — one queue entry and one upstream get line, no Request, Entry or Buffer
+   * one KeyBatch per destination — one queue entry and one (shared) upstream get line, no Request, Entry or Buffer
    * per key. Everything else takes the route tree with a Request of its own.
    */
   multiGetKeys(op: Op, head: Buffer, buf: Buffer, tok: Int32Array, first: number, n: number): void {

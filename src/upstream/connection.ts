@@ -56,8 +56,9 @@ export interface KeySink {
 
 /**
  * Keys of one client multi-get for one destination, as ranges of the client's read buffer (never reused,
- * so the ranges stay valid): one queue entry and one upstream get line (at most MAX_BATCH_KEYS keys),
- * answered key by key through `sink` under each key's tag. No Request, Entry or Buffer view per key.
+ * so the ranges stay valid): one queue entry, written into a get line shared with the batches queued next
+ * to it (at most MAX_BATCH_KEYS keys a line), answered key by key through `sink` under each key's tag. No
+ * Request, Entry or Buffer view per key.
  */
 export class KeyBatch {
   n = 0;
@@ -234,8 +235,8 @@ export class Connection implements Flushable {
   }
 
   /**
-   * Queue a batch of get/gets keys (see KeyBatch), written as its own get line; each key's outcome goes to
-   * the batch's sink. Timeouts and failures answer every key not answered yet.
+   * Queue a batch of get/gets keys (see KeyBatch), written into one get line with the batches around it;
+   * each key's outcome goes to the batch's sink. Timeouts and failures answer every key not answered yet.
    */
   sendBatch(batch: KeyBatch, timeoutMs: number, owner: EntryOwner | null, started: number): void {
     const e = new Entry(null, EMPTY, noCallback, timeoutMs, owner, started, batch);

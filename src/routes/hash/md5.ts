@@ -31,8 +31,8 @@ function rotl(x: number, s: number): number {
 
 /**
  * One 64-byte block (in X) into the state ST. Each loop pass is four steps with the round's constant rotation
- * amounts (the RFC's a/d/c/b order), so the compiler sees constant shifts and no per-step table lookups;
- * with the amounts read from a table per step this ran ~6x slower (~650 vs ~110 ns a block).
+ * amounts (the RFC's a/d/c/b order), so the compiler sees constant shifts and no per-step table lookups
+ * (md5Word0 of a 30-byte key: 666 → 475 ns; the state in ST instead of module `let`s did the rest, → 164).
  */
 function block(): void {
   let a = ST[0]!;

@@ -199,8 +199,8 @@ interface Exports {
 let winSrc: Uint8Array | null = null;
 let winStart = 0;
 let winEnd = 0;
-/** Every instance's memory, for staging (in practice one instance: furc's). */
-const memories: Uint8Array[] = [];
+/** The memory stageKeys copies into: the first instance's (furc's; tests may make more). */
+let windowMemory: Uint8Array | null = null;
 
 /**
  * The module for furc: `rehashSeed` is the 32-bit seed of furc's rehash step (4193360111). Null when
@@ -216,12 +216,13 @@ export function createWasmFurc(rehashSeed: number): WasmFurc | null {
     return null;
   }
   const m8 = new Uint8Array(ex.mem.buffer);
-  memories.push(m8);
+  const ownsWindow = windowMemory === null;
+  if (ownsWindow) windowMemory = m8;
   const hash = ex.hash;
   return {
     stream: new Uint32Array(ex.mem.buffer, 0, STREAM_WORDS * 2),
     hash(buf, off, len, seed) {
-      if (buf === winSrc && off >= winStart && off + len <= winEnd && m8 === memories[0]) {
+      if (ownsWindow && buf === winSrc && off >= winStart && off + len <= winEnd) {
         hash(WINDOW + off - winStart, len, seed);
         return true;
       }
@@ -243,8 +244,8 @@ export function createWasmFurc(rehashSeed: number): WasmFurc | null {
  * no copy. Does nothing when the region is too big or WebAssembly is unavailable.
  */
 export function stageKeys(src: Uint8Array, start: number, end: number): void {
-  const m8 = memories[0];
-  if (m8 === undefined || end - start > WINDOW_CAP || end <= start) {
+  const m8 = windowMemory;
+  if (m8 === null || end - start > WINDOW_CAP || end <= start) {
     winSrc = null;
     return;
   }
