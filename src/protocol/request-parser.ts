@@ -17,6 +17,8 @@
  */
 import { Request, type Op } from './types.js';
 import { view } from './bytes.js';
+import { isStrtoull, strtol32, strtoul32 } from './c-numbers.js';
+import { decodeBase64Key } from './base64.js';
 
 export const KEY_MAX_LENGTH = 250;
 /**
@@ -60,6 +62,13 @@ const EMPTY = Buffer.alloc(0);
 const ERR_FORMAT = 'CLIENT_ERROR bad command line format';
 const ERR_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';
 const ERR_TOO_LARGE = 'SERVER_ERROR object too large for cache';
+const ERR_BAD_TOKEN = 'CLIENT_ERROR bad token in command line format';
+const ERR_DUP_FLAG = 'CLIENT_ERROR invalid or duplicate flag';
+const ERR_LONG_OPAQUE = 'CLIENT_ERROR opaque token too long';
+/** memcached refuses a meta line of this many tokens or more (its MFLAG_MAX_OPT_LENGTH counts one more). */
+const META_MAX_TOKENS = 20;
+/** Longest opaque (`O`) token memcached echoes, the `O` included. */
+const MAX_OPAQUE_LENGTH = 32;
 
 /** Pending storage command waiting for its data block. */
 interface PendingValue {
@@ -90,6 +99,10 @@ export class RequestParser {
   /** Token boundaries of the current line: [start0, end0, start1, end1, ...]. Reused. */
   private tok = new Int32Array(64);
   private ntok = 0;
+  /** End of the current line's content: its end, or an earlier NUL byte (see tokenize). */
+  private lineEnd = 0;
+  /** Meta flags seen on the current line, by first byte (a 128-bit set). */
+  private readonly seen = new Int32Array(4);
   private closed = false;
   /** Paused by the session (too much outstanding work for this client). */
   private held = false;
@@ -191,16 +204,28 @@ export class RequestParser {
     }
   }
 
-  /** Tokenize [start, end) on spaces into this.tok. */
+  /**
+   * Tokenize [start, end) on spaces into this.tok. memcached reads the line as a C string, so a NUL byte
+   * ends it: tokens stop there, and `this.lineEnd` is where the line really ends.
+   */
   private tokenize(buf: Buffer, start: number, end: number): number {
     let n = 0;
     let i = start;
     let tok = this.tok;
+    this.lineEnd = end;
     while (i < end) {
-      while (i < end && buf[i] === SP) i++;
+      let c = buf[i];
+      while (c === SP) c = buf[++i];
       if (i >= end) break;
+      if (c === 0) {
+        this.lineEnd = i;
+        break;
+      }
       const s = i;
-      while (i < end && buf[i] !== SP) i++;
+      while (i < end && (c = buf[i]) !== SP && c !== 0) i++;
+      if (c === 0 && i < end) {
+        this.lineEnd = end = i;
+      }
       if (2 * n + 2 > tok.length) {
         const bigger = new Int32Array(tok.length * 2);
         bigger.set(tok);
@@ -236,6 +261,7 @@ export class RequestParser {
    */
   private command(buf: Buffer, start: number, end: number, next: number): number {
     const n = this.tokenize(buf, start, end);
+    end = this.lineEnd;
     const sink = this.sink;
     if (n === 0) {
       sink.replyLine('ERROR');
@@ -348,7 +374,7 @@ export class RequestParser {
       this.sink.replyLine('ERROR');
       return next;
     }
-    const exptime = parseSigned32(buf, this.ts(1), this.te(1));
+    const exptime = strtol32(buf, this.ts(1), this.te(1));
     if (exptime === null) {
       this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
@@ -399,10 +425,10 @@ export class RequestParser {
     }
     const noreply = this.noreplyLast(buf, n);
     const keyLen = this.te(1) - this.ts(1);
-    const flagsOk = parseUnsigned(buf, this.ts(2), this.te(2)) !== null;
-    const exptime = parseSigned32Loose(buf, this.ts(3), this.te(3));
-    const vlen = parseSigned32(buf, this.ts(4), this.te(4));
-    const casOk = !isCas || parseUnsigned(buf, this.ts(5), this.te(5)) !== null;
+    const flagsOk = strtoul32(buf, this.ts(2), this.te(2)) !== null;
+    const exptime = strtol32(buf, this.ts(3), this.te(3));
+    const vlen = strtol32(buf, this.ts(4), this.te(4));
+    const casOk = !isCas || isStrtoull(buf, this.ts(5), this.te(5));
     if (keyLen > KEY_MAX_LENGTH || !flagsOk || exptime === null || vlen === null || vlen < 0 || vlen > 0x7ffffffd || !casOk) {
       if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
@@ -436,7 +462,8 @@ export class RequestParser {
   private finishValue(p: PendingValue, buf: Buffer, pos: number): number {
     const vend = pos + p.need - 2;
     if (buf[vend] !== CR || buf[vend + 1] !== LF) {
-      this.sink.replyLine(ERR_DATA_CHUNK);
+      // memcached: a classic noreply hides the error, meta mode always shows it.
+      if (!p.quiet || p.op === 'ms') this.sink.replyLine(ERR_DATA_CHUNK);
       return pos + p.need;
     }
     const req = new Request(p.op, p.key, p.head, p.tail, view(buf, pos, vend), p.quiet, p.exptime);
@@ -480,7 +507,7 @@ export class RequestParser {
       if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
-    if (!isUint64(buf, this.ts(2), this.te(2))) {
+    if (!isStrtoull(buf, this.ts(2), this.te(2))) {
       if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid numeric delta argument');
       return next;
     }
@@ -500,7 +527,7 @@ export class RequestParser {
       if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
-    const exptime = parseSigned32Loose(buf, this.ts(2), this.te(2));
+    const exptime = strtol32(buf, this.ts(2), this.te(2));
     if (exptime === null) {
       if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
@@ -517,7 +544,7 @@ export class RequestParser {
     }
     const noreply = this.noreplyLast(buf, n);
     const levelTok = noreply && n === 2 ? -1 : 1;
-    if (levelTok === 1 && parseUnsigned(buf, this.ts(1), this.te(1)) === null) {
+    if (levelTok === 1 && strtoul32(buf, this.ts(1), this.te(1)) === null) {
       if (!noreply) this.sink.replyLine(ERR_FORMAT);
       return next;
     }
@@ -532,7 +559,7 @@ export class RequestParser {
     }
     const noreply = this.noreplyLast(buf, n);
     const hasDelay = n - (noreply ? 1 : 0) > 1;
-    if (hasDelay && parseSigned32(buf, this.ts(1), this.te(1)) === null) {
+    if (hasDelay && strtol32(buf, this.ts(1), this.te(1)) === null) {
       if (!noreply) this.sink.replyLine('CLIENT_ERROR invalid exptime argument');
       return next;
     }
@@ -541,82 +568,207 @@ export class RequestParser {
   }
 
   /**
-   * Meta commands: `<mg|ms|md|ma|me> <key> [datalen for ms] <flags>*`.
-   * Only what routing and framing need is checked here (key, ms datalen, q and b flags); the flags are
-   * forwarded and the upstream memcached validates them, so its error replies reach the client verbatim.
+   * Meta commands `mg ms md ma <key> [<datalen> for ms] <flag>*` and `me <key> [b]`, checked against
+   * memcached 1.6.18's grammar (proto_text.c, every row measured against the binary) before anything is
+   * forwarded, so that every forwarded line gets exactly one reply mcrelay can frame. What fails is answered
+   * here with memcached's line; the connection goes on with the next line.
+   *
+   * | check, in memcached's order | mg | ms | md | ma |
+   * |---|---|---|---|---|
+   * | no key token | `ERROR` | `ERROR` | `ERROR` | `ERROR` |
+   * | key over 250 bytes (before base64 decoding) | FORMAT | FORMAT, data not swallowed | FORMAT | FORMAT |
+   * | ms without a datalen | | FORMAT | | |
+   * | 20 tokens or more on the line | `options flags are too long` | `options flags too long` | same | same |
+   * | ms datalen not a `strtol` int32 (truncated), or < 0, or > INT_MAX-2 | | FORMAT, not swallowed | | |
+   * | a flag's first byte seen before (or >= 127) | `duplicate flag` | `duplicate flag` | DUP | DUP |
+   * | a first byte outside `b N T R l O P L k s t c f v h u q F C M J D I` | `invalid flag` | `invalid flag` | DUP | DUP |
+   * | `b` and the key is not base64 (base64.ts) | `error decoding key` | same | DUP | DUP |
+   * | `N T R` not `strtol` int32 / `C` not `strtoull` | `bad token in command line format` | same | DUP | DUP |
+   * | `J` / `D` not `strtoull` | `invalid numeric initial value` / `… delta value` | same | DUP | DUP |
+   * | `M` not 2 bytes long | `incorrect length for M token` | same | DUP | DUP |
+   * | `F` not `strtoul` uint32 | the message so far, else FORMAT | same | DUP | DUP |
+   * | an `O` token over 32 bytes | forwarded (memcached checks it after the fetch) | `opaque token too long` | `opaque token too long` | forwarded (after the update) |
+   * | mode `M<x>` not in `E A P R S` (ms) / `I + D -` (ma) | | `invalid mode for ms M token` | | `invalid mode for ma M token` |
+   *
+   * FORMAT = `CLIENT_ERROR bad command line format`, DUP = `CLIENT_ERROR invalid or duplicate flag` (md and
+   * ma report every flag error so). Only a token's first byte names its flag (`qB` is `q`). For the flag
+   * errors, the last message set wins, and an unknown or repeated flag stops the scan; ms swallows its data
+   * block (datalen + 2 bytes) after flag, opaque and mode errors. Errors are shown in quiet mode too.
+   *
+   * `me` takes no flags: only a `b` token right after the key is read (FORMAT when the key does not decode),
+   * and everything else is forwarded as it is. Quiet mode (`q`) is never forwarded: the upstream always
+   * answers, and the session drops the reply memcached would not have sent.
    */
   private meta(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
+    if (op === 'me') return this.metaDebug(buf, n, start, end, next);
+    const sink = this.sink;
     if (n < 2) {
-      this.sink.replyLine(op === 'me' || op === 'ms' ? ERR_FORMAT : 'ERROR');
+      sink.replyLine('ERROR');
       return next;
     }
     const ks = this.ts(1);
     const ke = this.te(1);
+    if (ke - ks > KEY_MAX_LENGTH || (op === 'ms' && n === 2)) {
+      sink.replyLine(ERR_FORMAT);
+      return next;
+    }
+    if (n >= META_MAX_TOKENS) {
+      sink.replyLine(op === 'mg' ? 'CLIENT_ERROR options flags are too long' : 'CLIENT_ERROR options flags too long');
+      return next;
+    }
     let firstFlag = 2;
     let vlen = -1;
     if (op === 'ms') {
-      if (n < 3) {
-        this.sink.replyLine(ERR_FORMAT);
-        return next;
-      }
-      const v = parseSigned32(buf, this.ts(2), this.te(2));
+      const v = strtol32(buf, this.ts(2), this.te(2));
       if (v === null || v < 0 || v > 0x7ffffffd) {
-        this.sink.replyLine(ERR_FORMAT);
+        sink.replyLine(ERR_FORMAT);
         return next;
       }
       vlen = v;
       firstFlag = 3;
     }
+    // Flags, in memcached's order (see the table).
+    const seen = this.seen;
+    seen[0] = seen[1] = seen[2] = seen[3] = 0;
+    let err: string | null = null;
+    let failed = false;
     let quiet = false;
-    let base64 = false;
-    let exptime = 0;
     let qTok = -1;
+    let key: Buffer | null = null;
+    let exptime = 0;
+    let mode = 0;
+    let longOpaque = false;
     for (let i = firstFlag; i < n; i++) {
       const s = this.ts(i);
-      const f = buf[s];
-      if (f === 0x71 /* q */ && this.te(i) - s === 1) {
-        quiet = true;
-        qTok = i;
-      } else if (f === 0x62 /* b */ && this.te(i) - s === 1) {
-        base64 = true;
-      } else if (f === 0x54 /* T */) {
-        exptime = parseSigned32(buf, s + 1, this.te(i)) ?? 0;
+      const e = this.te(i);
+      const f = buf[s] as number;
+      const bit = 1 << (f & 31);
+      if (f >= 127 || ((seen[f >> 5] as number) & bit) !== 0) {
+        err = 'CLIENT_ERROR duplicate flag';
+        failed = true;
+        break;
+      }
+      seen[f >> 5] = (seen[f >> 5] as number) | bit;
+      let bad: string | null = null;
+      switch (f) {
+        case 0x62: // b
+          key = decodeBase64Key(buf, ks, ke);
+          if (key === null) bad = 'CLIENT_ERROR error decoding key';
+          break;
+        case 0x4e: // N
+        case 0x52: // R
+          if (strtol32(buf, s + 1, e) === null) bad = ERR_BAD_TOKEN;
+          break;
+        case 0x54: { // T
+          const t = strtol32(buf, s + 1, e);
+          if (t === null) bad = ERR_BAD_TOKEN;
+          else exptime = t;
+          break;
+        }
+        case 0x43: // C
+          if (!isStrtoull(buf, s + 1, e)) bad = ERR_BAD_TOKEN;
+          break;
+        case 0x4a: // J
+          if (!isStrtoull(buf, s + 1, e)) bad = 'CLIENT_ERROR invalid numeric initial value';
+          break;
+        case 0x44: // D
+          if (!isStrtoull(buf, s + 1, e)) bad = 'CLIENT_ERROR invalid numeric delta value';
+          break;
+        case 0x4d: // M
+          if (e - s !== 2) bad = 'CLIENT_ERROR incorrect length for M token';
+          else mode = buf[s + 1] as number;
+          break;
+        case 0x46: // F: an error without a message of its own
+          if (strtoul32(buf, s + 1, e) === null) failed = true;
+          break;
+        case 0x4f: // O
+          if (e - s > MAX_OPAQUE_LENGTH) longOpaque = true;
+          break;
+        case 0x71: // q
+          quiet = true;
+          qTok = i;
+          break;
+        case 0x6c: case 0x50: case 0x4c: case 0x6b: case 0x73: case 0x74: case 0x63: // l P L k s t c
+        case 0x66: case 0x76: case 0x68: case 0x75: case 0x49: // f v h u I
+          break;
+        default:
+          err = 'CLIENT_ERROR invalid flag';
+          failed = true;
+          i = n;
+          break;
+      }
+      if (bad !== null) {
+        err = bad;
+        failed = true;
       }
     }
-    if (vlen > RequestParser.maxValueBytes) return this.skipValue(buf, next, vlen + 2, ERR_TOO_LARGE);
-    if (ke - ks > KEY_MAX_LENGTH) {
-      if (vlen >= 0) {
-        // memcached still swallows the value of an ms with a bad key.
-        return this.skipValue(buf, next, vlen + 2, ERR_FORMAT);
-      }
-      this.sink.replyLine(ERR_FORMAT);
+    if (failed) {
+      const line = op === 'md' || op === 'ma' ? ERR_DUP_FLAG : (err ?? ERR_FORMAT);
+      if (vlen >= 0) return this.skipValue(buf, next, vlen + 2, line);
+      sink.replyLine(line);
       return next;
     }
-    let key = buf.subarray(ks, ke);
-    if (base64) {
-      const decoded = Buffer.from(key.toString('latin1'), 'base64');
-      if (decoded.length > 0) key = decoded;
+    if (op === 'ms') {
+      const badMode = mode !== 0 && mode !== 0x45 && mode !== 0x41 && mode !== 0x50 && mode !== 0x52 && mode !== 0x53;
+      if (badMode || longOpaque) {
+        return this.skipValue(buf, next, vlen + 2, badMode ? 'CLIENT_ERROR invalid mode for ms M token' : ERR_LONG_OPAQUE);
+      }
+    } else if (op === 'ma') {
+      if (mode !== 0 && mode !== 0x49 && mode !== 0x2b && mode !== 0x44 && mode !== 0x2d) {
+        sink.replyLine('CLIENT_ERROR invalid mode for ma M token');
+        return next;
+      }
+    } else if (op === 'md' && longOpaque) {
+      sink.replyLine(ERR_LONG_OPAQUE);
+      return next;
     }
+    if (vlen > RequestParser.maxValueBytes) return this.skipValue(buf, next, vlen + 2, ERR_TOO_LARGE);
+    const wireKey = key === null ? null : view(buf, ks, ke);
+    if (key === null) key = view(buf, ks, ke);
     // tail = everything after the key (after datalen for ms), minus the q token.
     let tail: Buffer;
     if (qTok === -1) {
-      tail = buf.subarray(ke, end);
+      tail = view(buf, ke, end);
     } else {
       // Drop the q token and the spaces before it (the token before it is the key, datalen or a flag).
       const cut = this.te(qTok - 1);
       const qe = this.te(qTok);
-      tail = cut === ke ? buf.subarray(qe, end) : Buffer.concat([buf.subarray(ke, cut), buf.subarray(qe, end)]);
+      tail = cut === ke ? view(buf, qe, end) : Buffer.concat([buf.subarray(ke, cut), buf.subarray(qe, end)]);
     }
-    const head = buf.subarray(start, ks);
-    const wireKey = base64 ? buf.subarray(ks, ke) : key;
+    const head = view(buf, start, ks);
     if (vlen < 0) {
       const req = new Request(op, key, head, tail, null, quiet, exptime);
-      if (base64) req.wireKey = wireKey;
+      if (wireKey !== null) req.wireKey = wireKey;
       this.sink.request(req);
       return next;
     }
-    const p: PendingValue = { op, key, head, tail, quiet, exptime, need: vlen + 2, wireKey: base64 ? wireKey : null };
+    const p: PendingValue = { op, key, head, tail, quiet, exptime, need: vlen + 2, wireKey };
     return this.readValue(p, buf, next);
+  }
+
+  /** `me <key> [b]`: memcached's debug command reads no flags but a `b` right after the key. */
+  private metaDebug(buf: Buffer, n: number, start: number, end: number, next: number): number {
+    if (n < 2 || this.te(1) - this.ts(1) > KEY_MAX_LENGTH) {
+      this.sink.replyLine(ERR_FORMAT);
+      return next;
+    }
+    const ks = this.ts(1);
+    const ke = this.te(1);
+    let key = view(buf, ks, ke);
+    let wireKey: Buffer | null = null;
+    if (n >= 3 && this.te(2) - this.ts(2) === 1 && buf[this.ts(2)] === 0x62) {
+      const decoded = decodeBase64Key(buf, ks, ke);
+      if (decoded === null) {
+        this.sink.replyLine(ERR_FORMAT);
+        return next;
+      }
+      wireKey = key;
+      key = decoded;
+    }
+    const req = new Request('me', key, view(buf, start, ks), view(buf, ke, end), null, false, 0);
+    if (wireKey !== null) req.wireKey = wireKey;
+    this.sink.request(req);
+    return next;
   }
 
   /** Skip `need` bytes of data (a value we will not forward), then reply `line`. */
@@ -648,83 +800,4 @@ function isGetPrefix(buf: Buffer, pos: number, len: number): boolean {
   if (b2 !== 0x74 || (b1 !== 0x65 && b1 !== 0x61)) return false;
   const b3 = buf[pos + 3];
   return b3 === SP || (b3 === 0x73 && buf[pos + 4] === SP);
-}
-
-/**
- * strtoul-like (memcached safe_strtoul/strtoull): optional '+', digits, no sign '-', fits in 64 bits.
- * Returns the value as a number (may lose precision above 2^53; callers only need validity), or null.
- */
-export function parseUnsigned(buf: Buffer, s: number, e: number): number | null {
-  if (s >= e) return null;
-  let i = s;
-  if (buf[i] === 0x2b) i++;
-  if (i >= e) return null;
-  let v = 0;
-  let digits = 0;
-  for (; i < e; i++) {
-    const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return null;
-    v = v * 10 + (c - 0x30);
-    digits++;
-  }
-  if (digits > 20 || v > 18446744073709551615) return null;
-  return v;
-}
-
-function isUint64(buf: Buffer, s: number, e: number): boolean {
-  const v = parseUnsigned(buf, s, e);
-  if (v === null) return false;
-  if (e - s < 20) return true;
-  // exact check against 2^64-1 for 20-digit numbers
-  const txt = buf.toString('latin1', buf[s] === 0x2b ? s + 1 : s, e).replace(/^0+/, '');
-  return txt.length < 20 || (txt.length === 20 && txt <= '18446744073709551615');
-}
-
-/** strtol into int32 (memcached safe_strtol): optional sign, digits, must fit in 32-bit signed. */
-export function parseSigned32(buf: Buffer, s: number, e: number): number | null {
-  if (s >= e) return null;
-  let i = s;
-  let neg = false;
-  if (buf[i] === 0x2d) {
-    neg = true;
-    i++;
-  } else if (buf[i] === 0x2b) {
-    i++;
-  }
-  if (i >= e) return null;
-  let v = 0;
-  for (; i < e; i++) {
-    const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return null;
-    v = v * 10 + (c - 0x30);
-    if (v > 2147483648) return null;
-  }
-  if (neg) v = -v;
-  if (v > 2147483647 || v < -2147483648) return null;
-  return v;
-}
-
-/**
- * memcached parses exptime with strtol into a long (64-bit) and then truncates; values that overflow
- * 32 bits are still accepted. Accept any in-range 64-bit integer and clamp for our own use.
- */
-function parseSigned32Loose(buf: Buffer, s: number, e: number): number | null {
-  if (s >= e) return null;
-  let i = s;
-  let neg = false;
-  if (buf[i] === 0x2d) {
-    neg = true;
-    i++;
-  } else if (buf[i] === 0x2b) {
-    i++;
-  }
-  if (i >= e) return null;
-  let v = 0;
-  for (; i < e; i++) {
-    const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return null;
-    v = v * 10 + (c - 0x30);
-  }
-  if (v > 9223372036854775807) return null;
-  return neg ? -v : v;
 }

@@ -25,6 +25,7 @@ function valueBlock(key: Buffer, value: string): Buffer {
 }
 
 const DISABLED_STATS = Buffer.from('SERVER_ERROR admin commands disabled for this client\r\n');
+const UNKNOWN_STATS = Buffer.from('ERROR\r\n');
 
 export class Admin {
   /** Set by the observability layer (hot keys); null = not running. */
@@ -153,7 +154,9 @@ export class Admin {
         lines.push(['mcrelay-version', this.core.versionString]);
         break;
       default:
-        return Buffer.from('CLIENT_ERROR bad stats command\r\n');
+        // memcached's answer to a group it does not know (`stats noreply` included); mcrouter says
+        // `CLIENT_ERROR bad stats command` here. README: deliberate differences.
+        return UNKNOWN_STATS;
     }
     let out = '';
     for (const [k, v] of lines) out += `STAT ${k} ${v}\r\n`;

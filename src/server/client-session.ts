@@ -539,19 +539,19 @@ export class ClientSession implements RequestSink, Flushable {
   private render(req: Request, reply: Reply): Buffer | null {
     const op = req.op;
     const result = reply.result;
+    const raw = reply.raw;
     if (req.quiet) {
       if (op.length !== 2) return null; // classic noreply: never answer
-      // Meta q mode: memcached suppresses EN for mg, HD for ms/md/ma, and NF for md.
-      // Meta q mode (memcached 1.6.18): mg hides EN; ms, md and ma hide HD. Everything else is shown.
+      // Meta q mode (memcached 1.6.18): mg hides EN; ms, md and ma hide HD, and ma its VA too (an `ma … v`
+      // that updated the item). Everything else, errors included, is shown.
       if (op === 'mg') {
         if (result === 'notfound') return null;
-      } else if (reply.raw !== null && reply.raw[0] === 0x48 && reply.raw[1] === 0x44) {
+      } else if (raw !== null && ((raw[0] === 0x48 && raw[1] === 0x44) || (op === 'ma' && raw[0] === 0x56 && raw[1] === 0x41))) {
         return null;
-      } else if (reply.raw === null && (result === 'stored' || result === 'deleted')) {
+      } else if (raw === null && (result === 'stored' || result === 'deleted')) {
         return null;
       }
     }
-    const raw = reply.raw;
     switch (op) {
       case 'get': case 'gets': case 'gat': case 'gats':
         if (result === 'found' && raw !== null) {

@@ -148,6 +148,35 @@ simple('me (debug)', (k) => lines(`me ${k('a')}`));
 simple('meta errors: no key, bad flag, duplicate flag, missing length, bad length, S flag', (k) =>
   lines('mg', `mg ${k('a')} zz`, `mg ${k('a')} v v`, `ms ${k('a')}`, `ms ${k('a')} x`, `ms ${k('a')} S2`, 'hi', `md`, `ma`, `mg ${k('a')} ${'v '.repeat(3000)}`));
 
+// ---- hostile input: meta grammar and classic edge cases (each line mcrelay must answer as memcached does) -----
+simple('a token\'s first byte names its flag: `qB` is quiet mode (mg miss answers nothing)', (k) => lines(`mg ${k('a')} O123 qB `, `mg ${k('a')} qx v`));
+simple('meta flag errors: invalid, duplicate by first byte, quiet errors shown', (k) =>
+  lines(`mg ${k('a')} B`, `mg ${k('a')} k kx`, `mg ${k('a')} q B`, `md ${k('a')} q B`, `ma ${k('a')} q Cx`, `md ${k('a')} v v`, `mg ${k('a')} \x7f`));
+simple('meta numeric tokens: T N R C J D F M', (k) =>
+  lines(`mg ${k('a')} Tabc`, `mg ${k('a')} T\v5 t`, `mg ${k('a')} T4294967301 t`, `mg ${k('a')} T-9223372036854775809`, `mg ${k('a')} C-1`,
+    `mg ${k('a')} J1x`, `mg ${k('a')} D`, `mg ${k('a')} F`, `mg ${k('a')} Tx F-1`, `mg ${k('a')} M`, `ms ${k('a')} 1 MSS`, 'x', `ma ${k('a')} MZ`));
+simple('ms flag, opaque and mode errors swallow exactly datalen + 2 bytes', (k) =>
+  lines(`ms ${k('a')} 2 B`, 'abcdef', `ms ${k('a')} 2 MZ`, 'ab', `ms ${k('a')} 2 O${'1'.repeat(32)}`, 'ab', `ms ${k('a')} 2 F-1`, 'ab', `mg ${k('a')} v`));
+simple('ms bad key length, bad or truncated datalen', (k) =>
+  lines(`ms ${'k'.repeat(251)} 2`, 'ab', `ms ${k('a')} 4294967298`, 'ab', `ms ${k('a')} 2147483648`, 'ab', `ms ${k('a')} \t2`, 'cd', `mg ${k('a')} v`));
+simple('opaque of 32 bytes echoed, 33 refused (mg on a hit and a miss, md, ma)', (k) =>
+  lines(`ms ${k('a')} 1`, 'x', `mg ${k('a')} O${'1'.repeat(31)}`, `mg ${k('a')} O${'1'.repeat(32)} v`, `mg ${k('b')} q O${'2'.repeat(32)}`, `md ${k('b')} O${'3'.repeat(32)}`,
+    `ms ${k('c')} 1`, '5', `ma ${k('c')} O${'4'.repeat(32)} v`, `mg ${k('c')} v`));
+simple('20 tokens or more on a meta line', (k) =>
+  lines(`mg ${k('a')} c f h k l O P L s t u v I T1 F1 C1 N1 R1`, `md ${k('a')} c f h k l O P L s t u v I T1 F1 C1 N1 R1`, `ms ${k('a')} 1 c f h k l O P L s t u v I T1 F1 C1 N1`, 'x',
+    `mg ${k('a')} c f h k l O P L s t u v I T1 F1 C1 N1`));
+simple('base64 keys memcached cannot decode, and ones it decodes leniently', (k) =>
+  lines(`mg hit${k('a')} b`, `ms === 2 b`, 'ab', `md !!!! b`, `ms ${b64(k('a'))} 2 b`, 'ab', `mg ${b64(k('a')).replace(/(..)/, '$1!')} b k v`, `me !!!! b`));
+simple('quiet ma: an update hides HD and VA', (k) => lines(`ms ${k('a')} 1`, '7', `ma ${k('a')} q v`, `ma ${k('a')} q`, `ma ${k('b')} q`, `mg ${k('a')} v`));
+simple('me reads no flags but b', (k) => lines(`me ${k('a')} q`, `me ${k('a')} zz yy`, `mn extra tokens`));
+simple('a NUL byte ends the line', (k) => `set ${k('a')} 0 0 1\r\nx\r\nmg ${k('a')}\u0000 zz\r\nget ${k('a')}\u0000b ${k('c')}\r\n`);
+simple('flags beyond 64 bits: format error, the data line is read as a command', (k) => lines(`set ${k('a')} 18446744073709551616 0 1`, 'x'));
+simple('flags and data length truncated to 32 bits as memcached does', (k) =>
+  lines(`set ${k('a')} 0 0 4294967298`, 'ab', `set ${k('b')} 4294967297 0 1`, 'x', `get ${k('a')} ${k('b')}`, `touch ${k('a')} 4294967396`, `incr ${k('a')} +0`));
+simple('noreply hides a bad data chunk; the rest of the chunk is a command', (k) => lines(`set ${k('a')} 0 0 3 noreply`, 'abcde', `get ${k('a')}`));
+simple('meta quiet still shows a bad data chunk', (k) => lines(`ms ${k('a')} 2 T1 q`, 'abc'));
+simple('stats with an unknown group, noreply included', () => lines('stats noreply', 'stats nonsense'));
+
 // ---- multi-gets ----------------------------------------------------------------------------------------------
 for (const count of [1, 2, 10, 100, 500]) {
   add({
