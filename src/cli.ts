@@ -10,6 +10,7 @@
  * handful per minute (p99 7 ms). Other loads are unaffected (one mark-compact per run either way).
  */
 import { validateConfig } from './config/validate.js';
+import { runImportCommand } from './import/import-command.js';
 import { createLogger } from './log.js';
 import { parseArgs, usage, UsageError } from './options.js';
 import { startProxy } from './index.js';
@@ -18,6 +19,8 @@ import { VERSION } from './version.js';
 import { isClusterWorker, runPrimary } from './server/cluster.js';
 
 async function main(argv: readonly string[]): Promise<number> {
+  // `mcrelay import twemproxy FILE` is a subcommand: it prints configs and exits (src/import/).
+  if (argv[0] === 'import') return runImportCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs(argv);
