@@ -4,7 +4,7 @@
  *
  * Names follow `mcrelay_<subsystem>_<what>_<unit>`; counters end in `_total`, durations are `_seconds`.
  * Labels come from a closed set: op, result, pool, destination, prefix (bounded to top N + `other`),
- * to (TKO state). Nothing is ever labelled by key.
+ * to (TKO state), cause (an upstream connection reset's ResetCause). Nothing is ever labelled by key.
  *
  * Cost model: the request path never touches prom-client. It bumps plain numeric fields and fixed-bucket
  * histograms (ProxyStats, RouteStats, destination counters, DestinationStats); every metric here is filled
@@ -14,6 +14,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ALL_RESULTS } from '../protocol/types.js';
+import { RESET_CAUSES } from '../upstream/connection.js';
 import type { Observability } from '../server/observer.js';
 import type { ProxyCore } from '../server/proxy-core.js';
 import { ProxyStats, RESULT_COUNT, STAT_OPS } from '../server/proxy-stats.js';
@@ -139,6 +140,19 @@ export function createMetrics(core: ProxyCore, obs: Observability | null): Regis
   perDest('mcrelay_upstream_inflight_requests', 'gauge', 'Requests written or queued on the destination\'s connections, awaiting a reply.', (d) => d.outstanding());
   perDest('mcrelay_upstream_connections_opened_total', 'counter', 'Connections opened to the destination.', (d) => d.connectionsOpened);
   perDest('mcrelay_upstream_connections_closed_total', 'counter', 'Connections to the destination that closed.', (d) => d.connectionsClosed);
+  collected(
+    registry,
+    'counter',
+    'mcrelay_upstream_connection_resets_total',
+    'Connections to the destination torn down with their in-flight requests failed, by cause: unexpected_data, unknown_reply, bad_value, unrequested_key, line_too_long (reply bytes that cannot be framed), zombie_timeout (silent after timeouts), remote_closed, socket_error, proxy_closed.',
+    ['pool', 'destination', 'cause'],
+    (emit) => {
+      for (const d of dests()) {
+        const resets = d.ds.destination.resets;
+        for (let i = 0; i < RESET_CAUSES.length; i++) emit({ pool: d.pool, destination: d.destination, cause: RESET_CAUSES[i] as string }, resets[i] as number);
+      }
+    },
+  );
   perDest('mcrelay_upstream_tko', 'gauge', 'TKO state: 0 up, 1 soft TKO, 2 hard TKO.', (d) => TKO_LEVEL[d.tko.state] ?? 0);
   collected(registry, 'counter', 'mcrelay_upstream_tko_transitions_total', 'Times the destination was marked TKO, by new state.', ['pool', 'destination', 'to'], (emit) => {
     for (const d of dests()) {

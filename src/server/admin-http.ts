@@ -157,6 +157,7 @@ export function statsJson(core: ProxyCore, obs: Observability, history: readonly
       p99_latency_us: Math.round(ds.latency.percentileUs(0.99)),
       connections_opened: d.connectionsOpened,
       connections_closed: d.connectionsClosed,
+      connection_resets: d.connectionResets,
     };
   });
   const prefixes =

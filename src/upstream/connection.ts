@@ -16,8 +16,14 @@
  *   fails every expired request with `timeout`. Expired entries stay in the queue as zombies whose late
  *   replies are read and dropped, so the connection stays in sync; a connection whose oldest zombie is
  *   more than another full timeout late is reset.
- * - A reply that cannot be parsed resets the connection and fails everything in flight with
- *   `SERVER_ERROR` (remote_error). A connect failure fails the queue with connect_error / connect_timeout.
+ * - An error line (`ERROR`, `CLIENT_ERROR ...`, `SERVER_ERROR ...`) in place of the expected reply is that
+ *   request's answer (for a get line: the answer of every key the reply has not reached yet), and the
+ *   next reply goes to the next request as usual.
+ * - Bytes that cannot be framed as a reply to the request at the head reset the connection and fail
+ *   everything in flight with `SERVER_ERROR` (remote_error). So do a socket error, the server closing, and
+ *   a server silent for two timeouts. Each reset is reported once, with its cause (ResetCause), through
+ *   ConnectionEvents.onReset. A connect failure fails the queue with connect_error / connect_timeout (a
+ *   connect error, not a reset).
  */
 import net from 'node:net';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
@@ -82,6 +88,25 @@ export class KeyBatch {
 
 function noCallback(): void {}
 
+/**
+ * Reply bytes for a log line: at most `max` bytes, printable ASCII as is, `\r` `\n` `\\` escaped, anything
+ * else as `\xNN`; `...(N bytes)` marks a cut.
+ */
+export function printableBytes(bytes: Buffer, max = 64): string {
+  let s = '';
+  const n = Math.min(bytes.length, max);
+  for (let i = 0; i < n; i++) {
+    const c = bytes[i] as number;
+    if (c === 0x0d) s += '\\r';
+    else if (c === 0x0a) s += '\\n';
+    else if (c === 0x5c) s += '\\\\';
+    else if (c >= 0x20 && c < 0x7f) s += String.fromCharCode(c);
+    else s += `\\x${c.toString(16).padStart(2, '0')}`;
+  }
+  if (bytes.length > max) s += `...(${bytes.length} bytes)`;
+  return s;
+}
+
 /** Max keys merged into one upstream get line. */
 export const MAX_BATCH_KEYS = 100;
 
@@ -145,6 +170,29 @@ function isBatchable(op: Op): boolean {
   return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
 }
 
+/**
+ * Why an established connection was torn down (closed set: the `cause` label of
+ * mcrelay_upstream_connection_resets_total):
+ * - unexpected_data: reply bytes while no request was waiting for one;
+ * - unknown_reply: a line that is no reply to the request at the head (e.g. `STORED` to an `mg`);
+ * - bad_value: a malformed VALUE/VA header (bad token, a size over memcached's 1 GB item limit) or a data
+ *   block not ended by `\r\n`;
+ * - unrequested_key: a VALUE block for a key the get line did not ask for;
+ * - line_too_long: over 64 KB without a line end;
+ * - zombie_timeout: requests timed out and the server then stayed silent for another full timeout;
+ * - remote_closed: the server closed the connection;
+ * - socket_error: the socket failed (ECONNRESET, EPIPE, ...);
+ * - proxy_closed: mcrelay closed the connection while requests were still outstanding (destination closed).
+ */
+export type ResetCause =
+  | 'unexpected_data' | 'unknown_reply' | 'bad_value' | 'unrequested_key' | 'line_too_long'
+  | 'zombie_timeout' | 'remote_closed' | 'socket_error' | 'proxy_closed';
+
+export const RESET_CAUSES: readonly ResetCause[] = [
+  'unexpected_data', 'unknown_reply', 'bad_value', 'unrequested_key', 'line_too_long',
+  'zombie_timeout', 'remote_closed', 'socket_error', 'proxy_closed',
+];
+
 export interface ConnectionEvents {
   /** The connection could not be established (hard TKO material). */
   onConnectError(result: Result, message: string): void;
@@ -154,6 +202,13 @@ export interface ConnectionEvents {
   onReply(): void;
   /** The connection closed; the destination may drop it. */
   onClose(conn: Connection): void;
+  /**
+   * The connection was reset: it had connected, and it was torn down other than by a graceful close with
+   * nothing outstanding. Fires once, after the failed requests' callbacks and before onClose. `bytes`:
+   * for the protocol causes, the input from where framing failed (a view; copy what you keep), else null.
+   * `failed`: requests failed by the reset (each unanswered key of a batch counts; zombies do not).
+   */
+  onReset?(cause: ResetCause, bytes: Buffer | null, failed: number): void;
 }
 
 export interface ConnectionOptions {
@@ -279,7 +334,7 @@ export class Connection implements Flushable {
     sock.setNoDelay(true);
     if (this.opts.keepAlive) sock.setKeepAlive(true, this.opts.keepAliveIdleMs ?? 60_000);
     const connectTimer = setTimeout(() => {
-      if (!this.connected) this.fail('connect_timeout', 'connection timeout', true);
+      if (!this.connected) this.fail('connect_timeout', 'connection timeout', true, null, null);
     }, this.opts.connectTimeoutMs);
     sock.once('connect', () => {
       clearTimeout(connectTimer);
@@ -290,14 +345,16 @@ export class Connection implements Flushable {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       if (!this.connected) {
-        this.fail('connect_error', `connection error: ${err.code ?? err.message}`, true);
+        this.fail('connect_error', `connection error: ${err.code ?? err.message}`, true, null, null);
       } else {
-        this.fail('remote_error', `connection error: ${err.code ?? err.message}`, false);
+        this.fail('remote_error', `connection error: ${err.code ?? err.message}`, false, 'socket_error', null);
       }
     });
     sock.on('close', () => {
       clearTimeout(connectTimer);
-      if (!this.closed) this.fail(this.connected ? 'remote_error' : 'connect_error', 'connection closed', !this.connected);
+      if (this.closed) return;
+      if (this.connected) this.fail('remote_error', 'connection closed', false, 'remote_closed', null);
+      else this.fail('connect_error', 'connection closed', true, null, null);
     });
   }
 
@@ -409,7 +466,7 @@ export class Connection implements Flushable {
     const headEntry = q[this.head];
     if (headEntry !== undefined && headEntry.finished && now - headEntry.deadline > this.opts.connectTimeoutMs) {
       // The server has been silent for two timeouts: stop waiting for late replies.
-      this.fail('timeout', null, false);
+      this.fail('timeout', null, false, 'zombie_timeout', null);
       return;
     }
     // Re-arm for the next unanswered entry.
@@ -427,8 +484,11 @@ export class Connection implements Flushable {
     }
   }
 
-  /** Fail every queued entry and close. */
-  private fail(result: Result, message: string | null, isConnectFailure: boolean): void {
+  /**
+   * Fail every queued entry and close. `cause`: why, when this is a reset (see ResetCause; null for a
+   * connect failure); `proxy_closed` is only reported when something was outstanding.
+   */
+  private fail(result: Result, message: string | null, isConnectFailure: boolean, cause: ResetCause | null, bytes: Buffer | null): void {
     if (this.closed) return;
     this.closed = true;
     if (this.timer !== null) {
@@ -450,12 +510,17 @@ export class Connection implements Flushable {
     this.batchExtraKeys = 0;
     if (isConnectFailure) this.events.onConnectError(result, message ?? result);
     const reply = new Reply(result, null, message);
+    let failed = 0;
     for (let i = start; i < q.length; i++) {
       const e = q[i] as Entry;
       if (!e.finished) {
         e.finished = true;
+        failed += e.batch === null ? 1 : e.batch.n - e.next;
         finishEntry(e, reply);
       }
+    }
+    if (cause !== null && this.connected && (cause !== 'proxy_closed' || failed > 0) && this.events.onReset !== undefined) {
+      this.events.onReset(cause, bytes, failed);
     }
     this.events.onClose(this);
   }
@@ -471,7 +536,7 @@ export class Connection implements Flushable {
 
   /** Close gracefully: stop accepting, fail nothing that has already been answered. */
   close(): void {
-    this.fail('remote_error', 'connection closed by proxy', false);
+    this.fail('remote_error', 'connection closed by proxy', false, 'proxy_closed', null);
   }
 
   // ---------------------------------------------------------------- reply parsing
@@ -579,9 +644,12 @@ export class Connection implements Flushable {
     if (this.retiring && this.outstanding === 0) this.close();
   }
 
-  /** Protocol failure: reset and fail in-flight requests. */
-  private protocolError(what: string): number {
-    this.fail('remote_error', `bad reply from server: ${what}`, false);
+  /**
+   * Bytes that cannot be framed: reset and fail in-flight requests. `pos` is where the reply unit that
+   * failed starts (reported with the reset).
+   */
+  private protocolError(cause: ResetCause, what: string, buf: Buffer, pos: number): number {
+    this.fail('remote_error', `bad reply from server: ${what}`, false, cause, buf.subarray(pos));
     return Number.MAX_SAFE_INTEGER;
   }
 
@@ -591,7 +659,7 @@ export class Connection implements Flushable {
    */
   private parseOne(buf: Buffer, pos: number): number {
     const entry = this.queue[this.head];
-    if (entry === undefined) return this.protocolError('unexpected data');
+    if (entry === undefined) return this.protocolError('unexpected_data', 'unexpected data', buf, pos);
     if (entry.batch !== null) return this.getReply(buf, pos, entry, true);
     const op = (entry.req as Request).op;
     if (isBatchable(op)) return this.getReply(buf, pos, entry, false);
@@ -606,7 +674,7 @@ export class Connection implements Flushable {
       let sizeEnd = buf.indexOf(SP, pos + 3);
       if (sizeEnd === -1 || sizeEnd > lineEnd) sizeEnd = lineEnd;
       const nbytes = parseDigits(buf, pos + 3, sizeEnd);
-      if (nbytes < 0 || nbytes > MAX_VALUE_BYTES) return this.protocolError('VA length');
+      if (nbytes < 0 || nbytes > MAX_VALUE_BYTES) return this.protocolError('bad_value', 'VA length', buf, pos);
       const blockEnd = next + nbytes + 2;
       if (blockEnd > buf.length) return -(blockEnd - pos);
       this.head++;
@@ -614,7 +682,7 @@ export class Connection implements Flushable {
       return blockEnd;
     }
     const result = lineResult(op, buf, pos, lineEnd);
-    if (result === null) return this.protocolError(`reply to ${op}`);
+    if (result === null) return this.protocolError('unknown_reply', `reply to ${op}`, buf, pos);
     this.head++;
     this.complete(entry, new Reply(result, view(buf, pos, next)));
     return next;
@@ -644,9 +712,9 @@ export class Connection implements Flushable {
       next = nl + 1;
       // END with a bare \n, or an error line for the whole group.
       if (c0 !== 0x45 || lineEnd - pos !== 3 || buf[pos + 1] !== 0x4e || buf[pos + 2] !== 0x44) {
-        if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('VALUE line');
+        if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('bad_value', 'VALUE line', buf, pos);
         const err = errorResult(buf, pos, lineEnd);
-        if (err === null) return this.protocolError('get reply');
+        if (err === null) return this.protocolError('unknown_reply', 'get reply', buf, pos);
         reply = new Reply(err, buf.subarray(pos, next));
       }
     }
@@ -685,7 +753,7 @@ export class Connection implements Flushable {
         if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
         k++;
       }
-      if (k >= this.groupEnd) return this.protocolError('VALUE for a key not requested');
+      if (k >= this.groupEnd) return this.protocolError('unrequested_key', 'VALUE for a key not requested', buf, pos);
     }
     for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
     this.groupCursor = k + 1;
@@ -733,7 +801,7 @@ export class Connection implements Flushable {
           k++;
         }
         if (k < b.n) break;
-        if (++c >= groupEnd) return this.protocolError('VALUE for a key not requested');
+        if (++c >= groupEnd) return this.protocolError('unrequested_key', 'VALUE for a key not requested', buf, pos);
         e = q[c] as Entry;
         b = e.batch as KeyBatch;
         k = e.next;
@@ -792,11 +860,11 @@ export class Connection implements Flushable {
       if (p >= len) return this.incompleteLine(buf, pos);
       this.keyEnd = p;
     }
-    if (c !== SP || p === keyStart) return this.protocolError('VALUE line');
+    if (c !== SP || p === keyStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
     const flagsStart = ++p;
     while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) p++;
     if (p >= len) return this.incompleteLine(buf, pos);
-    if (c !== SP || p === flagsStart) return this.protocolError('VALUE line');
+    if (c !== SP || p === flagsStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
     const bytesStart = ++p;
     let nbytes = 0;
     while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) {
@@ -804,28 +872,28 @@ export class Connection implements Flushable {
       p++;
     }
     if (p >= len) return this.incompleteLine(buf, pos);
-    if (p === bytesStart || nbytes > MAX_VALUE_BYTES) return this.protocolError('VALUE length');
+    if (p === bytesStart || nbytes > MAX_VALUE_BYTES) return this.protocolError('bad_value', 'VALUE length', buf, pos);
     if (c === SP) {
       // gets: the cas unique
       const casStart = ++p;
       while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) p++;
       if (p >= len) return this.incompleteLine(buf, pos);
-      if (p === casStart) return this.protocolError('VALUE line');
+      if (p === casStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
     }
     if (c === CR) {
       if (++p >= len) return this.incompleteLine(buf, pos);
       c = buf[p] as number;
     }
-    if (c !== LF) return this.protocolError('VALUE line');
+    if (c !== LF) return this.protocolError('bad_value', 'VALUE line', buf, pos);
     const blockEnd = p + 1 + nbytes + 2;
     if (blockEnd > len) return -(blockEnd - pos);
-    if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('value terminator');
+    if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('bad_value', 'value terminator', buf, pos);
     return blockEnd;
   }
 
   /** A reply line without its end yet: wait for more bytes, unless it is already absurdly long. */
   private incompleteLine(buf: Buffer, pos: number): number {
-    if (buf.length - pos > 65536) return this.protocolError('line too long');
+    if (buf.length - pos > 65536) return this.protocolError('line_too_long', 'line too long', buf, pos);
     return -1;
   }
 

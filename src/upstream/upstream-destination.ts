@@ -28,7 +28,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection, connectionClock, type EntryOwner, type KeyBatch } from './connection.js';
+import { Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
@@ -98,6 +98,11 @@ export class UpstreamDestination implements Destination, EntryOwner {
   connectionsClosed = 0;
   /** Requests refused because the wait queue was full. */
   rejectedPending = 0;
+  /**
+   * Connection resets by cause, indexed like RESET_CAUSES (made with the destination, so counting one
+   * is an array store; metrics and `stats` read them).
+   */
+  readonly resets: number[] = RESET_CAUSES.map(() => 0);
   private connectTimeoutMs = 1000;
   /** Requests handed to a connection and not yet answered (zombies excluded). */
   private inflight = 0;
@@ -384,9 +389,27 @@ export class UpstreamDestination implements Destination, EntryOwner {
         this.connectionsClosed++;
         if (this.conns[slot] === conn) this.conns[slot] = null;
       },
+      onReset: (cause, bytes, failed) => this.onReset(cause, bytes, failed),
     });
     this.conns[slot] = c;
     return c;
+  }
+
+  /** Connection resets, all causes. */
+  get connectionResets(): number {
+    let n = 0;
+    for (const v of this.resets) n += v;
+    return n;
+  }
+
+  /** One of this destination's connections was reset (see ResetCause): count it and say why. */
+  private onReset(cause: ResetCause, bytes: Buffer | null, failed: number): void {
+    const i = RESET_CAUSES.indexOf(cause);
+    this.resets[i] = (this.resets[i] as number) + 1;
+    this.opts.log.warn(
+      { destination: this.address, cause, bytes: bytes === null ? null : printableBytes(bytes, 64), requestsFailed: failed },
+      'upstream connection reset',
+    );
   }
 
   private closeIdle(idleMs: number): void {

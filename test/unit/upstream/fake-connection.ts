@@ -3,7 +3,7 @@
  * string per write, and reply bytes are delivered the way either kind of socket does it.
  */
 import type net from 'node:net';
-import { Connection } from '../../../src/upstream/connection.js';
+import { Connection, type ResetCause } from '../../../src/upstream/connection.js';
 import { FakeSocket } from '../../fuzz/fuzz-lib.js';
 
 /** Records what the connection wrote, one string per write. */
@@ -29,19 +29,28 @@ export interface FakeConnection {
   reader: Reader;
   /** Timeouts the connection reported (soft TKO material). */
   timeouts: () => number;
+  /** Resets the connection reported: cause, the offending bytes (latin1) or null, requests failed. */
+  resets: { cause: ResetCause; bytes: string | null; failed: number }[];
 }
 
 /** A connection in onread mode (`onread`, as for plain TCP) or with 'data' events (as for TLS). */
 export function fakeConnection(onread: boolean, connectTimeoutMs = 1000): FakeConnection {
   const sock = new RecordingSocket();
   let timeouts = 0;
+  const resets: FakeConnection['resets'] = [];
   const conn = new Connection(
     { host: '127.0.0.1', port: 1, connectTimeoutMs, keepAlive: false, connect: () => sock as unknown as net.Socket },
-    { onConnectError: () => {}, onTimeout: () => timeouts++, onReply: () => {}, onClose: () => {} },
+    {
+      onConnectError: () => {},
+      onTimeout: () => timeouts++,
+      onReply: () => {},
+      onClose: () => {},
+      onReset: (cause, bytes, failed) => void resets.push({ cause, bytes: bytes === null ? null : bytes.toString('latin1'), failed }),
+    },
   );
   const reader = conn as unknown as Reader;
   reader.userBuffers = onread;
-  return { conn, sock, reader, timeouts: () => timeouts };
+  return { conn, sock, reader, timeouts: () => timeouts, resets };
 }
 
 /** Connect and write what is queued. */
