@@ -214,17 +214,20 @@ export class Admin {
     const r = core.routeStats;
     let opened = 0;
     let closed = 0;
+    let resets = 0;
     let soft = 0;
     let hard = 0;
     for (const d of core.destinations.all()) {
       opened += d.connectionsOpened;
       closed += d.connectionsClosed;
+      resets += d.connectionResets;
       soft += d.tko.softTkoCount;
       hard += d.tko.hardTkoCount;
     }
     lines.push(
       ['num_connections_opened', opened],
       ['num_connections_closed', closed],
+      ['num_connection_resets', resets],
       ['num_soft_tko_count', soft],
       ['num_hard_tko_count', hard],
       ['shadow_requests_sent', r.shadowSent],
@@ -263,7 +266,7 @@ export class Admin {
       const avg = d.replied === 0 ? 0 : d.latencySumUs / d.replied;
       lines.push([
         d.address,
-        `avg_latency_us:${avg.toFixed(3)} pending_reqs:${d.pendingCount()} inflight_reqs:${d.inflightCount()} state:${d.state()} sent:${d.sent} replied:${d.replied} errors:${d.errors} timeouts:${d.timeouts}`,
+        `avg_latency_us:${avg.toFixed(3)} pending_reqs:${d.pendingCount()} inflight_reqs:${d.inflightCount()} state:${d.state()} sent:${d.sent} replied:${d.replied} errors:${d.errors} timeouts:${d.timeouts} resets:${d.connectionResets}`,
       ]);
     }
   }
