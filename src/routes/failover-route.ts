@@ -8,12 +8,13 @@
  * request reaches the last child after every earlier one failed, `failoverAllFailed` when that one fails
  * too.
  *
- * TKO: a `tko` reply (the destination is marked down and the request was never sent) is skipped at once,
- * counted in `failoverTkoSkipped`, and does not spend a `failover_limit` token: failing over past a
- * known-dead server is free.
+ * TKO: a TKO or hard-TKO reply (mcrouter's isTkoOrHardTkoResult: `tko`, the destination is marked down and
+ * the request was never sent; `connect_error`, `connect_timeout`, `shutdown`, it could not be reached) is
+ * passed over at once, counted in `failoverTkoSkipped`, and does not spend a `failover_limit` token: during
+ * an outage the failover budget goes to real errors (timeouts, busy, remote errors), not to dead servers.
  *
  * `failover_limit {rate, burst}`: a token bucket of failovers vs requests. Each request earns `rate` tokens
- * (up to `burst`, starting full); each failover after a non-TKO error spends one. With no token left the
+ * (up to `burst`, starting full); each failover after another error spends one. With no token left the
  * route stops and returns the *first* error reply (counted in `failoverRateLimited`), so a failing primary
  * cannot multiply the load on the failover targets by more than `1 + rate` on average.
  *
@@ -24,7 +25,7 @@
  * no lease commands).
  */
 import type { SchemaObject } from 'ajv';
-import { Reply, type Request } from '../protocol/types.js';
+import { isHardTkoResult, isTkoResult, Reply, type Request, type Result } from '../protocol/types.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema, type RouteBuilder } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -36,6 +37,11 @@ export interface FailoverSettings {
   readonly errors: FailoverErrors;
   /** The failover_limit bucket, or null for no limit. Mutable state: one per route instance. */
   readonly limit: RatioTokenBucket | null;
+}
+
+/** mcrouter's isTkoOrHardTkoResult: no work was done upstream, so failing over past it costs nothing. */
+export function isTkoOrHardTkoResult(r: Result): boolean {
+  return isTkoResult(r) || isHardTkoResult(r);
 }
 
 /** The same reply marked as coming from a failover target. */
@@ -74,7 +80,7 @@ class FailoverAttempt {
       this.done(i === 0 ? reply : asFailoverReply(reply));
       return;
     }
-    if (reply.result === 'tko') {
+    if (isTkoOrHardTkoResult(reply.result)) {
       stats.failoverTkoSkipped++;
     } else {
       this.firstError ??= reply;

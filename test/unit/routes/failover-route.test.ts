@@ -75,6 +75,24 @@ describe('FailoverRoute', () => {
     for (const r of ['notfound', 'found', 'client_error', 'bad_key', 'notstored'] as Result[]) expect(e.shouldFailover('get', r)).toBe(false);
   });
 
+  test('connect errors, connect timeouts, shutdown and tko do not spend failover_limit tokens (isTkoOrHardTkoResult)', () => {
+    // mcrouter FailoverRouteTest rateLimitWithTKO / ignoreTkoAndHardTko: rate 0.5, burst 1 (one token, then
+    // half a token per request). Every request fails over past TKO and hard-TKO replies and still succeeds.
+    for (const dead of ['tko', 'connect_error', 'connect_timeout', 'shutdown'] as Result[]) {
+      const route = new FailoverRoute(kids(dead, 'found'), { errors: new FailoverErrors(), limit: new RatioTokenBucket(0.5, 1) });
+      const ctx = makeTestContext();
+      for (let i = 0; i < 4; i++) expect(who(routeSync(route, makeRequest('get', 'k'), ctx)), dead).toBe('c1');
+      expect(ctx.stats.failoverRateLimited, dead).toBe(0);
+      expect(ctx.stats.failoverTkoSkipped, dead).toBe(4);
+    }
+    // A real error (a timeout) does spend them: found, refused, found, refused (mcrouter rateLimit).
+    const route = new FailoverRoute(kids('timeout', 'found'), { errors: new FailoverErrors(), limit: new RatioTokenBucket(0.5, 1) });
+    const ctx = makeTestContext();
+    const got = [0, 1, 2, 3].map(() => routeSync(route, makeRequest('get', 'k'), ctx).result);
+    expect(got).toEqual(['found', 'timeout', 'found', 'timeout']);
+    expect(ctx.stats.failoverRateLimited).toBe(2);
+  });
+
   test('tko replies are skipped without spending a failover token', () => {
     const limit = new RatioTokenBucket(0, 1);
     const route = new FailoverRoute(kids('tko', 'tko', 'found'), { errors: new FailoverErrors(), limit });
@@ -130,7 +148,7 @@ describe('FailoverRoute', () => {
     expect(configError({ type: 'FailoverRoute', children: ['Fake|a'], failover_policy: { type: 'LeastFailuresPolicy', max_tries: 2 } }).message)
       .toBe('/route/failover_policy/type: FailoverRoute: failover policy "LeastFailuresPolicy" is not supported (only the in-order policy)');
     expect(configError({ type: 'FailoverRoute', children: ['Fake|a'], failover_errors: ['notfound'] }).path).toBe('/route/failover_errors/0');
-    expect(configError({ type: 'FailoverRoute', children: ['Fake|a'], failover_errors: { gets: ['timeout'], sets: [] } }).path).toMatch(/^\/route\/failover_errors/);
+    expect(configError({ type: 'FailoverRoute', children: ['Fake|a'], failover_errors: { gets: ['timeout'], deletes: ['notfound'] } }).path).toMatch(/^\/route\/failover_errors/);
     expect(configError({ type: 'FailoverRoute' }).message).toMatch(/^\/route: FailoverRoute: .*children/);
     expect(() => buildRoute({ type: 'FailoverRoute', children: ['Fake|a'], failover_tag: true, enable_lease_pairing: true })).not.toThrow();
   });
