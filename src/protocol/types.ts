@@ -77,6 +77,12 @@ export class Request {
    * bytes (routing and hashing use those); the upstream gets this form, since memcached decodes it itself.
    */
   wireKey: Buffer | null = null;
+  /**
+   * Who sent it: the id of the client session (set by the session), so a destination at its in-flight cap
+   * serves waiting requests round-robin across clients. 0 = no client (probes, refills, admin); copies
+   * made with withKey/withLine keep it.
+   */
+  client = 0;
 
   /**
    * The routing key (mcrouter): the key without its `/region/cluster/` routing prefix, cut at the first
@@ -98,7 +104,9 @@ export class Request {
 
   /** A copy with another key (the rest of the command line and the value are shared, not copied). */
   withKey(key: Buffer): Request {
-    return new Request(this.op, key, this.head, this.tail, this.value, this.quiet, this.exptime);
+    const r = new Request(this.op, key, this.head, this.tail, this.value, this.quiet, this.exptime);
+    r.client = this.client;
+    return r;
   }
 
   /** The key bytes to write upstream, before any routing-prefix stripping. */
@@ -108,7 +116,9 @@ export class Request {
 
   /** A copy with another command line around the same key (used by exptime rewrites). */
   withLine(head: Buffer, tail: Buffer, exptime: number): Request {
-    return new Request(this.op, this.key, head, tail, this.value, this.quiet, exptime);
+    const r = new Request(this.op, this.key, head, tail, this.value, this.quiet, exptime);
+    r.client = this.client;
+    return r;
   }
 
   /** A copy with another op and line (e.g. L1 refill `add` built from a `get`). */

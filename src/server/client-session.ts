@@ -83,6 +83,7 @@ class MultiGet implements KeySink {
     let r = this.reqs[tag];
     if (r === null || r === undefined) {
       r = new Request(this.op, view(this.keyBuf, this.keyStarts[tag] as number, this.keyEnds[tag] as number), this.head, EMPTY, null, false, 0);
+      r.client = this.session.clientId;
       this.reqs[tag] = r;
     }
     return r;
@@ -129,8 +130,13 @@ class Slot {
   closeAfter = false;
 }
 
+/** Client session ids (Request.client): unique per process, 0 is "no client". */
+let nextClientId = 1;
+
 export class ClientSession implements RequestSink, Flushable {
   flushQueued = false;
+  /** This session's id on its requests (fair queueing at destinations; see wait-queue.ts). */
+  readonly clientId = nextClientId++;
   private readonly parser: RequestParser;
   private slots: Slot[] = [];
   private head = 0;
@@ -318,6 +324,7 @@ export class ClientSession implements RequestSink, Flushable {
 
   request(req: Request): void {
     const core = this.core;
+    req.client = this.clientId;
     core.stats.countRequest(req.op);
     const slot = this.newSlot();
     if ((req.op === 'get' || req.op === 'gets') && req.key.length > ADMIN_PREFIX.length && req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
@@ -354,6 +361,7 @@ export class ClientSession implements RequestSink, Flushable {
     const mg = new MultiGet(this, core.observer, this.newSlot(n), op, EMPTY, EMPTY, n, turnNow());
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
+      req.client = this.clientId;
       mg.reqs[i] = req;
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
         mg.settle(i, core.admin.getReply(req, this.identity));

@@ -113,6 +113,20 @@ function hostIdFromHostname(): number {
   return h;
 }
 
+/**
+ * How many unanswered keys one client may have before its session stops reading:
+ * --max-client-outstanding-reqs, but without an in-flight cap at most half of --target-max-pending-requests.
+ * There the connection FIFO is the destination's pending queue and this is the only bound on one client's
+ * share of it, so a single pipelining client can never fill the pending room and get every other client's
+ * requests refused with `Max pending requests`. (With an in-flight cap the wait queue itself is fair; see
+ * upstream/wait-queue.ts.)
+ */
+export function clientOutstandingCap(o: Pick<ProxyOptions, 'maxClientOutstandingReqs' | 'targetMaxInflightRequests' | 'targetMaxPendingRequests'>): number {
+  const pending = o.targetMaxPendingRequests;
+  if (o.targetMaxInflightRequests > 0 || pending <= 0) return o.maxClientOutstandingReqs;
+  return Math.min(o.maxClientOutstandingReqs, Math.max(1, Math.floor(pending / 2)));
+}
+
 export class ProxyCore {
   readonly stats = new ProxyStats();
   readonly routeStats = new RouteStats();
@@ -201,7 +215,7 @@ export class ProxyCore {
       log: log.child({ subsystem: 'upstream' }),
       tls: this.upstreamTls,
     });
-    this.limits = { maxClientOutstanding: options.maxClientOutstandingReqs, maxClientOutputBytes: 8 * 1024 * 1024 };
+    this.limits = { maxClientOutstanding: clientOutstandingCap(options), maxClientOutputBytes: 8 * 1024 * 1024 };
     if (this.spool !== null) {
       this.replayer = new SpoolReplayer(this.spool, {
         log: log.child({ subsystem: 'asynclog' }),

@@ -15,7 +15,14 @@
  *                                         else `local_error` "Max pending requests (N) reached ...");
  *                                         entries keep their deadline and time out there too
  *
- * Without an in-flight cap the connection FIFO itself is capped at the pending limit.
+ * The wait queue is fair across clients (wait-queue.ts): slots go round-robin over the client sessions
+ * that have requests waiting, and when it is full a newcomer pushes out the newest request of the
+ * longest backlog, so one client's thousands of pipelined requests neither queue ahead of everyone else
+ * nor take the room the others need.
+ *
+ * Without an in-flight cap the connection FIFO itself is capped at the pending limit; there, a client's
+ * share is bounded by the session (it stops reading past --max-client-outstanding-reqs, at most half
+ * the pending limit; see ProxyCore).
  *
  * Hostnames: a server entry may name a host. Its address is resolved when the destination is created and
  * again every `dnsRefreshMs`; requests wait in the queue (bounded as above) until the first answer. When the
@@ -31,6 +38,7 @@ import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
+import { FairWaitQueue, Waiting } from './wait-queue.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
 
 /** Resolve a hostname to one address (injectable for tests; default: the system resolver). */
@@ -69,17 +77,6 @@ export interface DestinationObserver {
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
 
-/** A request waiting for an in-flight slot or for the address. */
-class Waiting {
-  finished = false;
-  constructor(
-    readonly req: Request,
-    readonly deadline: number,
-    readonly done: DestinationCallback,
-    readonly wireKey: Buffer | undefined,
-  ) {}
-}
-
 export class UpstreamDestination implements Destination, EntryOwner {
   readonly address: string;
   private conns: (Connection | null)[];
@@ -106,8 +103,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   private connectTimeoutMs = 1000;
   /** Requests handed to a connection and not yet answered (zombies excluded). */
   private inflight = 0;
-  private waiting: Waiting[] = [];
-  private waitHead = 0;
+  private readonly waiting = new FairWaitQueue();
   private waitTimer: NodeJS.Timeout | null = null;
   /** The address connections go to; null until a hostname is resolved. */
   private resolved: string | null;
@@ -169,14 +165,14 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   /** In-flight plus queued requests over all connections and the wait queue. */
   outstanding(): number {
-    let n = this.waiting.length - this.waitHead;
+    let n = this.waiting.size;
     for (const c of this.conns) if (c !== null) n += c.outstanding;
     return n;
   }
 
   /** Requests waiting for an in-flight slot or for the address. */
   pendingCount(): number {
-    return this.waiting.length - this.waitHead;
+    return this.waiting.size;
   }
 
   inflightCount(): number {
@@ -195,7 +191,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
     this.connectTimeoutMs = timeoutMs;
     const maxPending = this.opts.maxOutstanding;
     const mustWait =
-      this.resolved === null || (this.maxInflight > 0 && (this.inflight >= this.maxInflight || this.waitHead < this.waiting.length));
+      this.resolved === null || (this.maxInflight > 0 && (this.inflight >= this.maxInflight || this.waiting.size > 0));
     if (!mustWait) {
       if (this.maxInflight === 0 && maxPending > 0 && this.outstanding() >= maxPending) {
         this.rejectPending(done);
@@ -204,13 +200,20 @@ export class UpstreamDestination implements Destination, EntryOwner {
       this.dispatch(req, timeoutMs, done, wireKey);
       return;
     }
-    if (maxPending > 0 && this.waiting.length - this.waitHead >= maxPending) {
-      this.rejectPending(done);
-      return;
+    let pushedOut: Waiting | null = null;
+    if (maxPending > 0 && this.waiting.size >= maxPending) {
+      // Full: room for this client only at the expense of a longer backlog (see wait-queue.ts).
+      pushedOut = this.waiting.pushOut(req.client);
+      if (pushedOut === null) {
+        this.rejectPending(done);
+        return;
+      }
     }
     const w = new Waiting(req, Date.now() + timeoutMs, done, wireKey);
     this.waiting.push(w);
     if (this.waitTimer === null) this.armWaitTimer(w.deadline);
+    // Last: the callback may send again (a failover route), and the queue is consistent by now.
+    if (pushedOut !== null) this.rejectPending(pushedOut.done);
   }
 
   private rejectPending(done: DestinationCallback): void {
@@ -229,7 +232,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   entryDone(req: Request, started: number, reply: Reply, done: DestinationCallback): void {
     this.settle(req, started, reply.result);
     done(reply);
-    if (this.waitHead < this.waiting.length) this.drainWaiting();
+    if (this.waiting.size > 0) this.drainWaiting();
   }
 
   /** EntryOwner: keys [from, to) of a batch finished with `result` (the batch's sink has the outcome). */
@@ -242,7 +245,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
       const ms = turnNow() - started;
       for (let m = from; m < to; m++) obs.onReply(batch.sink.request(batch.tags[m] as number), result, ms);
     }
-    if (this.waitHead < this.waiting.length) this.drainWaiting();
+    if (this.waiting.size > 0) this.drainWaiting();
   }
 
   private settle(req: Request, started: number, result: Result): void {
@@ -269,17 +272,14 @@ export class UpstreamDestination implements Destination, EntryOwner {
     return true;
   }
 
-  /** Move waiting requests to connections while slots are free. */
+  /** Move waiting requests to connections while slots are free, taking clients in turn. */
   private drainWaiting(): void {
     if (this.resolved === null || this.closed || this.tko.isTko()) return;
     const q = this.waiting;
     const now = Date.now();
-    while (this.waitHead < q.length && (this.maxInflight === 0 || this.inflight < this.maxInflight)) {
-      const w = q[this.waitHead] as Waiting;
-      q[this.waitHead] = undefined as unknown as Waiting;
-      this.waitHead++;
-      if (w.finished) continue;
-      w.finished = true;
+    while (this.maxInflight === 0 || this.inflight < this.maxInflight) {
+      const w = q.take();
+      if (w === null) break;
       const left = w.deadline - now;
       if (left <= 0) {
         w.done(new Reply('timeout', null, null));
@@ -287,31 +287,13 @@ export class UpstreamDestination implements Destination, EntryOwner {
       }
       this.dispatch(w.req, left, w.done, w.wireKey);
     }
-    this.compactWaiting();
-  }
-
-  private compactWaiting(): void {
-    if (this.waitHead === this.waiting.length) {
-      this.waiting = [];
-      this.waitHead = 0;
-    } else if (this.waitHead > 1024 && this.waitHead * 2 > this.waiting.length) {
-      this.waiting = this.waiting.slice(this.waitHead);
-      this.waitHead = 0;
-    }
   }
 
   private failWaiting(reply: Reply): void {
-    const q = this.waiting;
-    const from = this.waitHead;
-    this.waiting = [];
-    this.waitHead = 0;
-    for (let i = from; i < q.length; i++) {
-      const w = q[i] as Waiting;
-      if (!w.finished) {
-        w.finished = true;
-        w.done(reply);
-      }
-    }
+    if (this.waiting.size === 0) return;
+    const all: Waiting[] = [];
+    this.waiting.drainAll(all);
+    for (const w of all) w.done(reply);
   }
 
   private armWaitTimer(at: number): void {
@@ -321,22 +303,10 @@ export class UpstreamDestination implements Destination, EntryOwner {
   /** Waiting requests time out like sent ones: no client waits longer than server_timeout. */
   private onWaitTimer(): void {
     this.waitTimer = null;
-    const now = Date.now();
-    const q = this.waiting;
-    let next = Infinity;
-    for (let i = this.waitHead; i < q.length; i++) {
-      const w = q[i] as Waiting;
-      if (w.finished) continue;
-      if (w.deadline <= now) {
-        w.finished = true;
-        w.done(new Reply('timeout', null, null));
-      } else if (w.deadline < next) {
-        next = w.deadline;
-      }
-    }
-    while (this.waitHead < q.length && (q[this.waitHead] as Waiting).finished) this.waitHead++;
-    this.compactWaiting();
+    const expired: Waiting[] = [];
+    const next = this.waiting.expire(Date.now(), expired);
     if (next !== Infinity) this.armWaitTimer(next);
+    for (const w of expired) w.done(new Reply('timeout', null, null));
   }
 
   private account(result: Result, started: number, n: number): void {
