@@ -85,6 +85,15 @@ export function ajvToConfigError(errors: readonly ErrorObject[] | null | undefin
   const p = e.params as Record<string, unknown>;
   let path = shorthand ? base : base + rel;
   let detail: string;
+  const badName = (e as { propertyName?: unknown }).propertyName;
+  if (typeof badName === 'string' || e.keyword === 'propertyNames') {
+    // A closed set of keys (`propertyNames: {enum}`): an unknown key there is an error, named by its path.
+    const name = typeof badName === 'string' ? badName : String(p['propertyName']);
+    const allowed = errors?.find((x) => x.keyword === 'enum' && (x as { propertyName?: unknown }).propertyName === name)?.params as { allowedValues?: unknown[] } | undefined;
+    const list = allowed?.allowedValues === undefined ? '' : ` (expected one of ${allowed.allowedValues.map(String).join(', ')})`;
+    if (!shorthand) path = joinPointer(path, name);
+    return new ConfigError(path, `${prefix}unknown ${noun} "${childDisplay(subject === null ? '' : rel, name)}"${list}`, 'MCP_ERR_CONFIG_INVALID');
+  }
   if (e.keyword === 'required') {
     detail = `missing required ${noun} "${childDisplay(subject === null ? '' : rel, String(p['missingProperty']))}"`;
   } else if (e.keyword === 'additionalProperties') {

@@ -15,7 +15,8 @@
  *   "Pool|A" / {"type": "Pool", ...}         the pool's per-server destination routes (a list)
  *
  * Every error is a ConfigError whose path is the JSON pointer of the offending value; errors raised by a
- * route factory start with the route type.
+ * route factory start with the route type. Unknown keys (top level, pools, route options) are not errors, as
+ * in mcrouter: they are ignored and reported in `warnings` with the nearest known key (unknown-keys.ts).
  */
 import { Ajv, type ValidateFunction } from 'ajv';
 import { DestinationRoute } from '../routes/destination-route.js';
@@ -28,6 +29,7 @@ import { ajvToConfigError } from './ajv-errors.js';
 import { ConfigError, joinPointer } from './config-error.js';
 import { makePoolInfo, resolvePools } from './pools.js';
 import { POOL_SCHEMA, TOP_LEVEL_SCHEMA } from './schema.js';
+import { findUnknownKeys, lenientSchema, unknownKeyMessage } from './unknown-keys.js';
 
 /** Hands out the upstream Destination for a server; the destination map implements it (shared by host:port). */
 export interface DestinationProvider {
@@ -92,7 +94,7 @@ function validatorFor(f: RouteFactory): ValidateFunction {
   let v = optionValidators.get(f);
   if (v === undefined) {
     try {
-      v = defaultsAjv.compile(f.schema);
+      v = defaultsAjv.compile(lenientSchema(f.schema));
     } catch (e) {
       throw new ConfigError('', `${f.type}: its options schema does not compile: ${e instanceof Error ? e.message : String(e)}`, 'MCP_ERR_INTERNAL');
     }
@@ -113,8 +115,9 @@ function defaultRegistry(): RouteRegistry {
  */
 export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig {
   if (!isObject(data)) throw new ConfigError('', 'the config must be a JSON object');
-  topValidator ??= plainAjv.compile(TOP_LEVEL_SCHEMA);
+  topValidator ??= plainAjv.compile(lenientSchema(TOP_LEVEL_SCHEMA));
   if (!topValidator(data)) throw ajvToConfigError(topValidator.errors, '', null);
+  const unknownTop = findUnknownKeys(data, TOP_LEVEL_SCHEMA, '');
   const hasRoute = data['route'] !== undefined;
   const hasRoutes = data['routes'] !== undefined;
   if (hasRoute && hasRoutes) {
@@ -128,6 +131,7 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
 
   const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs });
   const b = new TreeBuilder(ctx.registry ?? defaultRegistry(), options, ctx.destinations, pools, data['named_handles']);
+  for (const u of unknownTop) b.warn(u.path, unknownKeyMessage(u, 'property'));
   // Named handles first, in order (as mcrouter): their definitions win over same-named objects in the
   // trees. They may refer to each other in any order; each is built on its first reference.
   b.buildNamedHandles();
@@ -286,8 +290,9 @@ class TreeBuilder implements RouteBuilder {
       return p;
     }
     if (!isObject(node)) throw new ConfigError(path, 'a pool must be a pool name or a pool object');
-    inlinePoolValidator ??= plainAjv.compile({ ...POOL_SCHEMA, required: ['name', 'servers'] });
+    inlinePoolValidator ??= plainAjv.compile({ ...lenientSchema(POOL_SCHEMA), required: ['name', 'servers'] });
     if (!inlinePoolValidator(node)) throw ajvToConfigError(inlinePoolValidator.errors, path, null);
+    for (const u of findUnknownKeys(node, POOL_SCHEMA, path, { alsoKnown: ['type'] })) this.warn(u.path, unknownKeyMessage(u, 'property'));
     const name = node['name'] as string;
     const existing = this.pools.get(name) ?? this.inlinePools.get(name);
     if (existing !== undefined) return existing;
@@ -368,6 +373,12 @@ class TreeBuilder implements RouteBuilder {
   private buildTyped(factory: RouteFactory, opts: Obj, path: string, shorthand: boolean): RouteHandle {
     const validate = validatorFor(factory);
     if (!validate(opts)) throw ajvToConfigError(validate.errors, path, factory.type, shorthand);
+    // A "Type|rest" string only yields options the factory knows; objects may carry anything.
+    if (!shorthand) {
+      for (const u of findUnknownKeys(opts, factory.schema, path, { alsoKnown: ['type', 'name'], remove: true })) {
+        this.warnings.push(`${u.path}: ${factory.type}: ${unknownKeyMessage(u, 'option', path)}`);
+      }
+    }
     this.typeStack.push(factory.type);
     let handle: RouteHandle;
     try {

@@ -33,9 +33,11 @@ export function editDistance(a: string, b: string): number {
 /**
  * The candidate nearest to `word`, or null when none is within a typo's reach: at most 1 edit for words of
  * up to 4 characters, then up to a third of the word's length (at most 4). Case differences count as
- * edits, except that a candidate equal to `word` ignoring case always wins. Ties go to the earlier candidate.
+ * edits, except that a candidate equal to `word` ignoring case always wins. Failing that, a candidate the
+ * word is the start of (`default` → `default_policy`), for words of 3 characters or more. Ties go to the
+ * earlier candidate.
  */
-export function nearestKey(word: string, candidates: Iterable<string>): string | null {
+export function nearestKey(word: string, candidates: readonly string[]): string | null {
   const lower = word.toLowerCase();
   const limit = word.length <= 4 ? 1 : Math.min(4, Math.floor(word.length / 3));
   let best: string | null = null;
@@ -48,5 +50,11 @@ export function nearestKey(word: string, candidates: Iterable<string>): string |
       bestDistance = d;
     }
   }
-  return bestDistance <= limit ? best : null;
+  if (bestDistance <= limit) return best;
+  if (word.length < 3) return null;
+  let prefixed: string | null = null;
+  for (const c of candidates) {
+    if (c.length > word.length && c.toLowerCase().startsWith(lower) && (prefixed === null || c.length < prefixed.length)) prefixed = c;
+  }
+  return prefixed;
 }

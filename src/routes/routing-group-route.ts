@@ -71,6 +71,8 @@ export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
           arithmetic_like: routeNodeSchema('incr, decr, ma.'),
         },
         additionalProperties: false,
+        // mcrouter refuses other group names (unknown keys elsewhere are only warnings): see config/unknown-keys.ts.
+        propertyNames: { enum: [...ROUTING_GROUPS] },
       },
     },
     additionalProperties: false,

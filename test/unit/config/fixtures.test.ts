@@ -1,7 +1,8 @@
 /**
  * Every config under test/fixtures/configs: valid ones must build, invalid ones must fail with exactly the
  * message (JSON pointer included) in their sibling `<name>.expected` file. `{file}` in an expected message
- * stands for the fixture's absolute path.
+ * stands for the fixture's absolute path. Lenient ones (configs mcrouter runs although they carry keys it
+ * does not know) must build with exactly the warnings, one per line, of their sibling `<name>.warnings`.
  */
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
@@ -39,5 +40,17 @@ describe('invalid fixtures fail with the exact error', () => {
     expect(r.error.message).toBe(expected);
     // The path is the pointer the message starts with.
     if (r.error.path !== '') expect(r.error.message.startsWith(`${r.error.path}: `)).toBe(true);
+  });
+});
+
+describe('lenient fixtures build, with exactly their warnings', () => {
+  const files = list('lenient');
+  test('there are lenient fixtures', () => expect(files.length).toBeGreaterThanOrEqual(6));
+  test.each(files)('%s', (file) => {
+    const warningsFile = join(ROOT, 'lenient', `${basename(file, extname(file))}.warnings`);
+    expect(existsSync(warningsFile), `${file} needs a sibling ${basename(warningsFile)}`).toBe(true);
+    const r = validateConfig(`file:${join(ROOT, 'lenient', file)}`);
+    if (!r.ok) throw r.error;
+    expect(r.built.warnings).toEqual(readFileSync(warningsFile, 'utf8').trimEnd().split('\n'));
   });
 });

@@ -32,6 +32,11 @@ describe('nearestKey', () => {
     expect(nearestKey('abcd', keys)).toBeNull();
     expect(nearestKey('x', [])).toBeNull();
   });
+  test('a word that starts a known key gets that key', () => {
+    expect(nearestKey('default', ['operation_policies', 'default_policy'])).toBe('default_policy');
+    expect(nearestKey('conn', keys)).toBe('connect_timeout');
+    expect(nearestKey('se', keys)).toBeNull();
+  });
   test('short words allow one edit only', () => {
     expect(nearestKey('tag', keys)).toBe('tags');
     expect(nearestKey('ta', keys)).toBeNull();

@@ -35,6 +35,16 @@ describe('mcrelay --validate-config', () => {
     expect(r.stderr).toContain(expected);
   });
 
+  test('unknown keys are warnings on stderr with their pointer and a suggestion; exit 0', () => {
+    const fixture = join(FIXTURES, 'lenient', 'pool-locality.json');
+    const expected = readFileSync(join(FIXTURES, 'lenient', 'pool-locality.warnings'), 'utf8').trimEnd().split('\n');
+    const r = run(['--validate-config', '--config', `file:${fixture}`]);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toBe('config is valid\n');
+    expect(r.stderr).toBe(expected.map((w) => `mcrelay: warning: ${w}\n`).join(''));
+    expect(r.stderr).toContain('did you mean "server_timeout"?');
+  });
+
   test('-R is honoured', () => {
     const cfg = '{"routes": {"/dc/c1/": "NullRoute"}}';
     expect(run(['--validate-config', '--config-str', cfg]).status).toBe(1);

@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { FailoverWithExptimeRoute } from '../../../src/routes/failover-with-exptime-route.js';
 import { makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
 import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { validateConfig } from '../../../src/config/validate.js';
 
 const normalDown = { type: 'Fake', id: 'N', result: 'connect_error' };
 
@@ -59,6 +60,8 @@ describe('FailoverWithExptimeRoute', () => {
     expect(configError({ type: 'FailoverWithExptimeRoute', failover: ['Fake|G'] }).message).toMatch(/^\/route: FailoverWithExptimeRoute: .*normal/);
     expect(configError({ type: 'FailoverWithExptimeRoute', normal: 'Fake|N', failover_exptime: 'x' }).path).toBe('/route/failover_exptime');
     expect(configError({ type: 'FailoverWithExptimeRoute', normal: 'Fake|N', failover: ['Nope'] }).path).toBe('/route/failover/0');
-    expect(configError({ type: 'FailoverWithExptimeRoute', normal: 'Fake|N', settings: {} }).path).toBe('/route/settings');
+    // mcrouter no longer reads the old `settings` object: ignored, with a warning.
+    const old = validateConfig({ configStr: JSON.stringify({ route: { type: 'FailoverWithExptimeRoute', normal: 'NullRoute', settings: {} } }) });
+    expect(old.ok && old.built.warnings).toEqual(['/route/settings: FailoverWithExptimeRoute: unknown option "settings" ignored']);
   });
 });

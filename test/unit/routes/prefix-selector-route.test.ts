@@ -2,6 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { PrefixSelectorRoute } from '../../../src/routes/prefix-selector-route.js';
 import { FakeRoute, makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
 import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { validateConfig } from '../../../src/config/validate.js';
 
 describe('PrefixSelectorRoute', () => {
   test('mcrouter example: a→A, ab→B, wildcard C', () => {
@@ -60,7 +61,8 @@ describe('PrefixSelectorRoute', () => {
     expect(configError({ type: 'PrefixSelectorRoute', policies: { '': 'Fake|A' } }).path).toBe('/route/policies/');
     expect(configError({ type: 'PrefixSelectorRoute', policies: { 'a/b': 'Nope|x' } }).path).toBe('/route/policies/a~1b');
     expect(configError({ type: 'PrefixSelectorRoute', policies: { a: 5 } }).path).toBe('/route/policies/a');
-    expect(configError({ type: 'PrefixSelectorRoute', wildcard: 'Fake|W', extra: 1 }).message).toBe('/route/extra: PrefixSelectorRoute: unknown option "extra"');
+    const lenient = validateConfig({ configStr: JSON.stringify({ route: { type: 'PrefixSelectorRoute', wildcard: 'NullRoute', extra: 1 } }) });
+    expect(lenient.ok && lenient.built.warnings).toEqual(['/route/extra: PrefixSelectorRoute: unknown option "extra" ignored']);
     expect(configError({ type: 'PrefixSelectorRoute', wildcard: 'Nope' }).path).toBe('/route/wildcard');
   });
 });
