@@ -1,33 +1,37 @@
 /**
- * L1L2CacheRoute: a small fast tier (`l1`) in front of a big one (`l2`).
+ * L1L2CacheRoute: a small fast tier (`l1`) in front of a big one (`l2`), as mcrouter's L1L2CacheRoute.
  *
- * `get`: ask L1. An L1 hit is the answer. Otherwise ask L2 and answer with L2's reply; on an L2 hit, L1 is
- * refilled in the background (`ctx.spawn(l1, add, 'refill')`) with the value's flags and the TTL
- * `upgradingL1Exptime`, so the next get is an L1 hit.
- * Negative caching (`ncacheExptime` > 0): on an L2 miss a sentinel (client flag 0x10000, mcrouter's
- * ncache flag) is added to L1 for `ncacheExptime` seconds; an L1 hit on a sentinel answers "miss" without
- * asking L2. With `ncacheUpdatePeriod` = N > 0, every Nth sentinel hit asks L2 again (and replaces the
- * sentinel by the value, or renews it).
- * Sets, deletes, touch, arithmetic and every other op go to L1 only (mcrouter's rule). That rule leaves the
- * L2 copy behind: a deleted key comes back from L2 on the next miss. `write_l2: true` (mcrelay's option)
- * sends those ops to L2 and L1 at once and replies with the worse reply (AllSyncRoute), which is what most
- * operators expect from a write-through tier pair.
+ * Reads (`get`, `gets`, `gat`, `gats`): the request goes to L1. An L1 hit is the answer. Otherwise the same
+ * request goes to L2 and L2's reply is the answer; on an L2 hit, L1 is refilled in the background
+ * (`ctx.spawn(l1, add, 'refill')`) with the value's flags and the TTL `upgradingL1Exptime`, so the next read
+ * is an L1 hit. (A gat/gats touches the key in L1, then, on an L1 miss, in L2; the refill always uses
+ * upgradingL1Exptime.)
+ * Negative caching, on when `ncacheUpdatePeriod` = N > 0 (mcrouter's switch; `ncacheExptime` alone turns
+ * nothing on): on an L2 miss a sentinel ("ncache", client flag 0x10000) is added to L1 with TTL
+ * `ncacheExptime` (0 = no expiry, as in mcrouter). An L1 hit whose flags carry 0x10000 always answers a miss
+ * without asking L2. Every Nth such hit (one counter per route, across keys, starting at N) still answers a
+ * miss, and also refreshes L1 in the background: the request goes to L2; on a hit the value replaces the
+ * sentinel (`set`, upgradingL1Exptime), otherwise (a miss, or an error) the sentinel is set again with
+ * ncacheExptime.
+ * Sets, deletes, touch, arithmetic and every other op (mg/me included) go to L1 only (mcrouter's rule).
+ * That rule leaves the L2 copy behind: a deleted key comes back from L2 on the next miss. `write_l2: true`
+ * (mcrelay's option) sends the update, delete and arithmetic ops to L2 and L1 at once and replies with the
+ * worse reply (AllSyncRoute), which is what most operators expect from a write-through tier pair.
  *
- * Replies when everything fails: L2's reply for gets that missed L1 (its error); L1's reply for writes
+ * Replies when everything fails: L2's reply for reads that missed L1 (its error); L1's reply for writes
  * (or the worse of L1 and L2 with write_l2).
- * Ops: `get` is tiered; gets/gat/gats/mg/me go to L1 only (mcrouter: "doesn't work with lease get, gets
- * and metaget"), and see a sentinel as a value with flag 0x10000.
- * Limits: refills and sentinels are background work, capped by the route context (`refillDropped`).
- * A refill is an `add`, so it never overwrites a newer value written meanwhile (but a sentinel blocks it
- * until the sentinel expires, except on the ncacheUpdatePeriod refresh, which uses `set`).
+ * Limits: refills, sentinels and refreshes are background work, capped by the route context
+ * (`refillDropped`). A refill is an `add`, so it never overwrites a newer value written meanwhile (but a
+ * sentinel blocks it until the sentinel expires or the periodic refresh replaces it). Meta reads (mg, me)
+ * are not tiered: their replies need not carry the value or the flags a refill and the sentinel check need.
  */
-import { isHit, isMiss, opGroup, Reply, type Request } from '../protocol/types.js';
+import { opGroup, Reply, type Op, type Request } from '../protocol/types.js';
 import { storageRequest, valueOf } from '../protocol/rewrite.js';
 import { routeAllSync } from './all-sync-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
-/** mcrouter's negative-cache flag on L1 sentinels. */
+/** mcrouter's negative-cache flag (MC_MSG_FLAG_NEGATIVE_CACHE) on L1 sentinels. */
 export const NCACHE_FLAG = 0x10000;
 const NCACHE_VALUE = Buffer.from('ncache', 'latin1');
 const MISS = Object.freeze(new Reply('notfound'));
@@ -39,11 +43,67 @@ export interface L1L2Settings {
   readonly writeL2: boolean;
 }
 
+/** The reads L1L2CacheRoute tiers (mcrouter's GetLike requests that ASCII clients send). */
+function isTieredRead(op: Op): boolean {
+  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
+}
+
+const SP = 0x20;
+const D0 = 0x30;
+
+/**
+ * Client flags of a classic hit (`VALUE <key> <flags> <bytes>[ <cas>]\r\n...`), read in place with no
+ * allocation: every L1 hit is checked for the sentinel flag. -1 when the bytes are not a VALUE line.
+ */
+export function hitFlags(raw: Buffer | null): number {
+  if (raw === null || raw.length < 8 || raw[0] !== 0x56 /* V */) return -1;
+  const keyEnd = raw.indexOf(SP, 6);
+  if (keyEnd === -1) return -1;
+  let flags = 0;
+  let i = keyEnd + 1;
+  for (; i < raw.length; i++) {
+    const d = (raw[i] as number) - D0;
+    if (d < 0 || d > 9) break;
+    flags = flags * 10 + d;
+  }
+  return i === keyEnd + 1 ? -1 : flags;
+}
+
+/**
+ * The periodic negative-cache refresh, run in the background: the read goes to L2, then L1 gets the value
+ * (`set`, upgradingL1Exptime) on a hit, or a renewed sentinel (`set`, ncacheExptime) otherwise.
+ * One instance per L1L2CacheRoute; it is never part of the tree (traverse visits nothing).
+ */
+class NcacheRefresh implements RouteHandle {
+  readonly type = 'L1L2CacheRoute';
+  readonly name = 'L1L2CacheRoute:ncache-refresh';
+
+  constructor(
+    private readonly l1: RouteHandle,
+    private readonly l2: RouteHandle,
+    private readonly settings: L1L2Settings,
+  ) {}
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    this.l2.route(req, ctx, (l2Reply) => {
+      const v = valueOf(l2Reply);
+      const update = v !== null
+        ? storageRequest('set', req.key, v.flags, this.settings.upgradingL1Exptime, v.data)
+        : storageRequest('set', req.key, NCACHE_FLAG, this.settings.ncacheExptime, NCACHE_VALUE);
+      this.l1.route(update, ctx, done);
+    });
+  }
+
+  traverse(_req: Request, _t: Traversal): void {}
+}
+
 export class L1L2CacheRoute implements RouteHandle {
   readonly type = 'L1L2CacheRoute';
   readonly name = 'L1L2CacheRoute';
-  private ncacheHits = 0;
+  /** mcrouter's ncacheUpdateCounter_: sentinel hits left before the next background refresh. */
+  private ncacheUpdateCounter: number;
   private readonly both: readonly RouteHandle[];
+  private readonly refresh: NcacheRefresh;
 
   constructor(
     private readonly l1: RouteHandle,
@@ -51,11 +111,13 @@ export class L1L2CacheRoute implements RouteHandle {
     readonly settings: L1L2Settings,
   ) {
     this.both = [l2, l1];
+    this.ncacheUpdateCounter = settings.ncacheUpdatePeriod;
+    this.refresh = new NcacheRefresh(l1, l2, settings);
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
-    if (req.op === 'get') {
-      this.routeGet(req, ctx, done);
+    if (isTieredRead(req.op)) {
+      this.routeRead(req, ctx, done);
       return;
     }
     const g = opGroup(req.op);
@@ -66,34 +128,33 @@ export class L1L2CacheRoute implements RouteHandle {
     this.l1.route(req, ctx, done);
   }
 
-  private routeGet(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+  private routeRead(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     this.l1.route(req, ctx, (l1Reply) => {
-      let sentinel = false;
-      if (isHit(l1Reply)) {
-        const v = this.settings.ncacheExptime > 0 ? valueOf(l1Reply) : null;
-        if (v === null || (v.flags & NCACHE_FLAG) === 0) {
+      if (l1Reply.result === 'found') {
+        const flags = hitFlags(l1Reply.raw);
+        if (flags === -1 || (flags & NCACHE_FLAG) === 0) {
           done(l1Reply);
           return;
         }
-        // A negative-cache sentinel: a miss, unless this is the periodic refresh.
+        // A negative-cache sentinel: always a miss; every Nth one also refreshes L1 in the background.
         const period = this.settings.ncacheUpdatePeriod;
-        if (period <= 0 || ++this.ncacheHits < period) {
-          done(MISS);
-          return;
+        if (period > 0) {
+          if (this.ncacheUpdateCounter === 1) {
+            this.ncacheUpdateCounter = period;
+            ctx.spawn(this.refresh, req, 'refill');
+          } else {
+            this.ncacheUpdateCounter--;
+          }
         }
-        this.ncacheHits = 0;
-        sentinel = true;
+        done(MISS);
+        return;
       }
       this.l2.route(req, ctx, (l2Reply) => {
-        if (isHit(l2Reply)) {
+        if (l2Reply.result === 'found') {
           const v = valueOf(l2Reply);
-          if (v !== null) {
-            const op = sentinel ? 'set' : 'add';
-            ctx.spawn(this.l1, storageRequest(op, req.key, v.flags, this.settings.upgradingL1Exptime, v.data), 'refill');
-          }
-        } else if (isMiss(l2Reply) && this.settings.ncacheExptime > 0) {
-          const op = sentinel ? 'set' : 'add';
-          ctx.spawn(this.l1, storageRequest(op, req.key, NCACHE_FLAG, this.settings.ncacheExptime, NCACHE_VALUE), 'refill');
+          if (v !== null) ctx.spawn(this.l1, storageRequest('add', req.key, v.flags, this.settings.upgradingL1Exptime, v.data), 'refill');
+        } else if (l2Reply.result === 'notfound' && this.settings.ncacheUpdatePeriod > 0) {
+          ctx.spawn(this.l1, storageRequest('add', req.key, NCACHE_FLAG, this.settings.ncacheExptime, NCACHE_VALUE), 'refill');
         }
         done(l2Reply);
       });
@@ -103,7 +164,7 @@ export class L1L2CacheRoute implements RouteHandle {
   traverse(req: Request, t: Traversal): void {
     t.visit(this.l1, req);
     const g = opGroup(req.op);
-    if (req.op === 'get' || (this.settings.writeL2 && (g === 'update_like' || g === 'delete_like' || g === 'arithmetic_like'))) t.visit(this.l2, req);
+    if (isTieredRead(req.op) || (this.settings.writeL2 && (g === 'update_like' || g === 'delete_like' || g === 'arithmetic_like'))) t.visit(this.l2, req);
   }
 }
 
@@ -118,15 +179,15 @@ export interface L1L2CacheRouteOptions {
 
 export const l1l2CacheRouteFactory = defineRoute<L1L2CacheRouteOptions>({
   type: 'L1L2CacheRoute',
-  description: 'Gets try L1, then L2 with an async L1 refill (optional negative caching); writes go to L1 (or both with write_l2).',
+  description: 'get/gets/gat/gats try L1, then L2 with an async L1 refill (negative caching with ncacheUpdatePeriod); writes go to L1 (or both with write_l2).',
   schema: {
     type: 'object',
     properties: {
       l1: routeNodeSchema('The fast, small tier; asked first, refilled on L2 hits.'),
       l2: routeNodeSchema('The big tier; asked on L1 misses.'),
       upgradingL1Exptime: { type: 'integer', minimum: 0, description: 'TTL in seconds of values copied from L2 into L1 (required; 0 = no expiry).' },
-      ncacheExptime: { type: 'integer', minimum: 0, default: 0, description: 'TTL in seconds of the L1 negative-cache sentinel written on L2 misses (0 = no negative caching).' },
-      ncacheUpdatePeriod: { type: 'integer', minimum: 0, default: 0, description: 'Every Nth sentinel hit asks L2 again (0 = never; the sentinel lives until ncacheExptime).' },
+      ncacheExptime: { type: 'integer', minimum: 0, default: 0, description: 'TTL in seconds of the L1 negative-cache sentinel written on L2 misses (0 = no expiry). Only used with ncacheUpdatePeriod > 0.' },
+      ncacheUpdatePeriod: { type: 'integer', minimum: 0, default: 0, description: 'Negative caching on when > 0 (mcrouter): L2 misses leave a sentinel in L1, sentinel hits answer a miss, and every Nth one also refreshes L1 from L2 in the background.' },
       write_l2: { type: 'boolean', default: false, description: 'mcrelay: send sets, deletes, touch and arithmetic to L2 as well as L1 (mcrouter sends them to L1 only).' },
     },
     required: ['l1', 'l2', 'upgradingL1Exptime'],

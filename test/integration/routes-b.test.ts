@@ -223,7 +223,7 @@ describe('tiers', () => {
     const [l1, l2] = await servers(2);
     const r = await relay({
       pools: { L1: { servers: [l1!.address] }, L2: { servers: [l2!.address] } },
-      route: { type: 'L1L2CacheRoute', l1: 'PoolRoute|L1', l2: 'PoolRoute|L2', upgradingL1Exptime: 100, ncacheExptime: 30 },
+      route: { type: 'L1L2CacheRoute', l1: 'PoolRoute|L1', l2: 'PoolRoute|L2', upgradingL1Exptime: 100, ncacheExptime: 30, ncacheUpdatePeriod: 1000 },
     });
     const c = await client(r.port);
     const [d1, d2] = await direct([l1!, l2!]);
