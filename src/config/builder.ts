@@ -129,9 +129,11 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
     throw new ConfigError('', `invalid default routing prefix "${options.routePrefix}" (expected /region/cluster/)`, 'MCP_ERR_CONFIG_BAD_ROUTES');
   }
 
-  const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs });
+  const poolWarnings: [string, string][] = [];
+  const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs, warn: (p, m) => poolWarnings.push([p, m]) });
   const b = new TreeBuilder(ctx.registry ?? defaultRegistry(), options, ctx.destinations, pools, data['named_handles']);
   for (const u of unknownTop) b.warn(u.path, unknownKeyMessage(u, 'property'));
+  for (const [p, m] of poolWarnings) b.warn(p, m);
   // Named handles first, in order (as mcrouter): their definitions win over same-named objects in the
   // trees. They may refer to each other in any order; each is built on its first reference.
   b.buildNamedHandles();
@@ -298,7 +300,7 @@ class TreeBuilder implements RouteBuilder {
     if (existing !== undefined) return existing;
     if (node['inherit'] !== undefined) throw new ConfigError(joinPointer(path, 'inherit'), 'inline pools cannot inherit');
     const origins = Object.create(null) as Record<string, string>;
-    const info = makePoolInfo(name, Object.freeze(cloneJson(node)), path, origins, { serverTimeoutMs: this.options.serverTimeoutMs });
+    const info = makePoolInfo(name, Object.freeze(cloneJson(node)), path, origins, { serverTimeoutMs: this.options.serverTimeoutMs, warn: (p, m) => this.warn(p, m) });
     this.inlinePools.set(name, info);
     return info;
   }

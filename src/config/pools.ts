@@ -16,61 +16,127 @@ function securityOf(mech: string): 'plain' | 'ssl' | null {
   return SSL_MECHS.has(mech) ? 'ssl' : null;
 }
 
+/** What a server string says beyond its ServerSpec: things the pool warns about once. */
+interface ParsedServer {
+  readonly spec: ServerSpec;
+  /** The string (or the pool's default) names the caret protocol; mcrelay talks ASCII to it. */
+  readonly caret: boolean;
+  /** Port 0 with no port_override (mcrouter accepts it; nothing listens there). */
+  readonly portZero: boolean;
+}
+
+export interface ServerDefaults {
+  /** The pool's security_mech, used when the string names none. */
+  readonly security?: 'plain' | 'ssl';
+  /** The pool's protocol, used when the string names none. */
+  readonly caret?: boolean;
+  /** The pool's port_override: replaces every server's port, so servers may omit theirs. */
+  readonly portOverride?: number | null;
+}
+
 /**
- * Parse `host:port[:protocol[:security[:compression]]]`; IPv6 hosts are bracketed (`[::1]:11211`).
- * @param defaultSecurity supplies the security used when the string names none (the pool's security_mech)
+ * Parse a server string as mcrouter's AccessPoint does: `host[:port[:protocol[:security[:compression]]]]`,
+ * with the host in brackets for IPv6 (`[::1]:11211`) or, optionally, for a host name (`[cache-1]:11211`).
+ * An empty field takes the pool's default. The port may be left out, or be anything, when the pool has a
+ * port_override (which replaces it); port 0 is accepted, as mcrouter does. `caret` is accepted (mcrelay
+ * talks ASCII to such servers; the pool warns once); `thrift` is refused.
  * @throws ConfigError at `path`
  */
-export function parseServer(text: string, path: string, defaultSecurity: 'plain' | 'ssl' = 'plain'): ServerSpec {
+function parseServerText(text: string, path: string, defaults: ServerDefaults): ParsedServer {
   const bad = (why: string): never => {
     throw new ConfigError(path, `bad server "${text}": ${why}`, 'MCP_ERR_CONFIG_BAD_SERVER');
   };
   let host: string;
-  let rest: string;
+  let rest: string | null;
   let ipv6 = false;
   if (text.startsWith('[')) {
     const close = text.indexOf(']');
     if (close === -1) bad('missing "]" after an IPv6 address');
     host = text.slice(1, close);
-    if (!IPV6_RE.test(host) || !host.includes(':')) bad(`"${host}" is not an IPv6 address`);
-    if (text[close + 1] !== ':') bad('expected ":port" after "]"');
-    rest = text.slice(close + 2);
-    ipv6 = true;
+    if (host === '') bad('empty host');
+    if (host.includes(':')) {
+      if (!IPV6_RE.test(host)) bad(`"${host}" is not an IPv6 address`);
+      ipv6 = true;
+    } else if (!HOST_RE.test(host)) {
+      bad(`"${host}" is not a host name or IPv4 address`);
+    }
+    const after = text.slice(close + 1);
+    if (after !== '' && !after.startsWith(':')) bad('expected ":port" after "]"');
+    rest = after === '' ? null : after.slice(1);
   } else {
     const colon = text.indexOf(':');
-    if (colon === -1) bad('expected "host:port"');
-    host = text.slice(0, colon);
-    rest = text.slice(colon + 1);
+    host = colon === -1 ? text : text.slice(0, colon);
+    rest = colon === -1 ? null : text.slice(colon + 1);
     if (host === '') bad('empty host');
     if (!HOST_RE.test(host)) bad(`"${host}" is not a host name or IPv4 address`);
   }
-  const parts = rest.split(':');
-  const portText = parts[0] ?? '';
-  if (!/^\d{1,5}$/.test(portText)) bad(`"${portText}" is not a port number`);
-  const port = Number(portText);
-  if (port < 1 || port > 65535) bad(`port ${port} is out of range 1-65535`);
+  const parts = rest === null ? [] : rest.split(':');
   if (parts.length > 4) bad('too many ":" fields (expected host:port[:protocol[:security[:compression]]])');
-  const protocol = parts[1];
-  if (protocol !== undefined && protocol.toLowerCase() !== 'ascii') {
-    bad(`protocol "${protocol}" is not supported (only "ascii")`);
+  const override = defaults.portOverride ?? null;
+  let port: number;
+  if (override !== null) {
+    // mcrouter never reads the string's port when the pool overrides it.
+    port = override;
+  } else {
+    const portText = parts[0];
+    if (portText === undefined) return bad('expected "host:port" (or a pool port_override)');
+    if (!/^\d{1,5}$/.test(portText)) bad(`"${portText}" is not a port number`);
+    port = Number(portText);
+    if (port > 65535) bad(`port ${port} is out of range 0-65535`);
   }
-  let security = defaultSecurity;
-  const mech = parts[2];
-  if (mech !== undefined) {
+  let caret = defaults.caret === true;
+  const protocol = parts[1] ?? '';
+  if (protocol !== '') {
+    const p = protocol.toLowerCase();
+    if (p === 'caret') caret = true;
+    else if (p === 'ascii') caret = false;
+    else if (p === 'thrift') bad('protocol "thrift" is not supported (mcrelay talks ascii; caret servers are spoken to in ascii)');
+    else bad(`protocol "${protocol}" is not supported (ascii or caret)`);
+  }
+  let security = defaults.security ?? 'plain';
+  const mech = parts[2] ?? '';
+  if (mech !== '') {
     const s = securityOf(mech.toLowerCase());
     if (s === null) bad(`security "${mech}" must be one of plain, ssl, tls, fizz, tls_to_plain, ktls12`);
     else security = s;
   }
-  const compression = parts[3];
-  if (compression !== undefined && compression !== 'compressed' && compression !== 'notcompressed') {
+  const compression = parts[3] ?? '';
+  if (compression !== '' && compression !== 'compressed' && compression !== 'notcompressed') {
     bad(`"${compression}" must be "compressed" or "notcompressed"`);
   }
   const address = ipv6 ? `[${host}]:${port}` : `${host}:${port}`;
-  return { host, port, protocol: 'ascii', security, address, text };
+  return { spec: { host, port, protocol: 'ascii', security, address, text }, caret, portZero: port === 0 };
+}
+
+/**
+ * Parse one server string (see parseServerText for the forms).
+ * @param defaultSecurity supplies the security used when the string names none (the pool's security_mech)
+ * @throws ConfigError at `path`
+ */
+export function parseServer(text: string, path: string, defaultSecurity: 'plain' | 'ssl' = 'plain', defaults: ServerDefaults = {}): ServerSpec {
+  return parseServerText(text, path, { ...defaults, security: defaultSecurity }).spec;
 }
 
 export interface PoolDefaults {
   readonly serverTimeoutMs: number;
+  /** Where non-fatal findings go (`path`, message): caret pools, port 0. */
+  readonly warn?: (path: string, message: string) => void;
+}
+
+/**
+ * The pool's port override (mcrouter: `port_override`, or `port_override_within_dc` and `_cross_dc` when
+ * they are equal; mcrelay does not tell datacenters apart, so different values are ignored with a warning).
+ */
+function portOverrideOf(raw: Obj, where: (key: string) => string, warn: (path: string, message: string) => void): number | null {
+  const within = raw['port_override_within_dc'];
+  const cross = raw['port_override_cross_dc'];
+  if (typeof within === 'number' && typeof cross === 'number' && within === cross) return within;
+  if (typeof within === 'number' || typeof cross === 'number') {
+    const key = typeof within === 'number' ? 'port_override_within_dc' : 'port_override_cross_dc';
+    warn(where(key), 'port_override_within_dc/_cross_dc apply per datacenter, which mcrelay does not know; ignored unless both are equal');
+  }
+  const o = raw['port_override'];
+  return typeof o === 'number' ? o : null;
 }
 
 /**
@@ -85,7 +151,24 @@ export function makePoolInfo(name: string, raw: Obj, path: string, origins: Read
   const mech = raw['security_mech'];
   if (typeof mech === 'string') defaultSecurity = securityOf(mech) ?? 'plain';
   else if (raw['use_ssl'] === true) defaultSecurity = 'ssl';
-  const servers = serversRaw.map((s: unknown, i: number) => parseServer(String(s), joinPointer(where('servers'), i), defaultSecurity));
+  const warn = defaults.warn ?? ((): void => undefined);
+  const protocol = raw['protocol'];
+  const poolCaret = typeof protocol === 'string' && protocol.toLowerCase() === 'caret';
+  if (typeof protocol === 'string' && !poolCaret && protocol.toLowerCase() !== 'ascii') {
+    const why = protocol.toLowerCase() === 'thrift' ? 'is not supported (mcrelay talks ascii; caret pools are spoken to in ascii)' : 'is not one of ascii, caret';
+    throw new ConfigError(where('protocol'), `pool "${name}": protocol "${protocol}" ${why}`, 'MCP_ERR_CONFIG_BAD_SERVER');
+  }
+  const serverDefaults: ServerDefaults = { security: defaultSecurity, caret: poolCaret, portOverride: portOverrideOf(raw, where, warn) };
+  const parsed = serversRaw.map((s: unknown, i: number) => parseServerText(String(s), joinPointer(where('servers'), i), serverDefaults));
+  const servers = parsed.map((p) => p.spec);
+  const caretAt = parsed.findIndex((p) => p.caret);
+  if (caretAt !== -1) {
+    const at = poolCaret ? where('protocol') : joinPointer(where('servers'), caretAt);
+    warn(at, `pool "${name}" uses the caret protocol; mcrelay talks ASCII to its servers (they must speak ASCII, as memcached does)`);
+  }
+  parsed.forEach((p, i) => {
+    if (p.portZero) warn(joinPointer(where('servers'), i), `pool "${name}": port 0 (accepted, as mcrouter does; nothing listens there, so requests fail until the config gives a port)`);
+  });
   const listOf = <T>(key: string): readonly T[] | null => {
     const v = raw[key];
     if (!Array.isArray(v)) return null;

@@ -24,7 +24,7 @@ export const POOL_SCHEMA: SchemaObject = {
   properties: {
     servers: {
       type: 'array',
-      description: 'Servers as "host:port[:protocol[:security]]" (IPv6 as "[::1]:11211"); protocol is "ascii", security "plain" or "ssl".',
+      description: 'Servers as "host:port[:protocol[:security[:compression]]]" (IPv6, or any host, in brackets: "[::1]:11211"); an empty field takes the pool\'s default; "host" alone with port_override. Protocol "ascii" or "caret", security "plain" or "ssl".',
       items: { type: 'string' },
     },
     inherit: { type: 'string', description: 'Name of a pool whose properties this pool starts from; its own keys win.' },
@@ -44,7 +44,10 @@ export const POOL_SCHEMA: SchemaObject = {
     },
     tags: { type: 'array', items: { type: 'string' }, description: 'One tag per server, for Rendezvous hashing.' },
     asynclog: { type: 'boolean', default: true, description: 'Spool deletes that failed, to replay later (mcrouter asynclog).' },
-    protocol: { type: 'string', enum: ['ascii'], default: 'ascii', description: 'Server protocol. Only "ascii" is supported.' },
+    protocol: {
+      type: 'string',
+      description: 'Server protocol, any case: "ascii" (default) or "caret" (accepted with a warning: mcrelay talks ASCII to caret servers). "thrift" is refused.',
+    },
     security_mech: { type: 'string', enum: [...SECURITY_MECHS], default: 'plain', description: 'Default security for servers without one in their string.' },
     use_ssl: { type: 'boolean', description: 'Deprecated mcrouter spelling of security_mech "ssl".' },
     region: { type: 'string', description: 'Region of the pool (accepted for mcrouter compatibility; not used yet).' },
@@ -57,9 +60,18 @@ export const POOL_SCHEMA: SchemaObject = {
     tko_tracker: { type: 'object', description: 'Pool fail-open thresholds (accepted, not used yet).' },
     security_mech_within_dc: { type: 'string', description: 'Accepted for mcrouter compatibility; not used.' },
     security_mech_cross_dc: { type: 'string', description: 'Accepted for mcrouter compatibility; not used.' },
-    port_override: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
-    port_override_within_dc: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
-    port_override_cross_dc: { type: 'integer', description: 'Accepted for mcrouter compatibility; not used.' },
+    port_override: {
+      type: 'integer', minimum: 1, maximum: 65535,
+      description: 'Replaces the port of every server of the pool; servers may then be written without one ("host").',
+    },
+    port_override_within_dc: {
+      type: 'integer', minimum: 1, maximum: 65535,
+      description: 'mcrouter: the port for servers in the local datacenter. mcrelay honours it only when port_override_cross_dc is equal (then it is the port_override).',
+    },
+    port_override_cross_dc: {
+      type: 'integer', minimum: 1, maximum: 65535,
+      description: 'mcrouter: the port for servers in other datacenters (see port_override_within_dc).',
+    },
     failure_domains: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },
     hostnames: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },
     services: { type: 'array', description: 'Accepted for mcrouter compatibility; not used.' },

@@ -1,7 +1,7 @@
 /**
- * Configs mcrouter runs although they carry keys it does not know (test/fixtures/configs/lenient/): mcrelay
- * must start on each, log every unknown key at warn with its JSON pointer (the lines of the sibling
- * `.warnings` file), and serve. Each fixture's servers are pointed at one real memcached; a set and a get
+ * Configs mcrouter runs although they carry keys it does not know, or server forms mcrelay once refused
+ * (test/fixtures/configs/lenient/): mcrelay must start on each, log every warning at warn with its JSON
+ * pointer (the lines of the sibling `.warnings` file), and serve. Each fixture's servers are pointed at one real memcached; a set and a get
  * through mcrelay must round-trip.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -25,15 +25,19 @@ afterAll(async () => {
   await memcached?.stop();
 });
 
-/** The fixture's preprocessed config with every `host:port` server string replaced by `address`. */
-function pointedAt(file: string, address: string): string {
-  const swap = (v: unknown): unknown => {
-    if (typeof v === 'string') return /^127\.0\.0\.1:\d+$/.test(v) ? address : v;
-    if (Array.isArray(v)) return v.map(swap);
-    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x)]));
+/**
+ * The fixture's preprocessed config with every server pointed at `port`: the port of each `127.0.0.1:N...`
+ * or `[127.0.0.1]:N...` string and every `port_override` become `port`; the rest of each string is kept.
+ */
+function pointedAt(file: string, port: number): string {
+  const swap = (v: unknown, key: string): unknown => {
+    if (key === 'port_override' && typeof v === 'number') return port;
+    if (typeof v === 'string') return v.replace(/^(\[?127\.0\.0\.1\]?):\d+/, `$1:${port}`);
+    if (Array.isArray(v)) return v.map((x) => swap(x, ''));
+    if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, swap(x, k)]));
     return v;
   };
-  return JSON.stringify(swap(loadConfigSource(`file:${join(DIR, file)}`).data));
+  return JSON.stringify(swap(loadConfigSource(`file:${join(DIR, file)}`).data, ''));
 }
 
 describe('mcrelay serves the configs mcrouter accepts despite unknown keys', () => {
@@ -42,8 +46,9 @@ describe('mcrelay serves the configs mcrouter accepts despite unknown keys', () 
   for (const file of FIXTURES) {
     it(file, async () => {
       const server = memcached as MemcachedServer;
-      const warnings = readFileSync(join(DIR, `${basename(file, extname(file))}.warnings`), 'utf8').trimEnd().split('\n');
-      const relay = await startRelay({ config: pointedAt(file, server.address) });
+      const text = readFileSync(join(DIR, `${basename(file, extname(file))}.warnings`), 'utf8').trimEnd();
+      const warnings = text === '' ? [] : text.split('\n');
+      const relay = await startRelay({ config: pointedAt(file, server.port) });
       try {
         const c = await connect(relay.port);
         try {

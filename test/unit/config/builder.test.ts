@@ -171,15 +171,64 @@ describe('pools', () => {
     expect(parseServer('10.0.0.1:11211:ascii:fizz:compressed', '/s').security).toBe('ssl');
     expect(parseServer('[::1]:11211', '/s')).toMatchObject({ host: '::1', address: '[::1]:11211' });
     expect(parseServer('h:1', '/s', 'ssl').security).toBe('ssl');
+    // mcrouter's AccessPoint forms: a host name in brackets, port 0, empty fields taking the pool's defaults.
+    expect(parseServer('[cache-1.example.com]:11211', '/s')).toMatchObject({ host: 'cache-1.example.com', port: 11211, address: 'cache-1.example.com:11211' });
+    expect(parseServer('h:0', '/s')).toMatchObject({ port: 0, address: 'h:0' });
+    expect(parseServer('h:1::ssl', '/s')).toMatchObject({ port: 1, security: 'ssl' });
+    expect(parseServer('h:1:ascii::compressed', '/s', 'ssl')).toMatchObject({ security: 'ssl' });
+    expect(parseServer('h:1:caret', '/s')).toMatchObject({ protocol: 'ascii', address: 'h:1' });
+    // A pool's port_override replaces the port, which may then be missing (or anything: mcrouter never reads it).
+    expect(parseServer('h', '/s', 'plain', { portOverride: 11311 })).toMatchObject({ port: 11311, address: 'h:11311' });
+    expect(parseServer('[::1]:0:ascii', '/s', 'plain', { portOverride: 11311 })).toMatchObject({ port: 11311, address: '[::1]:11311' });
     for (const [bad, why] of [
-      ['h', 'expected "host:port"'], [':1', 'empty host'], ['h:', '"" is not a port number'], ['h:0', 'port 0 is out of range 1-65535'],
-      ['[::1:1', 'missing "]" after an IPv6 address'], ['[::1]1', 'expected ":port" after "]"'], ['[zz]:1', '"zz" is not an IPv6 address'],
+      ['h', 'expected "host:port" (or a pool port_override)'], [':1', 'empty host'], ['h:', '"" is not a port number'],
+      ['h:65536', 'port 65536 is out of range 0-65535'], ['[]:1', 'empty host'], ['[h h]:1', '"h h" is not a host name or IPv4 address'],
+      ['[::1:1', 'missing "]" after an IPv6 address'], ['[::1]1', 'expected ":port" after "]"'], ['[zz::]:1', '"zz::" is not an IPv6 address'],
+      ['h:1:thrift', 'protocol "thrift" is not supported (mcrelay talks ascii; caret servers are spoken to in ascii)'],
+      ['h:1:umbrella', 'protocol "umbrella" is not supported (ascii or caret)'],
       ['h:1:ascii:rot13', 'security "rot13" must be one of plain, ssl, tls, fizz, tls_to_plain, ktls12'],
       ['h:1:ascii:ssl:zip', '"zip" must be "compressed" or "notcompressed"'], ['h h:1', '"h h" is not a host name or IPv4 address'],
       ['h:1:a:b:c:d', 'too many ":" fields (expected host:port[:protocol[:security[:compression]]])'],
     ] as const) {
       expect(failure(() => parseServer(bad, '/p/0')).message).toBe(`/p/0: bad server "${bad}": ${why}`);
     }
+  });
+
+  test('caret pools and servers build, with one warning per pool', () => {
+    const r = validateConfig({ configStr: JSON.stringify({
+      pools: { C: { servers: ['h:1', 'h:2'], protocol: 'Caret' }, S: { servers: ['h:3', 'h:4:caret', 'h:5:caret'] }, A: { servers: ['h:6:ASCII'] } },
+      route: 'PoolRoute|A',
+    }) });
+    if (!r.ok) throw r.error;
+    expect(r.built.warnings).toEqual([
+      '/pools/C/protocol: pool "C" uses the caret protocol; mcrelay talks ASCII to its servers (they must speak ASCII, as memcached does)',
+      '/pools/S/servers/1: pool "S" uses the caret protocol; mcrelay talks ASCII to its servers (they must speak ASCII, as memcached does)',
+    ]);
+    expect(r.built.pools.get('C')?.servers.map((s) => s.address)).toEqual(['h:1', 'h:2']);
+    expect(failure(() => build({ pools: { T: { servers: ['h:1'], protocol: 'thrift' } }, route: 'NullRoute' })).message)
+      .toBe('/pools/T/protocol: pool "T": protocol "thrift" is not supported (mcrelay talks ascii; caret pools are spoken to in ascii)');
+  });
+
+  test('port_override, servers without a port, port 0', () => {
+    const r = validateConfig({ configStr: JSON.stringify({
+      pools: {
+        O: { servers: ['cache-1', 'cache-2:0', '[::1]'], port_override: 11311 },
+        D: { servers: ['cache-3'], port_override_within_dc: 11400, port_override_cross_dc: 11400 },
+        X: { servers: ['cache-4:11211'], port_override_within_dc: 11400, port_override_cross_dc: 11401 },
+        Z: { servers: ['cache-5:0'] },
+      },
+      route: 'PoolRoute|O',
+    }) });
+    if (!r.ok) throw r.error;
+    expect(r.built.pools.get('O')?.servers.map((s) => s.address)).toEqual(['cache-1:11311', 'cache-2:11311', '[::1]:11311']);
+    expect(r.built.pools.get('D')?.servers.map((s) => s.address)).toEqual(['cache-3:11400']);
+    expect(r.built.pools.get('X')?.servers.map((s) => s.address)).toEqual(['cache-4:11211']);
+    expect(r.built.pools.get('Z')?.servers.map((s) => s.address)).toEqual(['cache-5:0']);
+    expect(r.built.warnings).toEqual([
+      '/pools/X/port_override_within_dc: port_override_within_dc/_cross_dc apply per datacenter, which mcrelay does not know; ignored unless both are equal',
+      '/pools/Z/servers/0: pool "Z": port 0 (accepted, as mcrouter does; nothing listens there, so requests fail until the config gives a port)',
+    ]);
+    expect(failure(() => build({ pools: { P: { servers: ['h:1'], port_override: 0 } }, route: 'NullRoute' })).path).toBe('/pools/P/port_override');
   });
 
   test('security_mech and use_ssl set the default security', () => {
