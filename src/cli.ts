@@ -45,6 +45,9 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write('mcrelay: no config given (use --config file:PATH)\n');
     return 64;
   }
+  // mcrouter's --validate-config[=exit|run] (parseArgs refuses other values): "run" validates, then starts
+  // as usual, as deploy scripts expect.
+  const validateThenRun = argv.includes('--validate-config=run');
   if (options.validateConfig) {
     const res = validateConfig(spec, {
       options: {
@@ -57,13 +60,13 @@ async function main(argv: readonly string[]): Promise<number> {
         ...(options.hostId === null ? {} : { hostId: options.hostId }),
       },
     });
-    if (res.ok) {
-      for (const w of res.built.warnings) process.stderr.write(`mcrelay: warning: ${w}\n`);
-      process.stdout.write('config is valid\n');
-      return 0;
+    if (!res.ok) {
+      process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
+      return 1;
     }
-    process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
-    return 1;
+    for (const w of res.built.warnings) process.stderr.write(`mcrelay: warning: ${w}\n`);
+    process.stdout.write('config is valid\n');
+    if (!validateThenRun) return 0;
   }
   const log = createLogger(options.logLevel, { pretty: options.logPretty });
   for (const u of unknown) log.warn({ flag: u }, 'unknown option ignored');

@@ -3,7 +3,8 @@
  * pair): exit 0 and "config is valid", or exit 1 with the exact ConfigError message on stderr.
  * Runs the built CLI (dist/cli.js; built on demand by the integration harness's ensureBuilt()).
  */
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { connect } from 'node:net';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, test } from 'vitest';
@@ -43,6 +44,44 @@ describe('mcrelay --validate-config', () => {
     expect(r.stdout).toBe('config is valid\n');
     expect(r.stderr).toBe(expected.map((w) => `mcrelay: warning: ${w}\n`).join(''));
     expect(r.stderr).toContain('did you mean "server_timeout"?');
+  });
+
+  test('--validate-config=run validates, then serves; an invalid config still exits 1', async () => {
+    expect(run(['--validate-config=run', '--config-str', '{"route": "Nope"}', '-p', '0']).status).toBe(1);
+    expect(run(['--validate-config=exit', '--config-str', '{"route": "NullRoute"}']).status).toBe(0);
+    const child = spawn(process.execPath, [CLI, '--validate-config=run', '--config-str', '{"route": "NullRoute", "x": 1}', '-p', '0'], { cwd: REPO_ROOT });
+    try {
+      let out = '';
+      let err = '';
+      child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (err += d));
+      const port = await new Promise<number>((resolve, reject) => {
+        const timer = setInterval(() => {
+          const m = /"ports":\[(\d+)/.exec(err);
+          if (m !== null) {
+            clearInterval(timer);
+            resolve(Number(m[1]));
+          }
+        }, 20);
+        child.once('exit', (code) => {
+          clearInterval(timer);
+          reject(new Error(`exited ${String(code)}: ${err}`));
+        });
+      });
+      expect(out).toBe('config is valid\n');
+      expect(err).toContain('mcrelay: warning: /x: unknown property "x" ignored\n');
+      const reply = await new Promise<string>((resolve, reject) => {
+        const s = connect(port, '127.0.0.1', () => s.write('get k\r\n'));
+        s.setEncoding('utf8').once('data', (d: string) => {
+          s.destroy();
+          resolve(d);
+        });
+        s.once('error', reject);
+      });
+      expect(reply).toBe('END\r\n');
+    } finally {
+      child.kill('SIGKILL');
+    }
   });
 
   test('-R is honoured', () => {
