@@ -169,16 +169,18 @@ export function makePoolInfo(name: string, raw: Obj, path: string, origins: Read
   parsed.forEach((p, i) => {
     if (p.portZero) warn(joinPointer(where('servers'), i), `pool "${name}": port 0 (accepted, as mcrouter does; nothing listens there, so requests fail until the config gives a port)`);
   });
-  const listOf = <T>(key: string): readonly T[] | null => {
+  const listOf = <T>(key: string, strict: boolean): readonly T[] | null => {
     const v = raw[key];
     if (!Array.isArray(v)) return null;
-    if (v.length !== servers.length) {
+    if (strict && v.length !== servers.length) {
       throw new ConfigError(where(key), `pool "${name}" has ${v.length} ${key} for ${servers.length} servers`);
     }
     return Object.freeze(v.slice() as T[]);
   };
-  const weights = listOf<number>('weights');
-  const tags = listOf<string>('tags');
+  // Weights are checked by the hash that uses them: WeightedCh3 pads or drops them (as mcrouter), the
+  // twemproxy and Rendezvous hashes need one per server (hash-route.ts makeSelector).
+  const weights = listOf<number>('weights', false);
+  const tags = listOf<string>('tags', true);
   const st = raw['server_timeout'];
   const serverTimeoutMs = typeof st === 'number' ? st : defaults.serverTimeoutMs;
   const ct = raw['connect_timeout'];

@@ -79,16 +79,24 @@ export function hashSpecFromOptions(
 
 /**
  * createSelector with config-style errors: lengths are checked against `count` with the option's path,
- * anything else the selector rejects is reported at `path`.
+ * anything else the selector rejects is reported at `path`. WeightedCh3 is the exception, as in mcrouter
+ * (WeightedChHashFuncBase::parseWeights): extra weights are dropped and missing ones are 0.5, with a warning.
  */
-export function makeSelector(b: RouteBuilder, type: string, spec: HashSpec, servers: readonly SelectorServer[], path: string, optionPath: (key: string) => string, what: string): Selector {
+export function makeSelector(b: RouteBuilder, type: string, given: HashSpec, servers: readonly SelectorServer[], path: string, optionPath: (key: string) => string, what: string): Selector {
   const n = servers.length;
+  let spec = given;
   const lists: [keyof HashSpec, string][] = [['weights', 'weights'], ['tags', 'tags'], ['names', 'names']];
   for (const [key, option] of lists) {
     const v = spec[key];
-    if (Array.isArray(v) && v.length !== n) {
-      b.fail(optionPath(option), `${type}: ${option} has ${v.length} entries but there are ${n} ${what}`);
+    if (!Array.isArray(v) || v.length === n) continue;
+    if (key === 'weights' && spec.hashFunc === 'WeightedCh3' && spec.weights !== undefined) {
+      const fix = v.length < n ? `the missing ${n - v.length} are 0.5` : `the extra ${v.length - n} are ignored`;
+      b.warn(optionPath(option), `${type}: ${v.length} weights for ${n} ${what}: ${fix}, as in mcrouter`);
+      // weightedCh3Thresholds fills the missing ones; the extra ones are never read (nor range-checked).
+      spec = { ...spec, weights: spec.weights.slice(0, n) };
+      continue;
     }
+    b.fail(optionPath(option), `${type}: ${option} has ${v.length} entries but there are ${n} ${what}`);
   }
   try {
     return createSelector(spec, servers);
@@ -117,6 +125,10 @@ export class HashRoute implements RouteHandle {
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     // select() returns an index in [0, n) by contract, and n === children.length (checked above).
     this.children[this.selector.select(req.routingKey())]!.route(req, ctx, done);
+  }
+
+  selectedIndex(req: Request): number {
+    return this.selector.select(req.routingKey());
   }
 
   traverse(req: Request, t: Traversal): void {

@@ -128,10 +128,34 @@ describe('PoolRoute', () => {
 
   test('shorthand and errors', () => {
     expect(poolRouteFactory.fromString('A')).toEqual({ pool: 'A' });
-    expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', hash: { hash_func: 'WeightedCh3', weights: [1] } } }))
+    expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 'A', hash: { hash_func: 'Ketama', weights: [1] } } }))
       .toThrow('/route/hash/weights: PoolRoute: weights has 1 entries but there are 4 servers');
     expect(() => build({ pools: { A: { servers: SERVERS } }, route: { type: 'PoolRoute', pool: 7 } }))
       .toThrow('/route/pool: PoolRoute: pool must be a string or an object');
+  });
+});
+
+describe('PoolRoute WeightedCh3 weights that do not match the servers (mcrouter parseWeights)', () => {
+  const placement = (weights: number[]) => {
+    const { root, built } = build({ pools: { A: { servers: SERVERS, weights } }, route: 'PoolRoute|A' });
+    return { where: KEYS.map((k) => routeSync(root, makeRequest('get', k)).raw?.toString()), warnings: built.warnings };
+  };
+  const expected = (weights: number[]) => {
+    const sel = createSelector({ hashFunc: 'WeightedCh3', weights }, SERVERS.map(at));
+    return KEYS.map((k) => SERVERS[sel.select(Buffer.from(k))]);
+  };
+
+  test('missing weights are 0.5, with a warning', () => {
+    const r = placement([1, 0.1]);
+    expect(r.where).toEqual(expected([1, 0.1, 0.5, 0.5]));
+    expect(r.where).not.toEqual(expected([1, 0.1, 1, 1]));
+    expect(r.warnings).toEqual(['/pools/A/weights: PoolRoute: 2 weights for 4 servers: the missing 2 are 0.5, as in mcrouter']);
+  });
+
+  test('extra weights are dropped (and never range-checked), with a warning', () => {
+    const r = placement([0.2, 1, 0.7, 1, 5]);
+    expect(r.where).toEqual(expected([0.2, 1, 0.7, 1]));
+    expect(r.warnings).toEqual(['/pools/A/weights: PoolRoute: 5 weights for 4 servers: the extra 1 are ignored, as in mcrouter']);
   });
 });
 
