@@ -13,10 +13,19 @@
  * enforces `--target-max-shadow-requests` (drops are counted in `shadowDropped`). Requests that are
  * already shadow copies are never shadowed again. The request object is shared (Requests are immutable).
  *
+ * A setting with `keys_to_shadow` applies at every index, whatever its `index_range` (as mcrouter's
+ * makeShadowRoutes does).
+ *
+ * Bad entries are logged and skipped, as in mcrouter (ShadowRoute-inl.h makeShadowRoutes): a `shadows` that
+ * is not a list is ignored, and an entry that is not an object, has no `target`, fails its checks (ranges,
+ * types) or whose target does not build is dropped with a warning at its JSON pointer; the rest still work.
+ *
  * Compatibility: mcrouter's runtime-var overrides (`key_fraction_range_rv`, `index_range_rv`) and shadow
  * policies other than "default" are accepted by the schemas and not implemented.
  */
-import type { SchemaObject } from 'ajv';
+import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
+import { ConfigError } from '../../config/config-error.js';
+import { nearestKey } from '../../config/suggest.js';
 import type { Request } from '../../protocol/types.js';
 import { spooky32 } from '../hash/spooky-v2.js';
 import { routeNodeSchema, type RouteBuilder } from '../route-factory.js';
@@ -69,38 +78,83 @@ export const SHADOW_SCHEMA: SchemaObject = {
   additionalProperties: false,
 };
 
-/** JSON schema of a `shadows` list. */
+/**
+ * JSON schema of a `shadows` list: the shape, for editors, and anything else too, because bad entries are
+ * skipped with a warning rather than refused (buildShadows checks each one).
+ */
 export const SHADOWS_SCHEMA: SchemaObject = {
-  type: 'array',
-  items: SHADOW_SCHEMA,
-  description: 'Shadow targets: each gets a fire-and-forget copy of the requests it selects (index_range, key_fraction_range, requests_fraction, keys_to_shadow).',
+  // `{}` first: the builder's unknown-key walk stops here, and buildShadows reports each entry's own keys.
+  anyOf: [{}, { type: 'array', items: SHADOW_SCHEMA }],
+  description: 'Shadow targets: each gets a fire-and-forget copy of the requests it selects (index_range, key_fraction_range, requests_fraction, ' +
+    'keys_to_shadow). As in mcrouter, an entry that is not valid is logged and skipped.',
 };
+
+// One entry's checks, without the unknown-key rule (unknown keys are warnings, reported by the builder).
+const entryAjv = new Ajv({ allErrors: false, strict: false, allowUnionTypes: true, useDefaults: true });
+let entryValidator: ValidateFunction | null = null;
+function validateEntry(entry: unknown): { at: string; why: string } | null {
+  if (entryValidator === null) {
+    const { additionalProperties: _closed, ...open } = SHADOW_SCHEMA;
+    entryValidator = entryAjv.compile(open);
+  }
+  if (entryValidator(entry)) return null;
+  const e = entryValidator.errors?.[0];
+  return { at: e?.instancePath ?? '', why: `${e?.instancePath === '' || e === undefined ? '' : `${e.instancePath.slice(1)} `}${e?.message ?? 'is not valid'}` };
+}
 
 const MAX_U32 = 0xffffffff;
 
-/** Build the settings of a `shadows` list (targets are built at `path/<i>/target`). */
-export function buildShadows(b: RouteBuilder, list: readonly ShadowOptions[], path: string): ShadowSettings[] {
-  return list.map((s, i) => {
+/**
+ * Build the settings of a `shadows` list (targets are built at `path/<i>/target`). Entries that are not
+ * valid are skipped with a warning (see the module comment); only bugs throw.
+ */
+export function buildShadows(b: RouteBuilder, list: unknown, path: string): ShadowSettings[] {
+  if (!Array.isArray(list)) {
+    b.warn(path, 'shadows is not a list; ignored, as mcrouter does');
+    return [];
+  }
+  const out: ShadowSettings[] = [];
+  list.forEach((entry: unknown, i: number) => {
     const p = `${path}/${i}`;
+    const skip = (at: string, why: string): void => b.warn(at, `shadows: ${why}; this shadow is skipped, as mcrouter does`);
+    if (typeof entry !== 'object' || entry === null || Array.isArray(entry)) return skip(p, 'a shadow must be an object');
+    const s = entry as ShadowOptions;
+    if (s.target === undefined) return skip(p, 'no target');
+    const bad = validateEntry(s);
+    if (bad !== null) return skip(p + bad.at, bad.why);
+    const known = Object.keys(SHADOW_SCHEMA['properties'] as object);
+    for (const k of Object.keys(s)) {
+      if (known.includes(k)) continue;
+      const near = nearestKey(k, known);
+      b.warn(`${p}/${k}`, `unknown option "${path.slice(path.lastIndexOf('/') + 1)}/${i}/${k}" ignored${near === null ? '' : `; did you mean "${near}"?`}`);
+    }
     const [iStart, iEnd] = s.index_range ?? [0, Number.MAX_SAFE_INTEGER];
-    if ((iStart as number) > (iEnd as number)) b.fail(`${p}/index_range`, `shadows: index_range start ${iStart} is after end ${iEnd}`);
+    if ((iStart as number) > (iEnd as number)) return skip(`${p}/index_range`, `index_range start ${iStart} is after end ${iEnd}`);
     const [kStart, kEnd] = s.key_fraction_range ?? [0, 1];
-    if ((kStart as number) > (kEnd as number)) b.fail(`${p}/key_fraction_range`, `shadows: key_fraction_range start ${kStart} is after end ${kEnd}`);
-    return {
-      target: b.route(s.target, `${p}/target`),
+    if ((kStart as number) > (kEnd as number)) return skip(`${p}/key_fraction_range`, `key_fraction_range start ${kStart} is after end ${kEnd}`);
+    let target: RouteHandle;
+    try {
+      target = b.route(s.target, `${p}/target`);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      return skip(e.path === '' ? `${p}/target` : e.path, `the target does not build: ${e.detail}`);
+    }
+    out.push({
+      target,
       indexStart: iStart as number,
       indexEnd: iEnd as number,
       keyLow: Math.trunc((kStart as number) * MAX_U32),
       keyHigh: Math.trunc((kEnd as number) * MAX_U32),
       requestsFraction: s.requests_fraction ?? 1,
-      keys: s.keys_to_shadow === undefined ? null : new Set(s.keys_to_shadow),
-    };
+      keys: s.keys_to_shadow === undefined || s.keys_to_shadow.length === 0 ? null : new Set(s.keys_to_shadow),
+    });
   });
+  return out;
 }
 
-/** Whether `s` covers the normal child at `index` (the request-independent part). */
+/** Whether `s` covers the normal child at `index` (the request-independent part); keys_to_shadow: every index. */
 export function coversIndex(s: ShadowSettings, index: number): boolean {
-  return s.indexStart <= index && index < s.indexEnd;
+  return s.keys !== null || (s.indexStart <= index && index < s.indexEnd);
 }
 
 /** Whether `req` is selected by `s`'s key and request-fraction tests. */

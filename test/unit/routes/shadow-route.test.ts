@@ -91,11 +91,48 @@ describe('PoolRoute shadows', () => {
     expect(expected).toBeGreaterThan(50);
   });
 
-  test('shadow config errors carry paths', () => {
-    const bad = { type: 'PoolRoute', pool: 'prod', shadows: [{ target: 'PoolRoute|test', index_range: [3, 1] }] };
-    expect(() => buildWith([poolRouteFactory], bad, pools)).toThrow(expect.objectContaining({ path: '/route/shadows/0/index_range' }));
-    const noTarget = { type: 'PoolRoute', pool: 'prod', shadows: [{ index_range: [0, 1] }] };
-    expect(() => buildWith([poolRouteFactory], noTarget, pools)).toThrow(/target/);
+  test('bad shadow entries are logged at their path and skipped; the good ones still shadow (mcrouter makeShadowRoutes)', () => {
+    const shadows = [
+      { target: 'PoolRoute|test', index_range: [3, 1] },
+      { index_range: [0, 1] },
+      'PoolRoute|test',
+      { target: 'PoolRoute|nope' },
+      { target: 'PoolRoute|test', key_fraction_range: [0, 2] },
+      { target: 'PoolRoute|test', index_range: [0, 1], traget: 'x' },
+    ];
+    const built = buildConfig(JSON.parse(JSON.stringify({ pools, route: { type: 'PoolRoute', pool: 'prod', shadows } })) as Record<string, unknown>,
+      { options: DEFAULT_BUILD_OPTIONS, destinations: inertDestinations() });
+    expect(built.warnings).toEqual([
+      '/route/shadows/0/index_range: PoolRoute: shadows: index_range start 3 is after end 1; this shadow is skipped, as mcrouter does',
+      '/route/shadows/1: PoolRoute: shadows: no target; this shadow is skipped, as mcrouter does',
+      '/route/shadows/2: PoolRoute: shadows: a shadow must be an object; this shadow is skipped, as mcrouter does',
+      '/route/shadows/3/target: PoolRoute: shadows: the target does not build: unknown pool "nope"; this shadow is skipped, as mcrouter does',
+      '/route/shadows/4/key_fraction_range/1: PoolRoute: shadows: key_fraction_range/1 must be <= 1; this shadow is skipped, as mcrouter does',
+      '/route/shadows/5/traget: PoolRoute: unknown option "shadows/5/traget" ignored; did you mean "target"?',
+    ]);
+    // Only the last entry survives: it shadows destination 0 and nothing else.
+    const r = built.root.defaultRoute;
+    const ctx = makeTestContext({ runSpawned: false });
+    let toZero = 0;
+    for (let i = 0; i < 200; i++) {
+      const k = `k${i}`;
+      if (traverseDestinations(r, makeRequest('get', k))[0] === pools.prod.servers[0]) toZero++;
+      r.route(makeRequest('get', k), ctx, () => undefined);
+    }
+    expect(toZero).toBeGreaterThan(0);
+    expect(ctx.spawned.length).toBe(toZero);
+    const notList = buildConfig(JSON.parse(JSON.stringify({ pools, route: { type: 'PoolRoute', pool: 'prod', shadows: { target: 'PoolRoute|test' } } })) as Record<string, unknown>,
+      { options: DEFAULT_BUILD_OPTIONS, destinations: inertDestinations() });
+    expect(notList.warnings).toEqual(['/route/shadows: PoolRoute: shadows is not a list; ignored, as mcrouter does']);
+  });
+
+  test('keys_to_shadow applies at every index, whatever index_range says (mcrouter)', () => {
+    const route = { type: 'PoolRoute', pool: 'prod', shadows: [{ target: 'PoolRoute|test', index_range: [0, 0], keys_to_shadow: ['hot'] }] };
+    const r = buildWith([poolRouteFactory], route, pools);
+    const ctx = makeTestContext({ runSpawned: false });
+    r.route(makeRequest('get', 'hot'), ctx, () => undefined);
+    r.route(makeRequest('get', 'cold'), ctx, () => undefined);
+    expect(ctx.spawned).toHaveLength(1);
   });
 });
 
