@@ -5,8 +5,8 @@
  * gutter but expire quickly, so stale data there does not outlive the outage by much.
  *
  * When everything fails: the last failover child's reply (marked `isFailover`); with no failover children,
- * the normal route's reply. All FailoverRoute options apply (`failover_errors`, `failover_limit`, ...), and
- * so do its counters and TKO rule.
+ * the normal route's reply. All FailoverRoute options apply (`failover_errors`, `failover_limit`,
+ * `failover_policy`, ...), and so do its counters and TKO rule.
  *
  * Ops: all; only ops carrying an exptime are rewritten (not deletes or gets).
  * Limits / differences from mcrouter: `failover_exptime` ≤ 0 disables the cap; the deprecated `settings`
@@ -61,7 +61,7 @@ export const failoverWithExptimeRouteFactory = defineRoute<FailoverWithExptimeRo
   create(o, b, path) {
     const normal = b.route(o.normal, `${path}/normal`);
     const failover = b.routeList(o.failover, `${path}/failover`);
-    const settings = failoverSettings(o, b, path, 'FailoverWithExptimeRoute');
+    const settings = failoverSettings(o, b, path, 'FailoverWithExptimeRoute', 1 + failover.length);
     return new FailoverWithExptimeRoute(normal, failover, o.failover_exptime, settings);
   },
 });

@@ -61,6 +61,10 @@ export class PoolRoute implements RouteHandle {
     return child.directRange === undefined ? null : child.directRange(buf, start, end);
   }
 
+  selectedIndex(req: Request): number {
+    return this.selector.select(req.routingKey());
+  }
+
   traverse(req: Request, t: Traversal): void {
     const child = this.children[this.selector.select(req.routingKey())];
     if (child !== undefined) t.visit(child, req);

@@ -83,6 +83,11 @@ export class RateLimitRoute implements RouteHandle {
     else done(OVER_LIMIT);
   }
 
+  /** The target's choice (PoolRoute with `rates` is this route over the PoolRoute). */
+  selectedIndex(req: Request): number {
+    return this.target.selectedIndex?.(req) ?? -1;
+  }
+
   /** Rates are not consulted in a dry run: the target is where the request normally goes. */
   traverse(req: Request, t: Traversal): void {
     t.visit(this.target, req);

@@ -28,6 +28,12 @@ export interface RouteHandle {
    * Routes without it are never bypassed.
    */
   directRange?(buf: Buffer, start: number, end: number): DirectTarget | null;
+  /**
+   * Optional, for selection routes (PoolRoute, HashRoute): the index of the child `req` goes to. FailoverRoute's
+   * DeterministicOrder and Rendezvous policies skip the failover target the normal route already chose
+   * (mcrouter's fiber-local selected index). Pure: it routes nothing.
+   */
+  selectedIndex?(req: Request): number;
 }
 
 /** What directRange() answers: where the request would go, and with which server timeout. */

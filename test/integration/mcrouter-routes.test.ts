@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfigText } from '../../src/config/loader.js';
+import { furcHash } from '../../src/routes/hash/furc.js';
+import { rendezvousIndex, rendezvousTagHashes } from '../../src/routes/hash/rendezvous.js';
 import { REPO_ROOT, startRelay } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
 import { startMemcached, type MemcachedServer } from './helpers/real-memcached.js';
@@ -49,6 +51,8 @@ async function eventually(check: () => Promise<boolean>, what: string, ms = 3000
 
 interface Booted {
   readonly relay: RawClient;
+  /** The memcached standing in for a placeholder server. */
+  server(placeholder: string): MemcachedServer;
   /** A direct client per placeholder server string of the fixture. */
   direct(placeholder: string): Promise<RawClient>;
 }
@@ -71,6 +75,11 @@ async function boot(file: string, args: readonly string[] = []): Promise<Booted>
   cleanups.push(() => relay.close());
   return {
     relay: await client(relay.port),
+    server: (p) => {
+      const m = backends.get(p);
+      if (m === undefined) throw new Error(`${file}: no server ${p}`);
+      return m;
+    },
     direct: async (p) => {
       const m = backends.get(p);
       if (m === undefined) throw new Error(`${file}: no server ${p}`);
@@ -102,5 +111,64 @@ describe('issue 12 route fixtures boot and answer gets against real memcached', 
     expect(text(await b.relay.roundTrip('get nc:none\r\n'))).toBe('END\r\n');
     await eventually(async () => /^VA 6 f65536 t(2\d|30)\r\nncache\r\n$/.test(text(await l1.roundTrip('mg nc:none v f t\r\n'))), 'sentinel in L1');
     expect(text(await b.relay.roundTrip('get nc:none\r\n'))).toBe('END\r\n');
+  });
+
+  it('failover-deterministic-order.json: with the key\'s server dead, a set lands on the salted re-hash pick', async () => {
+    const servers = ['127.0.0.1:12421', '127.0.0.1:12422', '127.0.0.1:12423', '127.0.0.1:12424'];
+    const b = await boot('failover-deterministic-order.json');
+    await setGet(b.relay, 'do:k', 'one');
+    const key = 'do:failover';
+    // Normal route: Ch3 over the 4 servers. Failover: Ch3 over the 5 children (the PoolRoute is index 0)
+    // of key ‖ "2", "3", ... skipping 0 and the normal pick + 1 (mcrouter FailoverDeterministicOrderPolicy).
+    const primary = furcHash(Buffer.from(key), 4);
+    let salt = 1;
+    let pick = 0;
+    do pick = furcHash(Buffer.from(`${key}${++salt}`), 5); while (pick === 0 || pick === primary + 1);
+    b.server(servers[primary]!).kill();
+    expect(text(await b.relay.roundTrip(`set ${key} 0 0 3\r\nabc\r\n`))).toBe('STORED\r\n');
+    expect(text(await b.relay.roundTrip(`get ${key}\r\n`))).toBe(`VALUE ${key} 0 3\r\nabc\r\nEND\r\n`);
+    for (const [i, s] of servers.entries()) {
+      if (i === primary) continue;
+      const got = text(await (await b.direct(s)).roundTrip(`get ${key}\r\n`));
+      expect(got, `server ${i} (pick ${pick - 1})`).toBe(i === pick - 1 ? `VALUE ${key} 0 3\r\nabc\r\nEND\r\n` : 'END\r\n');
+    }
+  });
+
+  it('failover-rendezvous.json: with the key\'s server dead, a set lands on its second Rendezvous choice', async () => {
+    const servers = ['127.0.0.1:12431', '127.0.0.1:12432', '127.0.0.1:12433'];
+    const tags = ['rack1-host1', 'rack2-host1', 'rack3-host1'];
+    const b = await boot('failover-rendezvous.json');
+    await setGet(b.relay, 'rv:k', 'one');
+    const key = 'rv:failover';
+    const rk = Buffer.from(key);
+    const primary = rendezvousIndex(rk, rk.length, rendezvousTagHashes(tags));
+    const rest = [0, 1, 2].filter((i) => i !== primary);
+    const second = rest[rendezvousIndex(rk, rk.length, rendezvousTagHashes(rest.map((i) => tags[i]!)))]!;
+    b.server(servers[primary]!).kill();
+    expect(text(await b.relay.roundTrip(`set ${key} 0 0 3\r\nxyz\r\n`))).toBe('STORED\r\n');
+    for (const i of rest) {
+      const got = text(await (await b.direct(servers[i]!)).roundTrip(`get ${key}\r\n`));
+      expect(got, `server ${i} (second choice ${second})`).toBe(i === second ? `VALUE ${key} 0 3\r\nxyz\r\nEND\r\n` : 'END\r\n');
+    }
+  });
+
+  it('failover-least-failures.json: with the first replica dead, requests go to the replica that fails least', async () => {
+    const b = await boot('failover-least-failures.json');
+    await setGet(b.relay, 'lf:k', 'one');
+    b.server('127.0.0.1:12441').kill();
+    // west and south have no errors: the tie keeps config order, so west takes the writes.
+    for (let i = 0; i < 3; i++) expect(text(await b.relay.roundTrip(`set lf:${i} 0 0 1\r\n${i}\r\n`))).toBe('STORED\r\n');
+    const west = await b.direct('127.0.0.1:12442');
+    const south = await b.direct('127.0.0.1:12443');
+    for (let i = 0; i < 3; i++) {
+      expect(text(await west.roundTrip(`get lf:${i}\r\n`))).toBe(`VALUE lf:${i} 0 1\r\n${i}\r\nEND\r\n`);
+      expect(text(await south.roundTrip(`get lf:${i}\r\n`))).toBe('END\r\n');
+    }
+    // Now west hangs (SIGSTOP): its timeouts raise its count, so the next requests prefer south.
+    b.server('127.0.0.1:12442').pause();
+    cleanups.push(() => b.server('127.0.0.1:12442').resume());
+    expect(text(await b.relay.roundTrip('set lf:x 0 0 1\r\nx\r\n'))).toMatch(/^SERVER_ERROR /); // east dead, west timed out: max_tries 2
+    expect(text(await b.relay.roundTrip('set lf:y 0 0 1\r\ny\r\n'))).toBe('STORED\r\n');
+    expect(text(await south.roundTrip('get lf:y\r\n'))).toBe('VALUE lf:y 0 1\r\ny\r\nEND\r\n');
   });
 });

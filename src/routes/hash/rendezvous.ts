@@ -89,3 +89,32 @@ export function weightedRendezvousIndex(
   }
   return bestIdx;
 }
+
+/**
+ * Every host ranked by its Rendezvous score for the key, best first (mcrouter's RendezvousIterator: a
+ * max-heap on (score, index), so equal scores put the HIGHER index first). Used by FailoverRoute's
+ * RendezvousPolicy, which tries hosts in this order.
+ *
+ * `weights` null: RendezvousHashFunc's score, the mixed 64-bit value as a double. With weights
+ * (WeightedRendezvousHashFunc): w · (1 / −ln(U)), U the low 53 bits / 2^53; when every weight is the same
+ * positive number that order equals the order of the masked 53-bit value, which mcrouter ranks instead.
+ */
+export function rendezvousRanking(key: Uint8Array, len: number, tagHashes: Uint32Array, weights: Float64Array | null): number[] {
+  murmur64aInto(key, 0, len, 0, RENDEZVOUS_KEY_SEED, T, 0);
+  const khLo = T[0]!;
+  const khHi = T[1]!;
+  const n = tagHashes.length >>> 1;
+  let uniform = weights !== null && n > 0 && weights[0]! > 0;
+  if (weights !== null) for (let i = 1; i < n && uniform; i++) uniform = weights[i] === weights[0];
+  const scores = new Float64Array(n);
+  const order: number[] = new Array<number>(n);
+  for (let i = 0; i < n; i++) {
+    mix(khHi, khLo, tagHashes[i * 2 + 1]!, tagHashes[i * 2]!);
+    order[i] = i;
+    if (weights === null) scores[i] = sHi * TWO32 + sLo;
+    else if (uniform) scores[i] = (sHi & 0x1fffff) * TWO32 + sLo;
+    else scores[i] = weights[i]! * (1 / -Math.log(((sHi & 0x1fffff) * TWO32 + sLo) / TWO53));
+  }
+  order.sort((a, b) => (scores[b]! > scores[a]! ? 1 : scores[b]! < scores[a]! ? -1 : b - a));
+  return order;
+}

@@ -43,6 +43,8 @@ export const ROUTES_A: readonly RouteFactory[] = [
 
 export interface Built {
   readonly root: RouteHandle;
+  /** The builder's warnings (accepted options it ignores or clamps), each "pointer: message". */
+  readonly warnings: readonly string[];
   /** Fake leaves by name (one instance per name). */
   readonly fakes: Map<string, FakeRoute>;
   fake(name: string): FakeRoute;
@@ -79,6 +81,7 @@ export function buildRoute(route: unknown, extra: Record<string, unknown> = {}, 
   if (!v.ok) throw v.error;
   return {
     root: v.built.root.defaultRoute,
+    warnings: v.built.warnings,
     fakes,
     fake(name: string): FakeRoute {
       const f = fakes.get(name);
