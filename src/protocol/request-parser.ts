@@ -296,6 +296,8 @@ export class RequestParser {
         if (c0 === 0x69 && c1 === 0x6e && buf[vs + 2] === 0x63 && buf[vs + 3] === 0x72) return this.arith(buf, 'incr', n, start, end, next);
         if (c0 === 0x64 && c1 === 0x65 && buf[vs + 2] === 0x63 && buf[vs + 3] === 0x72) return this.arith(buf, 'decr', n, start, end, next);
         if (c0 === 0x67 && c1 === 0x61 && buf[vs + 2] === 0x74 && buf[vs + 3] === 0x73) return this.gat(buf, 'gats', n, next);
+        // memcached still takes `bget` (a get from the binary-protocol days) and answers it as a get.
+        if (c0 === 0x62 && verbIs(buf, vs, 'bget')) return this.get(buf, 'get', n, 1, next);
         if (c0 === 0x71 && verbIs(buf, vs, 'quit')) {
           sink.local('quit', EMPTY, false);
           this.closed = true;
@@ -596,8 +598,10 @@ export class RequestParser {
    * block (datalen + 2 bytes) after flag, opaque and mode errors. Errors are shown in quiet mode too.
    *
    * `me` takes no flags: only a `b` token right after the key is read (FORMAT when the key does not decode),
-   * and everything else is forwarded as it is. Quiet mode (`q`) is never forwarded: the upstream always
-   * answers, and the session drops the reply memcached would not have sent.
+   * and everything else is forwarded as it is. Quiet mode (`q`) is not forwarded: the upstream always
+   * answers, and the session drops the reply memcached would not have sent. The one exception is
+   * `ma … q N…`, whose HD memcached shows when it created the item and hides when it updated it: that goes
+   * out with `q` and an `mn` after it (Request.quietUpstream), so memcached decides.
    */
   private meta(buf: Buffer, op: Op, n: number, start: number, end: number, next: number): number {
     if (op === 'me') return this.metaDebug(buf, n, start, end, next);
@@ -638,6 +642,7 @@ export class RequestParser {
     let exptime = 0;
     let mode = 0;
     let longOpaque = false;
+    let vivify = false;
     for (let i = firstFlag; i < n; i++) {
       const s = this.ts(i);
       const e = this.te(i);
@@ -656,6 +661,9 @@ export class RequestParser {
           if (key === null) bad = 'CLIENT_ERROR error decoding key';
           break;
         case 0x4e: // N
+          if (strtol32(buf, s + 1, e) === null) bad = ERR_BAD_TOKEN;
+          vivify = true;
+          break;
         case 0x52: // R
           if (strtol32(buf, s + 1, e) === null) bad = ERR_BAD_TOKEN;
           break;
@@ -739,6 +747,7 @@ export class RequestParser {
     if (vlen < 0) {
       const req = new Request(op, key, head, tail, null, quiet, exptime);
       if (wireKey !== null) req.wireKey = wireKey;
+      if (quiet && vivify && op === 'ma') req.quietUpstream = true;
       this.sink.request(req);
       return next;
     }

@@ -83,6 +83,13 @@ export class Request {
    * made with withKey/withLine keep it.
    */
   client = 0;
+  /**
+   * Quiet mode the upstream itself must apply: the request goes out with `q` and an `mn` after it, and
+   * the reply is whatever came before the MN (nothing, or one reply). Only for what mcrelay cannot decide
+   * from a reply: an `ma … q N…` shows the HD of an item it created but hides an update's, and both read
+   * the same. Copies made with withKey/withLine keep it.
+   */
+  quietUpstream = false;
 
   /**
    * The routing key (mcrouter): the key without its `/region/cluster/` routing prefix, cut at the first
@@ -106,6 +113,7 @@ export class Request {
   withKey(key: Buffer): Request {
     const r = new Request(this.op, key, this.head, this.tail, this.value, this.quiet, this.exptime);
     r.client = this.client;
+    r.quietUpstream = this.quietUpstream;
     return r;
   }
 
@@ -118,6 +126,8 @@ export class Request {
   withLine(head: Buffer, tail: Buffer, exptime: number): Request {
     const r = new Request(this.op, this.key, head, tail, this.value, this.quiet, exptime);
     r.client = this.client;
+    r.quietUpstream = this.quietUpstream;
+    r.wireKey = this.wireKey;
     return r;
   }
 

@@ -548,7 +548,8 @@ export class ClientSession implements RequestSink, Flushable {
     const op = req.op;
     const result = reply.result;
     const raw = reply.raw;
-    if (req.quiet) {
+    // A quietUpstream request was answered by an upstream in quiet mode: what came is what memcached shows.
+    if (req.quiet && !req.quietUpstream) {
       if (op.length !== 2) return null; // classic noreply: never answer
       // Meta q mode (memcached 1.6.18): mg hides EN; ms, md and ma hide HD, and ma its VA too (an `ma … v`
       // that updated the item). Everything else, errors included, is shown.

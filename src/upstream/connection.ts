@@ -114,6 +114,8 @@ const CR = 0x0d;
 const LF = 0x0a;
 const SP = 0x20;
 const CRLF = Buffer.from('\r\n');
+/** Ends the line of a Request.quietUpstream request: quiet mode upstream, then a no-op that always answers. */
+const QUIET_THEN_MN = Buffer.from(' q\r\nmn\r\n');
 const EMPTY = Buffer.alloc(0);
 
 class Entry {
@@ -122,6 +124,7 @@ class Entry {
   /**
    * A batch entry's first key the reply has not reached yet. Keys before it are answered (hits and misses,
    * in order); a finished entry's keys are all answered, and its late reply only moves this cursor.
+   * A Request.quietUpstream entry: 1 once its reply came and only the MN after it is left.
    */
   next = 0;
   /** For the first entry of a merged get line: number of entries in the group; else 0 (or 1 alone). */
@@ -427,7 +430,7 @@ export class Connection implements Flushable {
       batchAdd(req.head);
       batchAdd(e.key);
       batchAdd(req.tail);
-      batchAdd(CRLF);
+      batchAdd(req.quietUpstream ? QUIET_THEN_MN : CRLF);
       if (req.value !== null) {
         batchAdd(req.value);
         batchAdd(CRLF);
@@ -661,13 +664,26 @@ export class Connection implements Flushable {
     const entry = this.queue[this.head];
     if (entry === undefined) return this.protocolError('unexpected_data', 'unexpected data', buf, pos);
     if (entry.batch !== null) return this.getReply(buf, pos, entry, true);
-    const op = (entry.req as Request).op;
+    const req = entry.req as Request;
+    const op = req.op;
     if (isBatchable(op)) return this.getReply(buf, pos, entry, false);
     const c0 = buf[pos];
     const nl = buf.indexOf(LF, pos);
     if (nl === -1) return this.incompleteLine(buf, pos);
     const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
     const next = nl + 1;
+    // Request.quietUpstream: nothing or one reply, then the MN of the mn sent after it. `next` is 1 on the
+    // entry once its reply came and only the MN is left.
+    const quietUpstream = req.quietUpstream;
+    if (quietUpstream) {
+      const isMn = lineEnd - pos === 2 && c0 === 0x4d && buf[pos + 1] === 0x4e;
+      if (entry.next === 1 || isMn) {
+        if (!isMn) return this.protocolError('unknown_reply', `reply to ${op} q before its mn`, buf, pos);
+        this.head++;
+        if (entry.next === 0) this.complete(entry, QUIET_NOTHING);
+        return next;
+      }
+    }
 
     // Meta replies with a data block: VA <size> <flags>*
     if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === SP && (op === 'mg' || op === 'ma')) {
@@ -677,13 +693,15 @@ export class Connection implements Flushable {
       if (nbytes < 0 || nbytes > MAX_VALUE_BYTES) return this.protocolError('bad_value', 'VA length', buf, pos);
       const blockEnd = next + nbytes + 2;
       if (blockEnd > buf.length) return -(blockEnd - pos);
-      this.head++;
+      if (quietUpstream) entry.next = 1;
+      else this.head++;
       this.complete(entry, new Reply('found', view(buf, pos, blockEnd)));
       return blockEnd;
     }
     const result = lineResult(op, buf, pos, lineEnd);
     if (result === null) return this.protocolError('unknown_reply', `reply to ${op}`, buf, pos);
-    this.head++;
+    if (quietUpstream) entry.next = 1;
+    else this.head++;
     this.complete(entry, new Reply(result, view(buf, pos, next)));
     return next;
   }
@@ -914,6 +932,8 @@ export class Connection implements Flushable {
 }
 
 const MISS = new Reply('notfound', null);
+/** A Request.quietUpstream request the upstream answered with silence: a success with no bytes to send. */
+const QUIET_NOTHING = new Reply('found', EMPTY);
 
 /**
  * The clock for deadlines and idle times: performance.now(), the base the turn clock (clock.ts) uses, so

@@ -168,6 +168,9 @@ simple('20 tokens or more on a meta line', (k) =>
 simple('base64 keys memcached cannot decode, and ones it decodes leniently', (k) =>
   lines(`mg hit${k('a')} b`, `ms === 2 b`, 'ab', `md !!!! b`, `ms ${b64(k('a'))} 2 b`, 'ab', `mg ${b64(k('a')).replace(/(..)/, '$1!')} b k v`, `me !!!! b`));
 simple('quiet ma: an update hides HD and VA', (k) => lines(`ms ${k('a')} 1`, '7', `ma ${k('a')} q v`, `ma ${k('a')} q`, `ma ${k('b')} q`, `mg ${k('a')} v`));
+simple('quiet ma with N: a created item shows its HD, an update does not', (k) =>
+  lines(`ma ${k('a')} q t c N1`, `ma ${k('a')} q t N1`, `ma ${k('b')} N0 q v`, `ma ${k('b')} N0 q v`, `ma ${k('c')} N100 q t k`, `mg ${k('a')} v`, `ms ${k('d')} 1`, 'x', `ma ${k('d')} q N0`));
+simple('bget is a get', (k) => lines(`set ${k('a')} 3 0 1`, 'x', `bget ${k('a')}`, `bget ${k('a')} ${k('b')}`));
 simple('me reads no flags but b', (k) => lines(`me ${k('a')} q`, `me ${k('a')} zz yy`, `mn extra tokens`));
 simple('a NUL byte ends the line', (k) => `set ${k('a')} 0 0 1\r\nx\r\nmg ${k('a')}\u0000 zz\r\nget ${k('a')}\u0000b ${k('c')}\r\n`);
 simple('flags beyond 64 bits: format error, the data line is read as a command', (k) => lines(`set ${k('a')} 18446744073709551616 0 1`, 'x'));

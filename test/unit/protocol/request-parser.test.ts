@@ -25,7 +25,7 @@ class Recorder implements RequestSink {
 function describeReq(r: Request): string {
   const v = r.value === null ? '' : ` value=${JSON.stringify(r.value.toString('latin1'))}`;
   const wk = r.wireKey === null ? '' : ` wire=${r.wireKey.toString('latin1')}`;
-  return `REQ ${r.op} key=${JSON.stringify(r.key.toString('latin1'))} head=${JSON.stringify(r.head.toString('latin1'))} tail=${JSON.stringify(r.tail.toString('latin1'))}${v}${r.quiet ? ' quiet' : ''} exptime=${r.exptime}${wk}`;
+  return `REQ ${r.op} key=${JSON.stringify(r.key.toString('latin1'))} head=${JSON.stringify(r.head.toString('latin1'))} tail=${JSON.stringify(r.tail.toString('latin1'))}${v}${r.quiet ? ' quiet' : ''}${r.quietUpstream ? ' upstream' : ''} exptime=${r.exptime}${wk}`;
 }
 
 function parseWhole(input: Buffer): string[] {
@@ -170,7 +170,12 @@ const CASES: Case[] = [
   { name: 'a NUL byte ends the line (memcached reads it as a C string)', input: 'mg hit\u0000 zz\r\nget a\u0000b c\r\n', expect: [
     'REQ mg key="hit" head="mg " tail="" exptime=0', 'REQ get key="a" head="get " tail="" exptime=0',
   ] },
+  { name: 'quiet ma with N: quiet mode is left to the upstream', input: 'ma k q N0 t\r\nma k q t\r\nmg k q N0\r\n', expect: [
+    'REQ ma key="k" head="ma " tail=" N0 t" quiet upstream exptime=0', 'REQ ma key="k" head="ma " tail=" t" quiet exptime=0',
+    'REQ mg key="k" head="mg " tail=" N0" quiet exptime=0',
+  ] },
   // Classic edge cases.
+  { name: 'bget is a get', input: 'bget a\r\nbget a b\r\n', expect: ['REQ get key="a" head="get " tail="" exptime=0', 'MULTI get a,b head="get "'] },
   { name: 'flags beyond 64 bits: format error, the data line is a command', input: 'set k 18446744073709551616 0 1\r\nx\r\n', expect: ['LINE CLIENT_ERROR bad command line format', 'LINE ERROR'] },
   { name: 'flags and datalen are truncated to 32 bits', input: 'set k 4294967296 0 1\r\nx\r\nset k 0 0 4294967298\r\nab\r\n', expect: [
     'REQ set key="k" head="set " tail=" 4294967296 0 1" value="x" exptime=0', 'REQ set key="k" head="set " tail=" 0 0 4294967298" value="ab" exptime=0',
