@@ -8,11 +8,14 @@
  * `error_on_empty: false`).
  *
  * Ops: all. The hot path is one select() and one call: no allocation, no closure.
+ * Slow warm-up: `slow_warmup` wraps every destination in a SlowWarmUpRoute (slow-warm-up-route.ts): a server
+ * whose measured hit rate is low gets only part of the reads, the rest go to `failoverTarget`. Wrapped
+ * destinations leave the multi-get fast path (their reads must be counted).
  * Shadows: `shadows` wraps each destination whose index an `index_range` covers so that selected requests
  * also go, fire-and-forget, to the shadow `target` (rules and cap in `util/shadow.ts`); unshadowed indices
- * keep the direct path.
+ * keep the direct path. (mcrouter's order: slow warm-up inside, shadows outside.)
  * Limits (accepted in the schema, not acted on yet; the route-library issue implements them):
- * `shadow_policy`, `rates`, `max_outstanding`, `slow_warmup`, `shard_splits`, `split_shard_fanout`,
+ * `shadow_policy`, `max_outstanding`, `shard_splits`, `split_shard_fanout`,
  * `asynclog_name`. They are listed in `deferredOptions` so callers can warn. `asynclog` is the pool's
  * setting and is honoured by the destination routes.
  */
@@ -25,6 +28,7 @@ import { defineRoute, routeNodeSchema } from './route-factory.js';
 import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
 import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } from './util/shadow.js';
+import { SLOW_WARM_UP_SCHEMA, SlowWarmUpRoute, slowWarmUpSettings, type SlowWarmUpOption } from './slow-warm-up-route.js';
 
 export class PoolRoute implements RouteHandle {
   readonly type = 'PoolRoute';
@@ -79,18 +83,18 @@ export interface PoolRouteOptions {
   shadow_policy?: string;
   rates?: Record<string, number>;
   max_outstanding?: number;
-  slow_warmup?: Record<string, unknown>;
+  slow_warmup?: SlowWarmUpOption;
   shard_splits?: Record<string, unknown>;
   split_shard_fanout?: number;
   asynclog?: boolean;
   asynclog_name?: string;
 }
 
-const DEFERRED = ['shadow_policy', 'max_outstanding', 'slow_warmup', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
+const DEFERRED = ['shadow_policy', 'max_outstanding', 'shard_splits', 'split_shard_fanout', 'asynclog_name'] as const;
 
 export const poolRouteFactory = defineRoute<PoolRouteOptions>({
   type: 'PoolRoute',
-  description: 'Sends each request to one server of a pool, chosen by a hash of the routing key (default Ch3).',
+  description: 'Sends each request to one server of a pool, chosen by a hash of the routing key (default Ch3); slow_warmup ramps recovered servers by hit rate.',
   schema: {
     type: 'object',
     properties: {
@@ -119,7 +123,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
         additionalProperties: false,
       },
       max_outstanding: { type: 'integer', minimum: 0, description: 'Max in-flight requests per destination (0 = off). Accepted; not implemented yet.' },
-      slow_warmup: { type: 'object', description: 'mcrouter slow warm-up settings. Accepted; not implemented yet.' },
+      slow_warmup: SLOW_WARM_UP_SCHEMA,
       shard_splits: { type: 'object', description: 'mcrouter shard splits. Accepted; not implemented yet.' },
       split_shard_fanout: { type: 'integer', minimum: 0, description: 'mcrouter shard split fanout. Accepted; not implemented yet.' },
       asynclog: { type: 'boolean', description: 'Spool failed deletes; overrides the pool setting when false.' },
@@ -146,8 +150,15 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
     const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
     const deferred = DEFERRED.filter((k) => o[k] !== undefined);
     for (const k of deferred) b.warn(`${path}/${k}`, `${k} is accepted but not implemented yet; ignored`);
+    let destinations = children;
+    if (o.slow_warmup !== undefined) {
+      const at = `${path}/slow_warmup`;
+      const settings = slowWarmUpSettings(o.slow_warmup, b, at, 'PoolRoute');
+      const failoverTarget = b.route(o.slow_warmup.failoverTarget, `${at}/failoverTarget`);
+      destinations = children.map((d) => new SlowWarmUpRoute(d, failoverTarget, settings));
+    }
     const shadows = o.shadows === undefined ? [] : buildShadows(b, o.shadows, `${path}/shadows`);
-    const poolRoute = new PoolRoute(pool.name, wrapWithShadows(children, shadows), selector, spec.hashFunc, deferred);
+    const poolRoute = new PoolRoute(pool.name, wrapWithShadows(destinations, shadows), selector, spec.hashFunc, deferred);
     // mcrouter builds PoolRoute as HashRoute → RateLimitRoute when `rates` is set.
     return o.rates === undefined ? poolRoute : new RateLimitRoute(poolRoute, rateBuckets(o.rates as Rates));
   },

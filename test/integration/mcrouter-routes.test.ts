@@ -171,4 +171,28 @@ describe('issue 12 route fixtures boot and answer gets against real memcached', 
     expect(text(await b.relay.roundTrip('set lf:y 0 0 1\r\ny\r\n'))).toBe('STORED\r\n');
     expect(text(await south.roundTrip('get lf:y\r\n'))).toBe('VALUE lf:y 0 1\r\ny\r\nEND\r\n');
   });
+
+  it('pool-slow-warmup.json: an empty server gets about start of the reads; the rest come from the gutter', async () => {
+    const b = await boot('pool-slow-warmup.json');
+    const main = await b.direct('127.0.0.1:12451');
+    const gutter = await b.direct('127.0.0.1:12452');
+    await setGet(b.relay, 'sw:k', 'one'); // warm: under min_requests the server takes everything
+    for (let i = 0; i < 200; i++) await gutter.roundTrip(`set sw:${i} 0 0 1\r\ng\r\n`);
+    // 20 counted misses (hit rate 1/21 < 0.7): the server is warming up, its share is 0.1 + 1/21 · 1.
+    for (let i = 0; i < 20; i++) expect(text(await b.relay.roundTrip(`get sw:none${i}\r\n`))).toBe('END\r\n');
+    let hits = 0;
+    for (let i = 0; i < 200; i++) if (text(await b.relay.roundTrip(`get sw:${i}\r\n`)).startsWith('VALUE')) hits++;
+    // Reads sent to the empty server miss and keep its rate low; the others hit in the gutter. Expected
+    // about 200 · (1 − 0.15) = 170 hits; the bounds are ~8 standard deviations wide.
+    expect(hits).toBeGreaterThan(130);
+    expect(hits).toBeLessThan(200);
+    // Every read went to exactly one of the two (the gutter's 200 sets are not gets).
+    const cmdGet = async (c: RawClient): Promise<number> => Number(/STAT cmd_get (\d+)/.exec(text(await c.roundTrip('stats\r\n')))?.[1]);
+    expect((await cmdGet(main)) + (await cmdGet(gutter))).toBe(1 + 20 + 200);
+    expect(await cmdGet(gutter)).toBeGreaterThanOrEqual(hits);
+    // Writes always go to the server being warmed.
+    expect(text(await b.relay.roundTrip('set sw:w 0 0 1\r\nw\r\n'))).toBe('STORED\r\n');
+    expect(text(await main.roundTrip('get sw:w\r\n'))).toBe('VALUE sw:w 0 1\r\nw\r\nEND\r\n');
+  });
 });
+
