@@ -7,50 +7,61 @@
  *     direct:  fuzzer ──► memcached A
  *     relay:   fuzzer ──► mcrelay (PoolRoute over one server) ──► memcached B
  *
- * **Inputs** (`Generator`, seeded with the sfc32 `Rng` below, deterministic): one or more commands around one "main" command of every
- * kind: get/gets/gat/gats (multi-key, duplicate keys, keys of 249–252 bytes), the six storage commands and cas
- * (noreply, bad numbers, data blocks of the wrong length or with wrong terminators), delete, incr/decr, touch,
- * verbosity, and the meta commands mg/ms/md/ma/me/mn with flag sets drawn from the whole alphabet (unknown and
- * duplicate flags, tokens like `qB` of which memcached reads only the first character, opaques of 30–40 bytes,
- * bad and overflowing numbers, base64 keys with `b`, valid and not, `M` modes of the wrong length). A share of
- * them is then mutated at the byte level (tokens swapped or duplicated, spaces inserted, bytes deleted or
- * inserted, digit runs changed, `noreply` inserted or moved, a `\r` dropped, lines duplicated or cut).
- * Every input has its own key prefix (`Input.prefixes`, 12 bytes so that base64 keys are the base64 prefix
- * followed by the base64 suffix and a re-run can rename both), so inputs never see each other's items.
- * Inputs whose replies depend on what mcrelay answers itself are not generated: no stats, version, flush_all,
- * quit, shutdown, and no key that starts with `/` (an mcrouter routing prefix). No line is longer than 2000
- * bytes: memcached 1.6.18 closes a connection holding more than 2048 bytes without a newline, and whether it
- * does depends on how its reads split the stream.
+ * **Inputs** (`Generator`, seeded, deterministic; its own sfc32 `Rng`, see there). Each input is a few
+ * commands around one main command of every kind: get/gets/bget/gat/gats (multi-key, repeated keys, keys of
+ * 249–252 bytes, keys holding tab, \r, control or high bytes), the six storage commands and cas (noreply, bad
+ * numbers, data blocks of the wrong length or with wrong terminators), delete, incr/decr, touch, verbosity,
+ * and mg/ms/md/ma/me/mn with flag sets drawn from the whole alphabet: unknown and repeated flags, tokens like
+ * `qB` (memcached reads only a token's first byte), opaques of 30–40 bytes, bad and overflowing numbers,
+ * base64 keys with `b` (valid and not), `M` modes of the wrong length, up to 45 flags. Writes of the key often
+ * come first and reads after, so hits and the effect of each command are seen too. 45% are then mutated at the
+ * byte level: tokens swapped or repeated, spaces inserted, bytes deleted or inserted, digit runs changed,
+ * `noreply` inserted or moved, a `\r` dropped, lines repeated, dropped or cut. Rarer kinds are sent alone:
+ * values of 2 KB to 1.5 MB (across memcached's buffer sizes and its 1 MB item limit; only their command line
+ * is mutated) and multi-gets of 100–1500 keys on one line.
  *
- * **Runner** (`runDifferential`): inputs go out in batches on connections that are kept while they stay in
- * sync. A batch is written as `input mn\r\n input mn\r\n … sentinel`, where the sentinel is
- * `ma <fresh key> N2 J<unique number> v`, whose reply `VA n\r\n<number>\r\n` cannot come from an input, so
- * reading to it takes the whole answer. When memcached has not answered the sentinel in time it is waiting in
- * the middle of a data block (a declared length longer than the bytes sent): both targets then get filler
- * lines (as many bytes as the largest number in the batch, in lines of 1 KB) and a second sentinel. A target
- * that closes the connection, or never answers the second sentinel, is marked (`<closed>`, `<no answer>`) and
- * both connections are replaced. A new connection starts with `mn\r\n`, so a first byte of 0x80 can never
- * switch memcached to the binary protocol.
+ * Every input has its own key prefix (`Input.prefixes`: 12 bytes, so a base64 key is the base64 prefix
+ * followed by the base64 rest, and a re-run renames both). Not generated, because the reply would not be
+ * memcached's on purpose or would depend on timing: stats, version, flush_all, quit, shutdown, admin commands,
+ * keys starting with `/` (mcrouter routing prefixes), lines over 2000 bytes other than the lone multi-gets
+ * (memcached 1.6.18 closes a connection holding more than 2048 bytes without a newline unless the line starts
+ * with `get `/`gets `, so that depends on how its reads split the stream), and stored incr operands of 2^63 or
+ * more (memcached then scans past the value, see `InputBuilder.arith`).
+ *
+ * **Runner** (`runDifferential`): 3 lanes, each a pair of connections kept while they stay in sync, send
+ * batches (adaptive, up to 100 inputs): `input mn\r\n input mn\r\n … sentinel`, where an input may be
+ * "glued" to the next (no `mn` between, so consecutive gets can be merged by mcrelay) and the sentinel is
+ * `ma <fresh key> N2 J<unique number> v`, whose reply `VA n\r\n<number>\r\n` no input can produce: reading to
+ * it takes the whole answer. mcrelay gets a quarter of the batches cut into writes 1 ms apart (its parser must
+ * resume anywhere); memcached gets one write. A get with a key over 250 bytes goes in a batch of its own
+ * (`mustIsolate`). When a target goes quiet before its sentinel it is waiting inside a data block (a declared
+ * length longer than the bytes sent): both then get filler lines (as many bytes as the largest number in the
+ * batch up to 1.2 MB, in lines of 1 KB) and a second sentinel. A target that closes, or never answers the
+ * second sentinel, is marked (`<closed>`, `<no answer>`) and both connections are replaced; a new connection
+ * first sends a lone `mn\r\n`, so a first byte of 0x80 never switches memcached to the binary protocol.
+ * Now and then a lane also opens a pair, sends part of some inputs and closes (a client going away
+ * mid-request), which the later exchanges and the canary must not notice.
  *
  * **Comparison** (`sameReplies`): byte-identical after `normalizeReply`, which changes only
  *  - cas uniques: the 5th token of `VALUE k f n <cas>`, a meta `c<digits>` return flag, `cas=<digits>` in
- *    `me` output (the two memcacheds do not see the same number of writes: the canary and the sentinels);
+ *    `me` output (the two memcacheds do not see the same writes: the canary and the sentinels);
  *  - times that may be one second apart because each memcached's clock ticks on its own: the meta `t<n>`
  *    (remaining TTL) and `l<n>` (seconds since last access) return flags and `me`'s `exp=`/`la=`. Their
  *    values are compared separately and may differ by at most 1.
  * Data blocks are skipped by their declared length, so value bytes are never normalised.
  *
- * **Attribution**: when a batch's replies differ, its halves are re-run (with renamed keys) down to the
- * single inputs that differ on their own; when no part differs alone, the smallest window of consecutive
+ * **Attribution and classes**: when a batch's replies differ, its halves are re-run (renamed keys) down to
+ * the single inputs that differ on their own; when no part differs alone, the smallest window of consecutive
  * inputs that still differs is kept; when the batch does not differ again at all, the difference is kept as
- * "collateral" (replies that one client's input broke for another request; also what the canary sees).
- * Each difference gets a signature: the main command and the first differing reply line of each side in a
- * reduced shape (keys → K, digits → N). `Deliberate` rules (the table lives in the test) mark the
- * differences that are intended. At the end the shortest example of each class is minimised (lines and
- * tokens dropped while the signature holds) into the reproducer the report prints.
+ * "collateral" (what one request did to another's reply; the canary sees the same). Its class (signature) is
+ * the first differing reply line of each side in a reduced shape (keys → K, digits → N); `Deliberate` rules
+ * (the table is in the test) mark the differences that are not mcrelay bugs, one class per rule. After a
+ * difference that is not deliberate the two memcacheds may hold different items, so both are flushed
+ * (`flushPorts`). At the end the shortest example of each class is minimised (lines and tokens dropped, long
+ * tokens halved, while the class holds) into the reproducer the report prints.
  *
- * **Canary** (`Canary`): a second client of mcrelay that sets and reads back its own keys (classic and
- * meta) while the fuzzer runs and counts every reply that is not exactly the expected one.
+ * **Canary** (`Canary`): a second client of mcrelay that writes and reads back its own keys (set/get and
+ * ms/mg) all the while and counts every reply that is not exactly the expected one.
  */
 import { RawClient, escapeBytes } from '../integration/helpers/raw-client.js';
 
@@ -115,14 +126,14 @@ const KEY_MAX = 250;
 const b36 = (n: number, width: number): string => n.toString(36).padStart(width, '0').slice(-width);
 const b64 = (s: string): string => Buffer.from(s, 'latin1').toString('base64');
 
-/** A fresh 12-byte key prefix: a letter, 3 characters of the seed, an 8-character counter. */
+/** A fresh 12-byte key prefix: a letter, 3 characters of the seed, a 7-character counter, `_`. */
 export function makePrefix(letter: string, seed: number, n: number): string {
   return `${letter}${b36(seed >>> 0, 3)}${b36(n, 7)}_`;
 }
 
 const PRINTABLE = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.:;,!?#$%&*+=()[]{}<>@^~|';
 const FLAG_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789+-=_!#$%&*.:;<>?@[]^{|}~';
-/** Flags memcached 1.6.18 knows per meta command (plus a few it parses for every command). */
+/** Flags memcached 1.6.18 knows per meta command, a few it parses for every command, and E (newer than 1.6.18). */
 const META_FLAGS: Readonly<Record<string, string>> = {
   mg: 'bcfhklOqstuvNRTEILP',
   ms: 'bcCFIkOqsSTMNE',
@@ -141,8 +152,13 @@ const BAD_NUMBERS = [
   '-2147483648', '-2147483649', '9223372036854775807', '9223372036854775808', '18446744073709551615',
   '18446744073709551616', '99999999999999999999', '-18446744073709551616', '1.5', '00000000000000000000001',
 ];
-/** Data lengths a mutation may substitute: all either small, or beyond every limit (no 1–64 MB waits). */
-const LENGTH_NUMBERS = ['0', '1', '2', '3', '7', '30', '300', '-1', '-2', '2147483645', '2147483646', '2147483647', '4294967297', '100000000', '1048000'];
+/** Data lengths a digit mutation may substitute: short (filler completes them) or refused at once. */
+const LENGTH_NUMBERS = ['0', '1', '2', '3', '7', '30', '300', '-1', '-2', '2147483646', '2147483647', '4294967297', '1048000'];
+/**
+ * Lengths memcached accepts and then swallows for good (over its item limit, beyond what filler covers):
+ * rare, since each leaves both connections to be replaced after a wait.
+ */
+const SWALLOW_FOREVER = ['2147483645', '100000000'];
 const CAS_NUMBERS = ['0', '1', '12345', '18446744073709551615', '18446744073709551616', 'abc', '-1', '99'];
 
 /** Seeded input generator; `next()` returns the next input of the sequence. */
@@ -161,6 +177,12 @@ export class Generator {
     for (;;) {
       const prefix = makePrefix('f', this.seed, this.n++);
       const g = new InputBuilder(r, prefix);
+      if (r.chance(0.004)) {
+        // A multi-get line longer than 2048 bytes: memcached reads those (and only those: get and gets)
+        // across reads; sent alone after complete replies, so it always starts a command.
+        const label = g.hugeGet();
+        return { bytes: Buffer.from(g.text, 'latin1'), prefixes: [prefix], label, mutations: [], glue: false, alone: true };
+      }
       if (r.chance(0.01)) {
         // A large value: its data has a line end every 1000 bytes at most, so when a mutated length
         // misframes it, what memcached then reads as commands are short lines.
@@ -180,7 +202,8 @@ export class Generator {
         }
       }
       if (!acceptable(bytes)) continue;
-      const alone = mustIsolate(bytes);
+      // With the `mn\r\n` that follows it: an input cut mid-line runs into that `mn`.
+      const alone = mustIsolate(Buffer.concat([bytes, MN]));
       // Glued inputs run into the next one (consecutive gets may then be merged by mcrelay); only after a
       // complete line, so no line grows past the limit.
       const glue = !alone && bytes[bytes.length - 1] === 0x0a && r.chance(0.3);
@@ -230,6 +253,8 @@ class InputBuilder {
   private key(suffix = 'a'): string {
     const r = this.rng;
     if (r.chance(0.1)) return this.k(suffix).padEnd(249 + r.int(4), 'L');
+    // Bytes memcached takes as part of a key (only space and newline end a token): tab, control, high, \r.
+    if (r.chance(0.04)) return `${this.k(suffix)}${r.pick(['\t', '\x01', '\x7f', '\xff', '\x80', '\r', '\0', 'é', '\x1b[0m'])}${r.chance(0.5) ? 'z' : ''}`;
     return this.k(suffix);
   }
 
@@ -261,7 +286,8 @@ class InputBuilder {
   private length(value: string): string {
     const r = this.rng;
     if (r.chance(0.85)) return String(value.length);
-    return r.pick([String(value.length + 1), String(Math.max(0, value.length - 1)), String(value.length + 2), ...BAD_NUMBERS.slice(0, 8), '2147483647', '100000000']);
+    if (r.chance(0.02)) return r.pick(SWALLOW_FOREVER);
+    return r.pick([String(value.length + 1), String(Math.max(0, value.length - 1)), String(value.length + 2), ...BAD_NUMBERS.slice(0, 8), '2147483647', '2147483646']);
   }
 
   private noreply(rate = 0.25): string {
@@ -304,6 +330,26 @@ class InputBuilder {
     const reads = [`get ${key}`, `gets ${key}`, `mg ${key} s v f`, `get ${this.k('x')} ${key} ${this.k('y')} ${key}`, `gat 0 ${key}`, `mg ${key} v q k`];
     for (let i = 1 + r.int(3); i > 0; i--) this.line(r.pick(reads));
     return `big ${op}`;
+  }
+
+  /** A get/gets of 100–1500 keys (some written first, some repeated, some 250 bytes long). */
+  hugeGet(): string {
+    const r = this.rng;
+    const op = r.chance(0.7) ? 'get' : 'gets';
+    const n = 100 + r.int(1400);
+    const keys: string[] = [];
+    for (let i = 0; i < n; i++) {
+      if (keys.length > 0 && r.chance(0.1)) {
+        keys.push(r.pick(keys));
+        continue;
+      }
+      const key = r.chance(0.02) ? this.k(b36(i, 3)).padEnd(250, 'L') : this.k(b36(i, 3));
+      if (r.chance(0.3)) this.setupClassic(key, `v${i}`);
+      keys.push(key);
+    }
+    this.line(`${op} ${keys.join(r.chance(0.8) ? ' ' : '  ')}`);
+    if (r.chance(0.3)) this.line(`mg ${keys[0] ?? this.k()} v`);
+    return `huge ${op}`;
   }
 
   /** Mutate the first line only (a large value's command line): its length, noreply, its `\r\n`. */
@@ -439,7 +485,7 @@ class InputBuilder {
       if (op === 'ma' && r.chance(0.7)) this.setupClassic(key, r.pick(['5', '0', '9223372036854775807', 'x', '99999999999999999999']));
       else this.setupClassic(key);
     }
-    const flags = this.metaFlags(op, r.chance(0.15) ? 0 : 1 + r.int(r.chance(0.2) ? 9 : 5));
+    const flags = this.metaFlags(op, r.chance(0.15) ? 0 : r.chance(0.04) ? 15 + r.int(30) : 1 + r.int(r.chance(0.2) ? 9 : 5));
     // A `b` flag among them: the key is sent base64 encoded (valid mostly; else not base64 at all).
     let keyText = key;
     if (flags.some((f) => f === 'b')) keyText = this.base64Key(key);
@@ -602,7 +648,8 @@ export interface Normalized {
   readonly times: readonly number[];
 }
 
-const META_HEADER = /^(VA \d+|HD|EN|NF|NS|EX|MN)((?: [^ \r\n]*)*)\r\n$/;
+// Tokens are what memcached separates with spaces: a key (k flag, VALUE line) may hold \t, \r or any byte.
+const META_HEADER = /^(VA \d+|HD|EN|NF|NS|EX|MN)((?: [^ \n]*)*)\r\n$/;
 
 /** Normalise one token list of a meta reply header (` c123 t5 kfoo` → ` c<cas> t<time> kfoo`). */
 function metaFlags(flags: string, times: number[]): string {
@@ -626,7 +673,7 @@ export function normalizeReply(reply: Buffer): Normalized {
     }
     let line = reply.toString('latin1', pos, nl + 1);
     let data = -1;
-    const value = /^VALUE (\S+) (\d+) (\d+)( \d+)?\r\n$/.exec(line);
+    const value = /^VALUE ([^ \n]+) (\d+) (\d+)( \d+)?\r\n$/.exec(line);
     const meta = value ? null : META_HEADER.exec(line);
     if (value) {
       data = Number(value[3]);
@@ -709,7 +756,7 @@ let sentinelSerial = 0;
 export class Lane {
   private direct: RawClient | null = null;
   private relay: RawClient | null = null;
-  /** Exchanges that needed filler, and that ended with a connection replaced. */
+  /** Exchanges that needed filler; that ended with a connection replaced (closed, or still waiting). */
   filled = 0;
   reconnects = 0;
   /** Optional tampering with mcrelay's replies (the self-test injects a difference with it). */
@@ -768,8 +815,10 @@ export class Lane {
       const s2 = this.sentinel();
       const more = Buffer.concat([filler(inputs), s2.request]);
       await Promise.all([d !== 'closed' ? direct.send(more).catch(() => undefined) : undefined, r !== 'closed' ? relay.send(more).catch(() => undefined) : undefined]);
-      const d2 = d === 'closed' ? 'closed' : await waitFor(direct, s2.reply, directMs, idleMs);
-      const r2 = r === 'closed' ? 'closed' : await waitFor(relay, s2.reply, d2 === 'sentinel' ? relayMs : directMs, d2 === 'sentinel' ? 1000 : idleMs);
+      // Now patience: what is decided here is final. memcached has had its filler; silence for 300 ms means a
+      // length the filler cannot cover (it swallows for good), or a slow machine, which 300 ms covers.
+      const d2 = d === 'closed' ? 'closed' : await waitFor(direct, s2.reply, relayMs, 5 * idleMs);
+      const r2 = r === 'closed' ? 'closed' : await waitFor(relay, s2.reply, relayMs, d2 === 'sentinel' ? 1000 : 5 * idleMs);
       [d, r] = [d2, r2];
       last = s2.reply;
       // Still waiting (a declared length beyond what filler covers): take what has come, then replace both.
@@ -790,6 +839,27 @@ export class Lane {
     const ms = performance.now() - t0;
     if (ms > 500) this.log?.(`[diff-fuzz] slow exchange: ${Math.round(ms)} ms, ${inputs.length} inputs, memcached ${d}, mcrelay ${r}, filled ${filled}; last input "${escapeBytes(inputs[inputs.length - 1]?.bytes ?? Buffer.alloc(0), 300)}"`);
     return { direct: dr, relay: rr, filled };
+  }
+
+  /**
+   * A client that goes away mid-request: part of `inputs` (cut anywhere, often inside a command or value)
+   * goes to both targets, and both connections are closed before any reply is read. Nothing is compared;
+   * what must hold is that mcrelay's shared upstream connections stay in sync, which the next exchanges
+   * and the canary check.
+   */
+  async abort(inputs: readonly Input[]): Promise<void> {
+    const [dc, rc] = await Promise.all([RawClient.connect(this.directPort, { timeoutMs: 10_000 }), RawClient.connect(this.relayPort, { timeoutMs: 10_000 })]);
+    const stream = Buffer.concat(inputs.map((x) => x.bytes));
+    const cut = stream.subarray(0, 1 + this.rng.int(Math.max(1, stream.length)));
+    await Promise.all([dc.send(cut).catch(() => undefined), rc.send(cut).catch(() => undefined)]);
+    if (this.rng.chance(0.5)) await new Promise((resolve) => setTimeout(resolve, this.rng.int(5)));
+    dc.destroy();
+    rc.destroy();
+  }
+
+  /** A draw from the lane's generator (for the runner's own choices). */
+  chance(p: number): boolean {
+    return this.rng.chance(p);
   }
 
   /** Write `stream` to `c`, now and then in 2–5 pieces cut at random offsets, 1 ms apart. */
@@ -876,6 +946,8 @@ export function filler(inputs: readonly Input[]): Buffer {
 /** What a deliberate-difference rule sees. */
 export interface DiffCase {
   readonly input: Buffer;
+  /** `input` as it went out: followed by `mn\r\n` unless glued (a line the input leaves open ends there). */
+  readonly sent: Buffer;
   readonly direct: Buffer;
   readonly relay: Buffer;
   readonly directEnd: EndState;
@@ -982,7 +1054,9 @@ export interface RunOptions {
   readonly directPort: number;
   readonly relayPort: number;
   readonly deliberate?: readonly Deliberate[];
-  /** Concurrent lanes (connection pairs); default 2. */
+  /** Share of batches preceded by a request abandoned mid-way (Lane.abort); default 0.01. */
+  readonly abortRate?: number;
+  /** Concurrent lanes (connection pairs); default 3. */
   readonly lanes?: number;
   /** Largest batch (inputs per exchange); default 100. */
   readonly maxBatch?: number;
@@ -993,6 +1067,14 @@ export interface RunOptions {
   readonly timeouts?: Timeouts;
   /** Inject a difference into mcrelay's replies (self-test only). */
   readonly tamper?: (relay: Buffer) => Buffer;
+  /**
+   * Both memcacheds (direct, and the one behind mcrelay). After a difference that is not deliberate the two
+   * may hold different items (mcrelay may not have forwarded a write), and a key outside the inputs' prefixes
+   * (a mutation can split one) would carry that into later inputs; so all lanes stop, `quiesce` pauses other
+   * clients (the canary), and both get `flush_all`.
+   */
+  readonly flushPorts?: readonly number[];
+  readonly quiesce?: { pause(): Promise<void>; resume(): void };
   /** Progress lines. */
   readonly log?: (line: string) => void;
 }
@@ -1005,6 +1087,10 @@ export interface RunReport {
   reruns: number;
   filled: number;
   reconnects: number;
+  /** Times both memcacheds were flushed after a difference. */
+  flushes: number;
+  /** Connections closed mid-request on purpose (Lane.abort; their inputs are extra, not counted above). */
+  aborted: number;
   differences: number;
   deliberateDifferences: number;
   readonly classes: Map<string, DiffClass>;
@@ -1018,15 +1104,18 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
   const deliberate = opts.deliberate ?? [];
   const maxBatch = opts.maxBatch ?? 100;
   const report: RunReport = {
-    seed: opts.seed, inputs: 0, mutated: 0, exchanges: 0, reruns: 0, filled: 0, reconnects: 0, differences: 0, deliberateDifferences: 0,
+    seed: opts.seed, inputs: 0, mutated: 0, exchanges: 0, reruns: 0, filled: 0, reconnects: 0, flushes: 0, aborted: 0, differences: 0, deliberateDifferences: 0,
     classes: new Map(), wallMs: 0,
   };
   let renamed = 0;
   const fresh = (): string => makePrefix('r', opts.seed, renamed++);
   let lastLog = performance.now();
 
+  /** A difference that is not deliberate was seen: flush both memcacheds before the next batch. */
+  let resyncWanted = false;
   const record = (d: Difference): void => {
     report.differences++;
+    if (d.deliberate === null) resyncWanted = true;
     if (d.deliberate !== null) report.deliberateDifferences++;
     let c = report.classes.get(d.signature);
     if (c === undefined) {
@@ -1043,7 +1132,8 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
 
   const makeDifference = (xs: readonly Input[], e: Exchange, kind: Difference['kind']): Difference => {
     const one = joinInputs(xs);
-    const base: DiffCase = { input: one.bytes, direct: e.direct.bytes, relay: e.relay.bytes, directEnd: e.direct.end, relayEnd: e.relay.end };
+    const sent = one.glue ? one.bytes : Buffer.concat([one.bytes, MN]);
+    const base: DiffCase = { input: one.bytes, sent, direct: e.direct.bytes, relay: e.relay.bytes, directEnd: e.direct.end, relayEnd: e.relay.end };
     const rule = deliberate.find((r) => r.matches(base));
     const sig = signatureOf(e, one.prefixes);
     const tagged = kind === 'collateral' ? `collateral (not reproducible alone) | ${sig}` : sig;
@@ -1052,7 +1142,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
   };
 
   const lanes: Lane[] = [];
-  const laneCount = opts.lanes ?? 2;
+  const laneCount = opts.lanes ?? 3;
   for (let i = 0; i < laneCount; i++) {
     const lane = new Lane(opts.directPort, opts.relayPort, `${b36(opts.seed >>> 0, 3)}${i}`, opts.timeouts ?? DEFAULT_TIMEOUTS);
     if (opts.tamper) lane.tamper = opts.tamper;
@@ -1108,6 +1198,9 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     else if (top) record(makeDifference(xs, e, 'collateral'));
   };
 
+  /** Inputs for aborted requests come from a generator of their own, so the compared sequence stays the same. */
+  const abortGen = new Generator(opts.seed ^ 0x5bd1e995);
+  const abortRate = opts.abortRate ?? 0.01;
   let generated = 0;
   /** An input that must go alone, held back until the batch before it has been sent. */
   let held: Input | null = null;
@@ -1133,9 +1226,64 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     return out;
   };
 
+  // The flush barrier: every running lane waits between batches, the last one in flushes.
+  let active = laneCount;
+  let waiting: Array<() => void> = [];
+  let flushing = false;
+  const flushBoth = async (): Promise<void> => {
+    if (opts.flushPorts === undefined) return;
+    await opts.quiesce?.pause();
+    try {
+      for (const port of opts.flushPorts) {
+        const c = await RawClient.connect(port, { timeoutMs: 5000 });
+        try {
+          const got = await c.roundTrip('flush_all\r\n');
+          if (got.toString('latin1') !== 'OK\r\n') throw new Error(`flush_all on ${port} answered "${escapeBytes(got)}"`);
+        } finally {
+          c.destroy();
+        }
+      }
+      report.flushes++;
+    } finally {
+      opts.quiesce?.resume();
+    }
+  };
+  const tryFlush = async (): Promise<void> => {
+    if (flushing || waiting.length === 0 || waiting.length < active) return;
+    flushing = true;
+    try {
+      await flushBoth();
+    } finally {
+      resyncWanted = false;
+      flushing = false;
+      const w = waiting;
+      waiting = [];
+      for (const wake of w) wake();
+    }
+  };
+  const arrive = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      waiting.push(resolve);
+      void tryFlush();
+    });
+
   const runLane = async (lane: Lane): Promise<void> => {
-    let size = Math.min(32, maxBatch);
+    try {
+      await laneLoop(lane, Math.min(32, maxBatch));
+    } finally {
+      active--;
+      void tryFlush();
+    }
+  };
+
+  const laneLoop = async (lane: Lane, initial: number): Promise<void> => {
+    let size = initial;
     for (;;) {
+      if (resyncWanted && opts.flushPorts !== undefined) await arrive();
+      if (abortRate > 0 && lane.chance(abortRate)) {
+        report.aborted++;
+        await lane.abort(Array.from({ length: 1 + (report.aborted % 4) }, () => abortGen.next()));
+      }
       const batch = take(size);
       if (batch.length === 0) return;
       report.exchanges++;
@@ -1164,10 +1312,14 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     const tries = opts.minimizeTries ?? 80;
     const until = performance.now() + (opts.minimizeMs ?? 20_000);
     const lane = lanes[0];
+    if (resyncWanted) {
+      await flushBoth();
+      resyncWanted = false;
+    }
     if (tries > 0 && lane !== undefined) {
       for (const c of [...report.classes.values()].sort((x, y) => y.count - x.count)) {
         const ex = c.examples[0];
-        if (ex === undefined || ex.kind === 'collateral' || performance.now() > until) continue;
+        if (ex === undefined || ex.kind === 'collateral' || c.deliberate !== null || performance.now() > until) continue;
         c.minimized = await minimize(ex, tries, until, (xs, e) => makeDifference(xs, e, 'single'), (x) => rerun(lane, [x]));
       }
     }
@@ -1285,9 +1437,14 @@ export function summarize(report: RunReport): string {
 }
 
 /** Markdown findings file: per class the minimal reproducer and both replies. */
-export function findingsMarkdown(report: RunReport, title: string, deliberate: readonly Deliberate[]): string {
+export function findingsMarkdown(report: RunReport, title: string, deliberate: readonly Deliberate[], canary: CanaryReport | null = null): string {
   const classes = [...report.classes.values()].sort((a, b) => (a.deliberate === null) === (b.deliberate === null) ? b.count - a.count : a.deliberate === null ? -1 : 1);
   const lines: string[] = [`# ${title}`, '', `inputs ${report.inputs} (mutated ${report.mutated}), seed ${report.seed}, differences ${report.differences} (deliberate ${report.deliberateDifferences}), classes ${report.classes.size}, exchanges ${report.exchanges}, re-runs ${report.reruns}, wall ${Math.round(report.wallMs)} ms`, ''];
+  if (canary !== null) {
+    lines.push(`canary: ${canary.requests} requests, ${canary.errors} errors${canary.samples.length > 0 ? '; first errors:' : ''}`, '');
+    for (const e of canary.samples) lines.push(`- ${e}`);
+    lines.push('');
+  }
   lines.push('| # | count | class |', '|---|---|---|');
   classes.forEach((c, i) => lines.push(`| ${i + 1} | ${c.count} | ${c.signature.replace(/\|/g, '\\|')} |`));
   lines.push('');
@@ -1321,6 +1478,8 @@ export class Canary {
   readonly report: CanaryReport = { requests: 0, errors: 0, samples: [] };
   private running = true;
   private done: Promise<void> = Promise.resolve();
+  /** While paused: resolves pause() once the loop is between rounds, and holds it there until resume(). */
+  private gate: { reached: () => void; open: Promise<void>; release: () => void } | null = null;
 
   constructor(private readonly port: number, private readonly tag: string, private readonly pauseMs = 1) {}
 
@@ -1330,8 +1489,28 @@ export class Canary {
 
   async stop(): Promise<CanaryReport> {
     this.running = false;
+    this.resume();
     await this.done;
     return this.report;
+  }
+
+  /** Hold the canary between two rounds (while the fuzzer flushes the servers); resolves once it is held. */
+  pause(): Promise<void> {
+    if (this.gate !== null || !this.running) return Promise.resolve();
+    return new Promise<void>((reached) => {
+      let release = (): void => {};
+      const open = new Promise<void>((r) => {
+        release = r;
+      });
+      this.gate = { reached, open, release };
+    });
+  }
+
+  resume(): void {
+    const g = this.gate;
+    this.gate = null;
+    g?.reached();
+    g?.release();
   }
 
   private fail(what: string): void {
@@ -1355,7 +1534,7 @@ export class Canary {
         this.report.requests += 2;
         const got = await client.roundTrip(request);
         if (got.toString('latin1') !== expected) {
-          this.fail(`expected "${escapeBytes(expected, 300)}", got "${escapeBytes(got, 300)}"`);
+          this.fail(`${meta ? 'ms+mg' : 'set+get'} ${key}: expected "${escapeBytes(expected, 100)}", got "${escapeBytes(got, 200)}"`);
           client.destroy();
           client = null;
         }
@@ -1365,6 +1544,11 @@ export class Canary {
         client = null;
       }
       if (this.pauseMs > 0) await new Promise((r) => setTimeout(r, this.pauseMs));
+      const g = this.gate;
+      if (g !== null) {
+        g.reached();
+        await g.open;
+      }
     }
     client?.destroy();
   }
