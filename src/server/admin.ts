@@ -185,7 +185,7 @@ export class Admin {
       ['num_servers', dests.length],
       ['num_servers_up', dests.filter((d) => d.state() === 'up').length],
       ['num_servers_down', dests.filter((d) => d.isTko()).length],
-      ['num_suspect_servers', dests.filter((d) => d.tko.failures > 0).length],
+      ['num_suspect_servers', dests.filter((d) => d.tko.consecutiveFailures > 0).length],
       ['config_age', Math.floor((Date.now() - core.active.loadedAt) / 1000)],
       ['config_last_attempt', Math.floor(s.configLastAttempt / 1000)],
       ['config_last_success', Math.floor(s.configLastSuccess / 1000)],
@@ -215,21 +215,20 @@ export class Admin {
     let opened = 0;
     let closed = 0;
     let resets = 0;
-    let soft = 0;
-    let hard = 0;
     for (const d of core.destinations.all()) {
       opened += d.connectionsOpened;
       closed += d.connectionsClosed;
       resets += d.connectionResets;
-      soft += d.tko.softTkoCount;
-      hard += d.tko.hardTkoCount;
     }
+    // mcrouter's TKO counters are gauges: destinations soft / hard TKO now, and the most at once.
+    const tko = core.destinations.tkoCounters;
     lines.push(
       ['num_connections_opened', opened],
       ['num_connections_closed', closed],
       ['num_connection_resets', resets],
-      ['num_soft_tko_count', soft],
-      ['num_hard_tko_count', hard],
+      ['num_soft_tko_count', tko.soft],
+      ['num_hard_tko_count', tko.hard],
+      ['max_num_tko', tko.max],
       ['shadow_requests_sent', r.shadowSent],
       ['shadow_requests_dropped', r.shadowDropped],
       ['total_client_connections', core.stats.totalClientConnections],
@@ -273,8 +272,8 @@ export class Admin {
 
   private suspectLines(lines: [string, string | number][]): void {
     for (const d of this.core.destinations.all()) {
-      if (d.isTko()) lines.push([d.address, `status:tko num_failures:${d.tko.failures}`]);
-      else if (d.tko.failures > 0) lines.push([d.address, `status:down num_failures:${d.tko.failures}`]);
+      if (d.isTko()) lines.push([d.address, `status:tko num_failures:${d.tko.consecutiveFailures}`]);
+      else if (d.tko.consecutiveFailures > 0) lines.push([d.address, `status:down num_failures:${d.tko.consecutiveFailures}`]);
     }
   }
 

@@ -33,11 +33,11 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
-import { Reply, Request, type Result } from '../protocol/types.js';
+import { isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
-import { TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
+import { TkoCounters, TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { FairWaitQueue, Waiting } from './wait-queue.js';
 import { tlsUnavailable, type UpstreamTls } from '../tls/upstream-tls.js';
 
@@ -76,6 +76,10 @@ export interface DestinationObserver {
 }
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
+/** A request that timed out before it was sent (mcrouter McClientRequestContext: "Client queue timeout"). */
+const CLIENT_QUEUE_TIMEOUT = new Reply('timeout', null, null);
+
+function noop(): void {}
 
 export class UpstreamDestination implements Destination, EntryOwner {
   readonly address: string;
@@ -117,19 +121,20 @@ export class UpstreamDestination implements Destination, EntryOwner {
   constructor(
     readonly server: ServerSpec,
     private readonly opts: UpstreamOptions,
+    tkoCounters: TkoCounters = new TkoCounters(),
   ) {
     this.address = server.address;
     this.spool = opts.spool ?? null;
     this.maxInflight = opts.maxInflight ?? 0;
     this.conns = new Array<Connection | null>(Math.max(1, opts.connectionsPerDestination)).fill(null);
-    this.tko = new TkoTracker(opts.tko, {
-      probe: (result) => this.probe(result),
-      onStateChange: (from: TkoState, to: TkoState, reason: string) => {
-        opts.log.info({ destination: this.address, from, to, reason }, to === 'up' ? 'destination recovered' : 'destination marked TKO');
-        if (to === 'up') this.drainWaiting();
-        else this.failWaiting(new Reply('tko', null, `Server unavailable. Reason: ${reason}`));
+    this.tko = new TkoTracker(
+      opts.tko,
+      {
+        probe: (result) => this.probe(result),
+        onStateChange: (from: TkoState, to: TkoState, reason: string) => this.onTkoChange(from, to, reason),
       },
-    });
+      tkoCounters,
+    );
     if (net.isIP(server.host) !== 0) {
       this.resolved = server.host;
     } else {
@@ -146,6 +151,38 @@ export class UpstreamDestination implements Destination, EntryOwner {
       this.idleTimer = setInterval(() => this.closeIdle(idle), idle);
       this.idleTimer.unref();
     }
+  }
+
+  /**
+   * A TKO transition: log it as mcrouter does (`<host:port> marked soft TKO. Total hard TKOs: N; soft TKOs: M.
+   * Reply: mc_res_timeout`), and settle the waiting requests. A soft TKO escalating to hard is not logged (mcrouter
+   * neither), but its reason may differ, so waiting requests are failed with the current reply.
+   */
+  private onTkoChange(from: TkoState, to: TkoState, reason: string): void {
+    const t = this.tko;
+    this.tkoReplyCache = null;
+    if (from === 'up' || to === 'up') {
+      const event = to === 'up' ? 'unmarked TKO' : to === 'soft_tko' ? 'marked soft TKO' : 'marked hard TKO';
+      const c = t.counters;
+      this.opts.log.info(
+        { destination: this.address, event, from, to, reason, numFailures: t.consecutiveFailures, probesSent: t.probesSent, hardTkos: c.hard, softTkos: c.soft },
+        `${this.address} ${event}. Total hard TKOs: ${c.hard}; soft TKOs: ${c.soft}. Reply: ${to === 'up' ? 'mc_res_ok' : reason}`,
+      );
+    }
+    if (to === 'up') this.drainWaiting();
+    else this.failWaiting(this.tkoReply());
+  }
+
+  private tkoReplyCache: Reply | null = null;
+
+  /** What a request gets while TKO (mcrouter DestinationRoute): one Reply per TKO, not per request. */
+  private tkoReply(): Reply {
+    let r = this.tkoReplyCache;
+    if (r === null) {
+      r = new Reply('tko', null, `Server unavailable. Reason: ${this.tko.reason}`);
+      this.tkoReplyCache = r;
+    }
+    return r;
   }
 
   /** The address connections currently go to (null while a hostname is unresolved). */
@@ -181,7 +218,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void {
     if (this.tko.isTko()) {
-      done(new Reply('tko', null, `Server unavailable. Reason: ${this.tko.reason}`));
+      done(this.tkoReply());
       return;
     }
     if (this.closed) {
@@ -282,7 +319,8 @@ export class UpstreamDestination implements Destination, EntryOwner {
       if (w === null) break;
       const left = w.deadline - now;
       if (left <= 0) {
-        w.done(new Reply('timeout', null, null));
+        this.tko.recordResult('timeout');
+        w.done(CLIENT_QUEUE_TIMEOUT);
         continue;
       }
       this.dispatch(w.req, left, w.done, w.wireKey);
@@ -306,10 +344,18 @@ export class UpstreamDestination implements Destination, EntryOwner {
     const expired: Waiting[] = [];
     const next = this.waiting.expire(Date.now(), expired);
     if (next !== Infinity) this.armWaitTimer(next);
-    for (const w of expired) w.done(new Reply('timeout', null, null));
+    // Timed out before they were sent: mcrouter's "Client queue timeout", and each counts toward soft TKO.
+    for (const w of expired) {
+      this.tko.recordResult('timeout');
+      w.done(CLIENT_QUEUE_TIMEOUT);
+    }
   }
 
+  /** Per finished request (n keys of a batch): counters, and the result's TKO signal, once per request. */
   private account(result: Result, started: number, n: number): void {
+    const t = this.tko;
+    t.recordResult(result);
+    if (n > 1 && isErrorResult(result)) for (let k = 1; k < n; k++) t.recordResult(result);
     this.replied += n;
     this.latencySumUs += (turnNow() - started) * 1000 * n;
     if (result === 'timeout') this.timeouts += n;
@@ -349,12 +395,12 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   private newConnection(slot: number): Connection {
     this.connectionsOpened++;
+    // TKO is fed per request result (account), not by these connection events: a request failed by a reset
+    // counts exactly like one failed by its own timer.
     const c: Connection = new Connection(this.connectionOptions(this.opts.keepAlive), {
-      onConnectError: (result, message) => {
-        this.tko.recordConnectError(result === 'connect_timeout' ? 'mc_res_connect_timeout' : `mc_res_connect_error (${message.replace('connection error: ', '')})`);
-      },
-      onTimeout: () => this.tko.recordTimeout(),
-      onReply: () => this.tko.recordSuccess(),
+      onConnectError: noop,
+      onTimeout: noop,
+      onReply: noop,
       onClose: (conn) => {
         this.connectionsClosed++;
         if (this.conns[slot] === conn) this.conns[slot] = null;
@@ -413,24 +459,27 @@ export class UpstreamDestination implements Destination, EntryOwner {
         if (this.closed) return;
         this.opts.log.warn({ destination: this.address, err: err instanceof Error ? err.message : String(err) }, 'cannot resolve destination host');
         if (this.resolved === null) {
-          this.tko.recordConnectError('mc_res_connect_error (dns)');
+          // Each waiting request fails with a connect error, and counts as one (at least one: the lookup).
+          const n = Math.max(1, this.waiting.size);
+          for (let i = 0; i < n; i++) this.tko.recordResult('connect_error');
           this.failWaiting(new Reply('connect_error', null, `cannot resolve ${this.server.host}`));
         }
       },
     );
   }
 
-  private probe(result: (ok: boolean) => void): void {
+  /** One `version` probe on its own connection; its result goes to the tracker (a failure counts as one). */
+  private probe(result: (r: Result) => void): void {
     if (this.closed) return;
     const run = (): void => {
       if (this.closed || this.resolved === null) {
-        result(false);
+        result('connect_error');
         return;
       }
-      const c = new Connection(this.connectionOptions(false), { onConnectError: () => {}, onTimeout: () => {}, onReply: () => {}, onClose: () => {} });
+      const c = new Connection(this.connectionOptions(false), { onConnectError: noop, onTimeout: noop, onReply: noop, onClose: noop });
       c.send(VERSION_PROBE, VERSION_PROBE.key, this.connectTimeoutMs, (reply) => {
         c.close();
-        result(reply.result === 'ok');
+        result(reply.result);
       });
     };
     if (net.isIP(this.server.host) === 0) void this.refreshAddress().then(run);
@@ -503,6 +552,8 @@ export class DestinationMap {
   private readonly groupsOf = new Map<UpstreamDestination, Set<PoolTkoGroup>>();
   /** Called once for every destination created (the observability layer attaches its instruments). */
   onCreate: ((d: UpstreamDestination, pool: PoolInfo) => void) | null = null;
+  /** Destinations TKO now and at most (`num_soft_tko_count`, `num_hard_tko_count`, `max_num_tko`). */
+  readonly tkoCounters = new TkoCounters();
 
   constructor(private readonly opts: UpstreamOptions) {}
 
@@ -515,7 +566,7 @@ export class DestinationMap {
     const key = server.security === 'plain' ? server.address : `${server.address}:${server.security}`;
     let d = this.map.get(key);
     if (d === undefined || d.closed) {
-      d = new UpstreamDestination(server, this.opts);
+      d = new UpstreamDestination(server, this.opts, this.tkoCounters);
       this.map.set(key, d);
       const dest = d;
       d.tko.mayMark = () => {
