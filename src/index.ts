@@ -37,6 +37,7 @@ export async function startProxy(opts: Partial<ProxyOptions> | readonly string[]
   const obsOpts = observabilityOptions(options);
   const obs = options.adminPort !== null || obsOpts.prefixStats !== null || obsOpts.hotKeys !== null ? new Observability(core, obsOpts) : null;
   obs?.install();
+  await core.resolveMembers();
   core.loadConfig();
   const ports = await core.listen();
   let admin: AdminHttp | null = null;

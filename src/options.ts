@@ -99,6 +99,8 @@ export interface ProxyOptions {
   keepaliveIdleSec: number;
   /** Re-resolve server hostnames this often, ms (ours; 0 = resolve once). */
   dnsRefreshIntervalMs: number;
+  /** `--dns-servers HOST:PORT,...`: resolvers for server names and DNS-discovered pools (default: the system's). */
+  dnsServers: string[];
   /** Wait this long after a config file changes before reloading, ms (mcrouter --reconfiguration-delay-ms). */
   reconfigurationDelayMs: number;
   /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
@@ -175,6 +177,7 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   keepaliveIntervalSec: 60,
   keepaliveIdleSec: 300,
   dnsRefreshIntervalMs: 30_000,
+  dnsServers: [],
   reconfigurationDelayMs: 1000,
   shutdownTimeoutMs: 5000,
   ignored: {},
@@ -223,6 +226,7 @@ const FLAGS: FlagDef[] = [
   { names: ['--keepalive-interval', '-i'], key: 'keepaliveIntervalSec', kind: 'int', help: 'TCP keepalive probe interval, s (default 60; kernel setting used)' },
   { names: ['--keepalive-idle', '-I'], key: 'keepaliveIdleSec', kind: 'int', help: 'TCP keepalive idle time, s (default 300)' },
   { names: ['--dns-refresh-interval-ms'], key: 'dnsRefreshIntervalMs', kind: 'int', help: 're-resolve server hostnames, ms (default 30000; 0 = once)' },
+  { names: ['--dns-servers'], key: 'dnsServers', kind: 'list', help: 'DNS servers HOST:PORT for pools whose servers come from DNS ({"srv": …} / {"dns": …}), comma separated (default: the system\'s)' },
   { names: ['--reconfiguration-delay-ms'], key: 'reconfigurationDelayMs', kind: 'int', help: 'delay before reloading a changed config file, ms (default 1000)' },
   { names: ['--shutdown-timeout-ms'], key: 'shutdownTimeoutMs', kind: 'int', help: 'SIGTERM: time allowed for in-flight requests, ms (default 5000)' },
   { names: ['--connections-per-destination'], key: 'connectionsPerDestination', kind: 'int', help: 'pipelined connections per upstream server (default 1)' },

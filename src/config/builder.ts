@@ -28,6 +28,7 @@ import type { Destination } from '../upstream/destination.js';
 import { ajvToConfigError } from './ajv-errors.js';
 import { ConfigError, joinPointer } from './config-error.js';
 import { makePoolInfo, resolvePools } from './pools.js';
+import type { MemberLookup } from './discovery.js';
 import { POOL_SCHEMA, TOP_LEVEL_SCHEMA } from './schema.js';
 import { findUnknownKeys, lenientSchema, unknownKeyMessage } from './unknown-keys.js';
 
@@ -41,6 +42,8 @@ export interface BuildConfigContext {
   readonly destinations: DestinationProvider;
   /** Route types; default: the full registry (ROUTE_FACTORIES). */
   readonly registry?: RouteRegistry;
+  /** Members of pools whose servers come from DNS (see discovery.ts); default: placeholders. */
+  readonly members?: MemberLookup;
 }
 
 export interface BuiltConfig {
@@ -130,8 +133,9 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
   }
 
   const poolWarnings: [string, string][] = [];
-  const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs, warn: (p, m) => poolWarnings.push([p, m]) });
-  const b = new TreeBuilder(ctx.registry ?? defaultRegistry(), options, ctx.destinations, pools, data['named_handles']);
+  const members = ctx.members;
+  const pools = resolvePools((data['pools'] ?? {}) as Obj, { serverTimeoutMs: options.serverTimeoutMs, warn: (p, m) => poolWarnings.push([p, m]), ...(members === undefined ? {} : { members }) });
+  const b = new TreeBuilder(ctx.registry ?? defaultRegistry(), options, ctx.destinations, pools, data['named_handles'], members);
   for (const u of unknownTop) b.warn(u.path, unknownKeyMessage(u, 'property'));
   for (const [p, m] of poolWarnings) b.warn(p, m);
   // Named handles first, in order (as mcrouter): their definitions win over same-named objects in the
@@ -190,6 +194,7 @@ class TreeBuilder implements RouteBuilder {
     private readonly provider: DestinationProvider,
     private readonly pools: ReadonlyMap<string, PoolInfo>,
     namedHandles: unknown,
+    private readonly members: MemberLookup | undefined,
   ) {
     if (Array.isArray(namedHandles)) {
       namedHandles.forEach((node: unknown, i: number) => {
@@ -300,7 +305,11 @@ class TreeBuilder implements RouteBuilder {
     if (existing !== undefined) return existing;
     if (node['inherit'] !== undefined) throw new ConfigError(joinPointer(path, 'inherit'), 'inline pools cannot inherit');
     const origins = Object.create(null) as Record<string, string>;
-    const info = makePoolInfo(name, Object.freeze(cloneJson(node)), path, origins, { serverTimeoutMs: this.options.serverTimeoutMs, warn: (p, m) => this.warn(p, m) });
+    const info = makePoolInfo(name, Object.freeze(cloneJson(node)), path, origins, {
+      serverTimeoutMs: this.options.serverTimeoutMs,
+      warn: (p, m) => this.warn(p, m),
+      ...(this.members === undefined ? {} : { members: this.members }),
+    });
     this.inlinePools.set(name, info);
     return info;
   }

@@ -4,6 +4,7 @@
  */
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { ConfigError, joinPointer } from './config-error.js';
+import { parseDiscoverySpec, placeholderMembers, specKey, type MemberLookup } from './discovery.js';
 
 type Obj = Readonly<Record<string, unknown>>;
 
@@ -121,6 +122,11 @@ export interface PoolDefaults {
   readonly serverTimeoutMs: number;
   /** Where non-fatal findings go (`path`, message): caret pools, port 0. */
   readonly warn?: (path: string, message: string) => void;
+  /**
+   * Current members of pools whose servers come from DNS (discovery.ts). Without it, or for a name never
+   * resolved, a placeholder stands in (--validate-config resolves nothing).
+   */
+  readonly members?: MemberLookup;
 }
 
 /**
@@ -145,7 +151,15 @@ function portOverrideOf(raw: Obj, where: (key: string) => string, warn: (path: s
  */
 export function makePoolInfo(name: string, raw: Obj, path: string, origins: Readonly<Record<string, string>>, defaults: PoolDefaults): PoolInfo {
   const where = (key: string): string => joinPointer(origins[key] ?? path, key);
-  const serversRaw = raw['servers'];
+  const spec = parseDiscoverySpec(raw['servers'], where('servers'));
+  let serversRaw = raw['servers'];
+  if (spec !== null) {
+    const members = defaults.members?.(spec);
+    if (members !== undefined && members.length === 0) {
+      throw new ConfigError(where('servers'), `pool "${name}": DNS gave no members for ${specKey(spec)}`, 'MCP_ERR_CONFIG_BAD_SERVER');
+    }
+    serversRaw = members ?? placeholderMembers(spec);
+  }
   if (!Array.isArray(serversRaw)) throw new ConfigError(path, `pool "${name}" has no "servers"`);
   let defaultSecurity: 'plain' | 'ssl' = 'plain';
   const mech = raw['security_mech'];

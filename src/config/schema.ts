@@ -23,9 +23,22 @@ export const POOL_SCHEMA: SchemaObject = {
   description: 'A pool: a list of memcached servers that PoolRoute hashes over.',
   properties: {
     servers: {
-      type: 'array',
-      description: 'Servers as "host:port[:protocol[:security[:compression]]]" (IPv6, or any host, in brackets: "[::1]:11211"); an empty field takes the pool\'s default; "host" alone with port_override. Protocol "ascii" or "caret", security "plain" or "ssl".',
-      items: { type: 'string' },
+      description: 'Servers as "host:port[:protocol[:security[:compression]]]" (IPv6, or any host, in brackets: "[::1]:11211"); an empty field takes the pool\'s default; "host" alone with port_override. Protocol "ascii" or "caret", security "plain" or "ssl". Or from DNS, re-resolved every --dns-refresh-interval-ms and sorted: {"srv": NAME} (SRV records: target:port) or {"dns": NAME, "port": PORT} (every A/AAAA record, e.g. a Kubernetes headless Service; port 11211 by default).',
+      oneOf: [
+        { type: 'array', items: { type: 'string' } },
+        {
+          type: 'object',
+          properties: { srv: { type: 'string', minLength: 1 } },
+          required: ['srv'],
+          additionalProperties: false,
+        },
+        {
+          type: 'object',
+          properties: { dns: { type: 'string', minLength: 1 }, port: { type: 'integer', minimum: 1, maximum: 65535, default: 11211 } },
+          required: ['dns'],
+          additionalProperties: false,
+        },
+      ],
     },
     inherit: { type: 'string', description: 'Name of a pool whose properties this pool starts from; its own keys win.' },
     name: { type: 'string', description: 'Pool name (inline pool objects only).' },

@@ -26,6 +26,8 @@ import { MEMCACHED_PROTOCOL_LEVEL, VERSION } from '../version.js';
 import { AsyncLog } from '../spool/asynclog.js';
 import { SpoolReplayer } from '../spool/replayer.js';
 import { RequestParser } from '../protocol/request-parser.js';
+import { collectDiscoverySpecs, specKey, type DiscoverySpec } from '../config/discovery.js';
+import { DnsMembers } from '../discovery/dns-members.js';
 
 /** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
 export interface RequestObserver {
@@ -165,6 +167,11 @@ export class ProxyCore {
   readonly replayer: SpoolReplayer | null = null;
   /** Client connections closed by --max-conns eviction. */
   evictedConnections = 0;
+  /** Members of pools whose servers come from DNS (`{"srv": …}`, `{"dns": …}`), re-resolved on a timer. */
+  readonly dnsMembers: DnsMembers;
+  private dnsSpecs: readonly DiscoverySpec[] = [];
+  private dnsTimer: NodeJS.Timeout | null = null;
+  private dnsPending: Promise<void> | null = null;
   private generation = 0;
   private readonly sessions = new Set<ClientSession>();
   private readonly servers: net.Server[] = [];
@@ -237,6 +244,47 @@ export class ProxyCore {
       numProxies: options.numProxies,
     };
     this.admin = new Admin(this);
+    this.dnsMembers = new DnsMembers({ servers: options.dnsServers, log: log.child({ subsystem: 'dns' }) });
+  }
+
+  /**
+   * Resolve the DNS names the config's pools take their servers from, before the first build (the
+   * builder only reads the cache). A config that cannot be read is reported by loadConfig, not here.
+   */
+  async resolveMembers(): Promise<void> {
+    let specs: DiscoverySpec[];
+    try {
+      specs = collectDiscoverySpecs(loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions).data);
+    } catch {
+      return;
+    }
+    if (specs.length > 0) await this.dnsMembers.refresh(specs);
+  }
+
+  /**
+   * After each successful load: re-resolve the config's DNS names every --dns-refresh-interval-ms, and
+   * apply a change in a pool's members as a config change (kept destinations keep their connections).
+   */
+  private watchMembers(specs: readonly DiscoverySpec[]): void {
+    this.dnsSpecs = specs;
+    if (specs.length === 0 || this.dnsTimer !== null || this.options.dnsRefreshIntervalMs <= 0) return;
+    this.dnsTimer = setInterval(() => {
+      if (this.dnsPending !== null || this.draining) return;
+      this.dnsPending = this.dnsMembers.refresh(this.dnsSpecs).then((changed) => {
+        this.dnsPending = null;
+        if (changed && !this.draining) this.reload('dns members changed');
+      });
+    }, this.options.dnsRefreshIntervalMs);
+    this.dnsTimer.unref();
+  }
+
+  /** A reload named DNS names never resolved: resolve them, then load again. */
+  private resolveThenReload(specs: readonly DiscoverySpec[]): void {
+    if (this.dnsPending !== null) return;
+    this.dnsPending = this.dnsMembers.refresh(specs).then(() => {
+      this.dnsPending = null;
+      if (this.dnsMembers.hasAll(specs) && !this.draining) this.reload('dns members resolved');
+    });
   }
 
   configSpec(): ConfigSpec {
@@ -251,9 +299,16 @@ export class ProxyCore {
     let source: ConfigSource;
     let built: BuiltConfig;
     let policy: AuthorizationPolicy | null;
+    let specs: DiscoverySpec[];
     try {
       source = loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions);
-      built = buildConfig(source.data, { options: this.buildOptions, destinations: this.destinations });
+      specs = collectDiscoverySpecs(source.data);
+      if (!this.dnsMembers.hasAll(specs)) {
+        if (this.active !== undefined) this.resolveThenReload(specs);
+        const names = specs.filter((sp) => !this.dnsMembers.hasAll([sp])).map(specKey).join(', ');
+        throw new ConfigError('/pools', `no DNS answer yet for ${names}; the config is applied once one comes`, 'MCP_ERR_CONFIG_BAD_SERVER');
+      }
+      built = buildConfig(source.data, { options: this.buildOptions, destinations: this.destinations, members: this.dnsMembers.lookup });
       policy = compileAuthorization(source.data);
     } catch (err) {
       this.stats.configFailures++;
@@ -272,6 +327,7 @@ export class ProxyCore {
     const keep = new Set<UpstreamDestination>();
     for (const d of built.destinations) keep.add(d as UpstreamDestination);
     this.destinations.retainOnly(keep, 5_000, this.log);
+    this.watchMembers(specs);
     return active;
   }
 
@@ -345,6 +401,7 @@ export class ProxyCore {
   /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then close everything. */
   async shutdown(deadlineMs: number): Promise<void> {
     this.draining = true;
+    if (this.dnsTimer !== null) clearInterval(this.dnsTimer);
     // server.close() only calls back once every connection has ended, so stop accepting first and wait
     // for the listeners' callbacks after the sessions have drained.
     const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));

@@ -24,10 +24,12 @@ export interface MemcachedOptions {
   readonly startTimeoutMs?: number;
   /** Use exactly this port (no retry; rejects with PortInUseError when taken). Default: a free port, with retries. */
   readonly port?: number;
+  /** A loopback address to listen on (127.0.0.0/8), for several servers on one port. Default 127.0.0.1. */
+  readonly host?: string;
 }
 
 export interface MemcachedServer {
-  readonly host: '127.0.0.1';
+  readonly host: string;
   readonly port: number;
   readonly pid: number;
   /** `127.0.0.1:PORT`, the form mcrelay configs use in `servers`. */
@@ -81,7 +83,9 @@ export function startMemcached(options: MemcachedOptions = {}): Promise<Memcache
 }
 
 async function startOnPort(port: number, options: MemcachedOptions): Promise<MemcachedServer> {
-  const args = ['-u', 'root', '-l', LOOPBACK, '-p', String(port), '-U', '0', '-t', '1', ...(options.args ?? [])];
+  const host = options.host ?? LOOPBACK;
+  if (!host.startsWith('127.')) throw new Error(`startMemcached: ${host} is not a loopback address`);
+  const args = ['-u', 'root', '-l', host, '-p', String(port), '-U', '0', '-t', '1', ...(options.args ?? [])];
   const child = spawn(MEMCACHED_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   trackChild(child);
 
@@ -120,7 +124,7 @@ async function startOnPort(port: number, options: MemcachedOptions): Promise<Mem
   const deadline = Date.now() + (options.startTimeoutMs ?? 10_000);
   for (;;) {
     if (exitCode !== undefined) throw describeFailure();
-    if (await answersVersion(port, 250)) break;
+    if (await answersVersion(port, 250, host)) break;
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`startMemcached: memcached on port ${port} did not answer "version" in time; stderr: ${stderr.trim() || '(empty)'}`);
@@ -135,10 +139,10 @@ async function startOnPort(port: number, options: MemcachedOptions): Promise<Mem
   };
 
   return {
-    host: LOOPBACK,
+    host,
     port,
     pid,
-    address: `${LOOPBACK}:${port}`,
+    address: `${host}:${port}`,
     stderr: () => stderr,
     async stop() {
       signal('SIGKILL');
@@ -180,10 +184,10 @@ function waitForState(pid: number, state: string): void {
 }
 
 /** True when a server on `port` answers `version\r\n` with a `VERSION ` line. */
-export async function answersVersion(port: number, timeoutMs = 1000): Promise<boolean> {
+export async function answersVersion(port: number, timeoutMs = 1000, host = LOOPBACK): Promise<boolean> {
   let client: RawClient | undefined;
   try {
-    client = await RawClient.connect(port, { timeoutMs });
+    client = await RawClient.connect(port, { timeoutMs, host });
     await client.send('version\r\n');
     const line = await client.readUntil('\r\n');
     return line.toString('latin1').startsWith('VERSION ');
