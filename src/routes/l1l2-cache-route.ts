@@ -28,6 +28,7 @@
 import { opGroup, Reply, type Op, type Request } from '../protocol/types.js';
 import { storageRequest, valueOf } from '../protocol/rewrite.js';
 import { routeAllSync } from './all-sync-route.js';
+import { hitFlags } from './util/value-line.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
@@ -48,26 +49,8 @@ function isTieredRead(op: Op): boolean {
   return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
 }
 
-const SP = 0x20;
-const D0 = 0x30;
-
-/**
- * Client flags of a classic hit (`VALUE <key> <flags> <bytes>[ <cas>]\r\n...`), read in place with no
- * allocation: every L1 hit is checked for the sentinel flag. -1 when the bytes are not a VALUE line.
- */
-export function hitFlags(raw: Buffer | null): number {
-  if (raw === null || raw.length < 8 || raw[0] !== 0x56 /* V */) return -1;
-  const keyEnd = raw.indexOf(SP, 6);
-  if (keyEnd === -1) return -1;
-  let flags = 0;
-  let i = keyEnd + 1;
-  for (; i < raw.length; i++) {
-    const d = (raw[i] as number) - D0;
-    if (d < 0 || d > 9) break;
-    flags = flags * 10 + d;
-  }
-  return i === keyEnd + 1 ? -1 : flags;
-}
+/** Client flags of a classic hit, read in place (every L1 hit is checked for the sentinel flag). */
+export { hitFlags };
 
 /**
  * The periodic negative-cache refresh, run in the background: the read goes to L2, then L1 gets the value

@@ -19,6 +19,7 @@ import { hashRouteFactory } from './hash-route.js';
 import { hostIdRouteFactory } from './host-id-route.js';
 import { keySplitRouteFactory } from './key-split-route.js';
 import { l1l2CacheRouteFactory } from './l1l2-cache-route.js';
+import { l1l2SizeSplitRouteFactory } from './l1l2-size-split-route.js';
 import { latencyInjectionRouteFactory } from './latency-injection-route.js';
 import { latestRouteFactory } from './latest-route.js';
 import { migrateRouteFactory } from './migrate-route.js';
@@ -53,6 +54,7 @@ export const ROUTE_FACTORIES: readonly RouteFactory[] = [
   hostIdRouteFactory,
   keySplitRouteFactory,
   l1l2CacheRouteFactory,
+  l1l2SizeSplitRouteFactory,
   latencyInjectionRouteFactory,
   latestRouteFactory,
   migrateRouteFactory,

@@ -194,5 +194,19 @@ describe('issue 12 route fixtures boot and answer gets against real memcached', 
     expect(text(await b.relay.roundTrip('set sw:w 0 0 1\r\nw\r\n'))).toBe('STORED\r\n');
     expect(text(await main.roundTrip('get sw:w\r\n'))).toBe('VALUE sw:w 0 1\r\nw\r\nEND\r\n');
   });
-});
 
+  it('l1l2-size-split.json: large values live in L2 behind an empty 0x20 sentinel in L1', async () => {
+    const b = await boot('l1l2-size-split.json');
+    const l1 = await b.direct('127.0.0.1:12461');
+    await setGet(b.relay, 'ss:small', 'tiny');
+    expect(text(await l1.roundTrip('get ss:small\r\n'))).toBe('VALUE ss:small 0 4\r\ntiny\r\nEND\r\n');
+    const big = 'L'.repeat(5000);
+    expect(text(await b.relay.roundTrip(`set ss:big 3 0 ${big.length}\r\n${big}\r\n`))).toBe('STORED\r\n');
+    expect(text(await l1.roundTrip('get ss:big\r\n'))).toBe('VALUE ss:big 35 0\r\n\r\nEND\r\n'); // 3 | 0x20, empty
+    expect(text(await b.relay.roundTrip('get ss:big\r\n'))).toBe(`VALUE ss:big 3 5000\r\n${big}\r\nEND\r\n`);
+    // The L2 copy disappears: gets deletes the dangling sentinel and, retrying, answers a plain miss.
+    for (const s of ['127.0.0.1:12462', '127.0.0.1:12463']) await (await b.direct(s)).roundTrip('delete ss:big\r\n');
+    expect(text(await b.relay.roundTrip('gets ss:big\r\n'))).toBe('END\r\n');
+    expect(text(await l1.roundTrip('get ss:big\r\n'))).toBe('END\r\n');
+  });
+});
