@@ -16,8 +16,8 @@ const r = spawnSync('npx', ['vitest', 'run', '--project', 'integration', 'test/i
   env: { ...process.env, DIFF_FUZZ_INPUTS: inputs, DIFF_FUZZ_SEED: seed, ...(findings ? { DIFF_FUZZ_FINDINGS: findings } : {}) },
 });
 process.stdout.write(r.stdout ?? '');
-// The test prints "[diff-fuzz] inputs=... canaryRequests=... canaryErrors=..." once; repeat it last with the
-// wall time of the whole run (vitest start-up and the servers included).
-const line = (r.stdout ?? '').split('\n').find((l) => l.includes('[diff-fuzz] inputs='));
+// The test prints "[diff-fuzz] canaryRequests=... canaryErrors=... inputs=... byClass=[...]" once; repeat it
+// last with the wall time of the whole run (vitest start-up and the servers included).
+const line = (r.stdout ?? '').split('\n').find((l) => l.includes('[diff-fuzz] canaryRequests='));
 console.log(`${line ? line.slice(line.indexOf('[diff-fuzz]')) : '[diff-fuzz] no figures (the test did not get to the end)'} wallMs=${Date.now() - t0} seed=${seed} exit=${r.status}`);
 process.exit(r.status ?? 1);

@@ -56,8 +56,10 @@
  * "collateral" (what one request did to another's reply; the canary sees the same). Its class (signature) is
  * the first differing reply line of each side in a reduced shape (keys → K, digits → N); `Deliberate` rules
  * (the table is in the test) mark the differences that are not mcrelay bugs, one class per rule. After a
- * difference that is not deliberate the two memcacheds may hold different items, so both are flushed
- * (`flushPorts`). At the end the shortest example of each class is minimised (lines and tokens dropped, long
+ * difference that is not deliberate the two memcacheds may hold different items, and a mutation can put a
+ * key outside its input's prefix where later inputs meet it; so all lanes stop, both memcacheds are flushed
+ * (`flushPorts`), and the difference is re-run: what is gone then is `unconfirmed` (reported, not counted
+ * as mcrelay's). At the end the shortest example of each class is minimised (lines and tokens dropped, long
  * tokens halved, while the class holds) into the reproducer the report prints.
  *
  * **Canary** (`Canary`): a second client of mcrelay that writes and reads back its own keys (set/get and
@@ -845,9 +847,10 @@ export class Lane {
 
   /**
    * A client that goes away mid-request: part of `inputs` (cut anywhere, often inside a command or value)
-   * goes to both targets, and both connections are closed before any reply is read. Nothing is compared;
-   * what must hold is that mcrelay's shared upstream connections stay in sync, which the next exchanges
-   * and the canary check.
+   * goes to both targets, followed by a FIN, without reading the replies. Nothing is compared; what must
+   * hold is that mcrelay's shared upstream connections stay in sync, which the next exchanges and the
+   * canary check. (A FIN, not a reset: on a reset the kernel may drop bytes memcached has not read yet, so
+   * the two servers would not have run the same commands.)
    */
   async abort(inputs: readonly Input[]): Promise<void> {
     const [dc, rc] = await Promise.all([RawClient.connect(this.directPort, { timeoutMs: 10_000 }), RawClient.connect(this.relayPort, { timeoutMs: 10_000 })]);
@@ -855,6 +858,10 @@ export class Lane {
     const cut = stream.subarray(0, 1 + this.rng.int(Math.max(1, stream.length)));
     await Promise.all([dc.send(cut).catch(() => undefined), rc.send(cut).catch(() => undefined)]);
     if (this.rng.chance(0.5)) await new Promise((resolve) => setTimeout(resolve, this.rng.int(5)));
+    dc.socket.end();
+    rc.socket.end();
+    // Both close once they have read the FIN (memcached after running what came before it).
+    await Promise.all([dc.expectClosed(2000).catch(() => undefined), rc.expectClosed(2000).catch(() => undefined)]);
     dc.destroy();
     rc.destroy();
   }
@@ -967,14 +974,20 @@ export interface Difference extends DiffCase {
   readonly inputs: readonly Input[];
   readonly label: string;
   readonly signature: string;
-  /** `single` input, a `window` of consecutive inputs, or `collateral` (did not happen again on a re-run). */
-  readonly kind: 'single' | 'window' | 'collateral';
+  /**
+   * `single` input, a `window` of consecutive inputs, `collateral` (did not happen again on a re-run), or
+   * `unconfirmed`: found, but gone when re-run after both memcacheds were flushed, so it came from items an
+   * earlier input left under a key outside its prefix (a mutation can split a key), not from this input.
+   */
+  readonly kind: 'single' | 'window' | 'collateral' | 'unconfirmed';
   readonly deliberate: string | null;
 }
 
 export interface DiffClass {
   readonly signature: string;
   readonly deliberate: string | null;
+  /** False for `unconfirmed` differences (see Difference.kind): reported, but not an mcrelay difference. */
+  readonly confirmed: boolean;
   count: number;
   /** The shortest examples seen (at most 3). */
   examples: Difference[];
@@ -1120,11 +1133,11 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
   let resyncWanted = false;
   const record = (d: Difference): void => {
     report.differences++;
-    if (d.deliberate === null) resyncWanted = true;
+    if (d.deliberate === null && d.kind !== 'unconfirmed') resyncWanted = true;
     if (d.deliberate !== null) report.deliberateDifferences++;
     let c = report.classes.get(d.signature);
     if (c === undefined) {
-      c = { signature: d.signature, deliberate: d.deliberate, count: 0, examples: [], minimized: null, labels: new Map() };
+      c = { signature: d.signature, deliberate: d.deliberate, confirmed: d.kind !== 'unconfirmed', count: 0, examples: [], minimized: null, labels: new Map() };
       report.classes.set(d.signature, c);
       opts.log?.(`[diff-fuzz] new class: ${d.signature}\n  input:     ${escapeBytes(d.input, 600)}\n  memcached: ${escapeBytes(d.direct, 600)}${d.directEnd === 'sentinel' ? '' : ` <${d.directEnd}>`}\n  mcrelay:   ${escapeBytes(d.relay, 600)}${d.relayEnd === 'sentinel' ? '' : ` <${d.relayEnd}>`}`);
     }
@@ -1141,7 +1154,8 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     const base: DiffCase = { input: one.bytes, sent, direct: e.direct.bytes, relay: e.relay.bytes, directEnd: e.direct.end, relayEnd: e.relay.end };
     const rule = deliberate.find((r) => r.matches(base));
     const sig = signatureOf(e, one.prefixes);
-    const tagged = kind === 'collateral' ? `collateral (not reproducible alone) | ${sig}` : sig;
+    const tagged =
+      kind === 'collateral' ? `collateral (not reproducible alone) | ${sig}` : kind === 'unconfirmed' ? `unconfirmed (gone after a flush: state left by earlier inputs) | ${sig}` : sig;
     // One class per deliberate rule: the rule, not the reply lines, says what the difference is.
     return { ...base, inputs: xs, label: one.label, signature: rule ? `[deliberate: ${rule.id}]` : tagged, kind, deliberate: rule?.id ?? null };
   };
@@ -1165,7 +1179,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
   };
 
   /** Smallest window of consecutive inputs of `xs` (which differ together) that still differs. */
-  const windowOf = async (lane: Lane, xs: readonly Input[]): Promise<void> => {
+  const windowOf = async (lane: Lane, xs: readonly Input[], found: Difference[]): Promise<void> => {
     let lo = 1;
     let hi = xs.length;
     while (lo < hi) {
@@ -1181,26 +1195,48 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
       else e = mid - 1;
     }
     const last = await rerun(lane, xs.slice(s, hi));
-    if (last.differs) record(makeDifference(last.xs, last.e, last.xs.length === 1 ? 'single' : 'window'));
+    if (last.differs) found.push(makeDifference(last.xs, last.e, last.xs.length === 1 ? 'single' : 'window'));
   };
 
-  /** `xs` differed as a group (exchange `e`): find the inputs or windows responsible. */
-  const locate = async (lane: Lane, xs: readonly Input[], e: Exchange, top: boolean): Promise<void> => {
+  /** `xs` differed as a group (exchange `e`): find the inputs or windows responsible, into `found`. */
+  const locate = async (lane: Lane, xs: readonly Input[], e: Exchange, top: boolean, found: Difference[]): Promise<void> => {
     if (xs.length === 1) {
       const again = await rerun(lane, xs);
-      if (again.differs) record(makeDifference(again.xs, again.e, 'single'));
-      else if (top) record(makeDifference(xs, e, 'collateral'));
+      if (again.differs) found.push(makeDifference(again.xs, again.e, 'single'));
+      else if (top) found.push(makeDifference(xs, e, 'collateral'));
       return;
     }
     const half = xs.length >> 1;
     const a = await rerun(lane, xs.slice(0, half));
     const b = await rerun(lane, xs.slice(half));
-    if (a.differs) await locate(lane, a.xs, a.e, false);
-    if (b.differs) await locate(lane, b.xs, b.e, false);
+    if (a.differs) await locate(lane, a.xs, a.e, false, found);
+    if (b.differs) await locate(lane, b.xs, b.e, false, found);
     if (a.differs || b.differs) return;
     const whole = await rerun(lane, xs);
-    if (whole.differs) await windowOf(lane, whole.xs);
-    else if (top) record(makeDifference(xs, e, 'collateral'));
+    if (whole.differs) await windowOf(lane, whole.xs, found);
+    else if (top) found.push(makeDifference(xs, e, 'collateral'));
+  };
+
+  /**
+   * Record what locate found. A single input or window that is not deliberate is first re-run once more
+   * after both memcacheds were flushed (when flushPorts are given): what is gone then was made by items an
+   * earlier input left behind, and is recorded as `unconfirmed`.
+   */
+  const settle = async (lane: Lane, found: readonly Difference[]): Promise<void> => {
+    const doubtful = found.filter((d) => d.deliberate === null && d.kind !== 'collateral');
+    for (const d of found) if (!doubtful.includes(d)) record(d);
+    if (doubtful.length === 0) return;
+    if (opts.flushPorts === undefined) {
+      for (const d of doubtful) record(d);
+      return;
+    }
+    resyncWanted = true;
+    await arrive();
+    for (const d of doubtful) {
+      const again = await rerun(lane, d.inputs);
+      if (again.differs) record(makeDifference(again.xs, again.e, d.kind));
+      else record(makeDifference(d.inputs, { direct: { bytes: d.direct, end: d.directEnd }, relay: { bytes: d.relay, end: d.relayEnd }, filled: false }, 'unconfirmed'));
+    }
   };
 
   /** Inputs for aborted requests come from a generator of their own, so the compared sequence stays the same. */
@@ -1296,7 +1332,9 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
       report.inputs += batch.length;
       const differs = !sameExchange(e);
       if (differs) {
-        await locate(lane, batch, e, true);
+        const found: Difference[] = [];
+        await locate(lane, batch, e, true, found);
+        await settle(lane, found);
         size = Math.max(4, size >> 1);
       } else {
         size = Math.min(maxBatch, size + 8);
@@ -1324,7 +1362,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     if (tries > 0 && lane !== undefined) {
       for (const c of [...report.classes.values()].sort((x, y) => y.count - x.count)) {
         const ex = c.examples[0];
-        if (ex === undefined || ex.kind === 'collateral' || c.deliberate !== null || performance.now() > until) continue;
+        if (ex === undefined || ex.kind === 'collateral' || !c.confirmed || c.deliberate !== null || performance.now() > until) continue;
         c.minimized = await minimize(ex, tries, until, (xs, e) => makeDifference(xs, e, 'single'), (x) => rerun(lane, [x]));
       }
     }
