@@ -16,6 +16,8 @@ export interface ProxyOptions {
   validateConfig: boolean;
   routePrefix: string;
   sendInvalidRouteToDefault: boolean;
+  /** `--big-value-split-threshold N`: split values over N bytes into chunks (mcrouter BigValueRoute; 0 = off). */
+  bigValueSplitThreshold: number;
   logLevel: string;
   numProxies: number;
   timeoutsUntilTko: number;
@@ -120,6 +122,7 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   validateConfig: false,
   routePrefix: '/././',
   sendInvalidRouteToDefault: false,
+  bigValueSplitThreshold: 0,
   logLevel: 'info',
   numProxies: 1,
   timeoutsUntilTko: 3,
@@ -204,6 +207,7 @@ const FLAGS: FlagDef[] = [
   { names: ['--validate-config'], key: 'validateConfig', kind: 'bool', help: 'validate the config and exit (0 = valid)' },
   { names: ['--route-prefix', '-R'], key: 'routePrefix', kind: 'string', help: 'default routing prefix (default /././)' },
   { names: ['--send-invalid-route-to-default'], key: 'sendInvalidRouteToDefault', kind: 'bool', help: 'route unknown routing prefixes to the default route' },
+  { names: ['--big-value-split-threshold'], key: 'bigValueSplitThreshold', kind: 'int', help: 'split values over N bytes into chunks of N across the pool, reassembled on get (mcrouter BigValueRoute; default 0 = off)' },
   { names: ['--log-level'], key: 'logLevel', kind: 'string', help: 'trace|debug|info|warn|error|fatal (default info)' },
   { names: ['--num-proxies'], key: 'numProxies', kind: 'int', help: 'worker processes sharing the port (default 1)' },
   { names: ['--timeouts-until-tko'], key: 'timeoutsUntilTko', kind: 'int', help: 'consecutive timeouts before soft TKO (default 3)' },

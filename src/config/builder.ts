@@ -171,7 +171,7 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
       throw new ConfigError('/routes', `invalid default route: "${options.routePrefix}" (-R) is not one of the aliases`, 'MCP_ERR_CONFIG_BAD_ROUTES');
     }
   }
-  const root = new RootRoute(table, options.routePrefix, { sendInvalidRouteToDefault: options.sendInvalidRouteToDefault });
+  const root = new RootRoute(table, options.routePrefix, { sendInvalidRouteToDefault: options.sendInvalidRouteToDefault, bigValueSplitThreshold: options.bigValueSplitThreshold ?? 0 });
   return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named, warnings: b.warnings };
 }
 

@@ -15,11 +15,16 @@
  * When everything fails: a key with no route gets `local_error` "no route for key" (SERVER_ERROR), or the
  * default tree with `sendInvalidRouteToDefault` (mcrouter `--send-invalid-route-to-default`).
  *
+ * With `--big-value-split-threshold` a BigValueRoute (big-value-route.ts) sits above this dispatch, where
+ * mcrouter's ProxyRoute puts it, so big values are split and reassembled whichever alias a key uses; the
+ * multi-get fast path is then off (every read's reply is inspected).
+ *
  * Ops: all; the routing prefix is not removed here (the leaves strip it unless keep_routing_prefix).
  * Limits: glob lookups are cached per prefix text (bounded, cleared when full); an alias tree reachable
  * under several aliases is sent the request once.
  */
 import { errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
+import { BigValueRoute, DEFAULT_BIG_VALUE_BATCH_SIZE, type BigValueOptions } from './big-value-route.js';
 import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 const SLASH = 0x2f;
@@ -34,6 +39,10 @@ export function isValidRoutingPrefix(s: string): boolean {
 export interface RootRouteOptions {
   /** Requests whose prefix matches no alias go to the default tree instead of failing. */
   readonly sendInvalidRouteToDefault: boolean;
+  /** `--big-value-split-threshold`: above 0, a BigValueRoute above the dispatch (mcrouter's batch size 10). */
+  readonly bigValueSplitThreshold?: number;
+  /** Full BigValueRoute options (tests; they win over bigValueSplitThreshold). */
+  readonly bigValue?: BigValueOptions;
 }
 
 const NO_ROUTE = Object.freeze(errorReply('local_error', 'no route for key'));
@@ -90,6 +99,8 @@ export class RootRoute implements RouteHandle {
   private readonly aliasList: readonly Alias[];
   private readonly globCache = new Map<string, readonly RouteHandle[]>();
   private readonly noRoute: readonly RouteHandle[];
+  /** The BigValueRoute every request enters first, or null. */
+  readonly bigValue: BigValueRoute | null;
 
   /**
    * @param table supplies alias → tree; must contain `defaultPrefix`
@@ -111,6 +122,9 @@ export class RootRoute implements RouteHandle {
     const regions = new Set(aliases.map((a) => a.region));
     for (const r of regions) this.byRegion.set(r, this.ordered(aliases.filter((a) => a.region === r)));
     this.noRoute = opts.sendInvalidRouteToDefault ? Object.freeze([def]) : NONE;
+    const t = opts.bigValueSplitThreshold ?? 0;
+    const bv = opts.bigValue ?? (t > 0 ? { threshold: t, batchSize: DEFAULT_BIG_VALUE_BATCH_SIZE, hideReplyFlag: false } : null);
+    this.bigValue = bv === null ? null : new BigValueRoute(new RootDispatch(this), bv);
   }
 
   /** Every alias served, in config order. */
@@ -119,6 +133,12 @@ export class RootRoute implements RouteHandle {
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    if (this.bigValue !== null) this.bigValue.route(req, ctx, done);
+    else this.dispatch(req, ctx, done);
+  }
+
+  /** The routing-prefix dispatch (below the BigValueRoute when there is one). */
+  dispatch(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     if (req.key[0] !== SLASH) {
       this.defaultRoute.route(req, ctx, done);
       return;
@@ -138,12 +158,17 @@ export class RootRoute implements RouteHandle {
 
   /** The multi-get fast path: keys without a routing prefix go to the default route. */
   directRange(buf: Buffer, start: number, end: number): DirectTarget | null {
-    if (buf[start] === SLASH) return null;
+    if (buf[start] === SLASH || this.bigValue !== null) return null;
     const d = this.defaultRoute;
     return d.directRange === undefined ? null : d.directRange(buf, start, end);
   }
 
   traverse(req: Request, t: Traversal): void {
+    if (this.bigValue !== null) t.visit(this.bigValue, req);
+    else this.traverseTargets(req, t);
+  }
+
+  traverseTargets(req: Request, t: Traversal): void {
     for (const h of this.targets(req.key)) t.visit(h, req);
   }
 
@@ -178,5 +203,21 @@ export class RootRoute implements RouteHandle {
     if (aliases.some((a) => a.handle === this.defaultRoute)) out.push(this.defaultRoute);
     for (const a of aliases) if (!out.includes(a.handle)) out.push(a.handle);
     return Object.freeze(out);
+  }
+}
+
+/** RootRoute's own dispatch as a child handle, for the BigValueRoute above it. */
+class RootDispatch implements RouteHandle {
+  readonly type = 'RootRoute';
+  readonly name = 'RootRoute';
+
+  constructor(private readonly root: RootRoute) {}
+
+  route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
+    this.root.dispatch(req, ctx, done);
+  }
+
+  traverse(req: Request, t: Traversal): void {
+    this.root.traverseTargets(req, t);
   }
 }

@@ -55,6 +55,8 @@ export interface BuildOptions {
   readonly configParams?: Readonly<Record<string, string>>;
   /** `--num-proxies` (the JSONM constant %num-proxies%). */
   readonly numProxies?: number;
+  /** `--big-value-split-threshold` (0 or absent = off): RootRoute puts a BigValueRoute on top. */
+  readonly bigValueSplitThreshold?: number;
 }
 
 export interface RouteBuilder {

@@ -242,6 +242,7 @@ export class ProxyCore {
       asynclogDisable: options.asynclogDisable,
       configParams: options.configParams,
       numProxies: options.numProxies,
+      bigValueSplitThreshold: options.bigValueSplitThreshold,
     };
     this.admin = new Admin(this);
     this.dnsMembers = new DnsMembers({ servers: options.dnsServers, log: log.child({ subsystem: 'dns' }) });

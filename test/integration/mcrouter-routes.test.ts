@@ -209,4 +209,29 @@ describe('issue 12 route fixtures boot and answer gets against real memcached', 
     expect(text(await b.relay.roundTrip('gets ss:big\r\n'))).toBe('END\r\n');
     expect(text(await l1.roundTrip('get ss:big\r\n'))).toBe('END\r\n');
   });
+
+  it('big-value-pool.json with --big-value-split-threshold 5000: a 2 MB value is chunked over the pool and read back', async () => {
+    const servers = ['127.0.0.1:12471', '127.0.0.1:12472', '127.0.0.1:12473'];
+    const b = await boot('big-value-pool.json', ['--big-value-split-threshold', '5000']);
+    await setGet(b.relay, 'bv:small', 'one');
+    const value = 'abc'.repeat(700_005); // 2,100,015 bytes: 421 chunks, the last one short
+    expect(text(await b.relay.roundTrip(`set bv:big 0 0 ${value.length}\r\n${value}\r\n`))).toBe('STORED\r\n');
+    const got = text(await b.relay.roundTrip('get bv:big\r\n'));
+    expect(got.length).toBe(`VALUE bv:big 32768 ${value.length}\r\n`.length + value.length + 7);
+    expect(got === `VALUE bv:big 32768 ${value.length}\r\n${value}\r\nEND\r\n`).toBe(true);
+    // Chunks landed on every server of the pool (421 keys hashed over 3 servers).
+    for (const s of servers) {
+      const items = Number(/STAT curr_items (\d+)/.exec(text(await (await b.direct(s)).roundTrip('stats\r\n')))?.[1]);
+      expect(items, s).toBeGreaterThan(50);
+    }
+    // mcrouter's test_bigvalue.py imitation: an index and chunks written by hand read back as one value.
+    const piece = 'a'.repeat(5000);
+    expect(text(await b.relay.roundTrip('set key 32768 0 8\r\n1-2-1234\r\n'))).toBe('STORED\r\n');
+    expect(text(await b.relay.roundTrip(`set key:0:1234 0 0 5000\r\n${piece}\r\n`))).toBe('STORED\r\n');
+    expect(text(await b.relay.roundTrip('set key:1:1234 0 0 1\r\na\r\n'))).toBe('STORED\r\n');
+    expect(text(await b.relay.roundTrip('get key\r\n'))).toBe(`VALUE key 32768 5001\r\n${piece}a\r\nEND\r\n`);
+    expect(text(await b.relay.roundTrip('delete key:1:1234\r\n'))).toBe('DELETED\r\n');
+    expect(text(await b.relay.roundTrip('get key\r\n'))).toBe('END\r\n');
+  });
 });
+
