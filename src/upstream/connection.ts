@@ -874,7 +874,8 @@ export class Connection implements Flushable {
       p = keyEnd;
       c = SP;
     } else {
-      while (p < len && (c = buf[p] as number) !== SP && c !== LF && c !== CR) p++;
+      // A key ends at a space: memcached stores keys with any other byte but \n in them, \r included.
+      while (p < len && (c = buf[p] as number) !== SP && c !== LF) p++;
       if (p >= len) return this.incompleteLine(buf, pos);
       this.keyEnd = p;
     }

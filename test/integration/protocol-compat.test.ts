@@ -171,6 +171,9 @@ simple('quiet ma: an update hides HD and VA', (k) => lines(`ms ${k('a')} 1`, '7'
 simple('quiet ma with N: a created item shows its HD, an update does not', (k) =>
   lines(`ma ${k('a')} q t c N1`, `ma ${k('a')} q t N1`, `ma ${k('b')} N0 q v`, `ma ${k('b')} N0 q v`, `ma ${k('c')} N100 q t k`, `mg ${k('a')} v`, `ms ${k('d')} 1`, 'x', `ma ${k('d')} q N0`));
 simple('bget is a get', (k) => lines(`set ${k('a')} 3 0 1`, 'x', `bget ${k('a')}`, `bget ${k('a')} ${k('b')}`));
+simple('keys with \\r and control bytes inside, anywhere in a multi-get', (k) =>
+  lines(`set ${k('a')}\rz 0 0 1`, 'x', `set ${k('c')}\r 0 0 1`, 'y', `set ${k('d')}\x01\t 0 0 1`, 'z',
+    `get ${k('q')} ${k('a')}\rz ${k('c')}\r ${k('d')}\x01\t`, `gets ${k('q')} ${k('c')}\r`, `mg ${k('a')}\rz v k`));
 simple('me reads no flags but b', (k) => lines(`me ${k('a')} q`, `me ${k('a')} zz yy`, `mn extra tokens`));
 simple('a NUL byte ends the line', (k) => `set ${k('a')} 0 0 1\r\nx\r\nmg ${k('a')}\u0000 zz\r\nget ${k('a')}\u0000b ${k('c')}\r\n`);
 simple('flags beyond 64 bits: format error, the data line is read as a command', (k) => lines(`set ${k('a')} 18446744073709551616 0 1`, 'x'));
