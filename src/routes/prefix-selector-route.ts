@@ -4,8 +4,9 @@
  * never stripped: the child sees the key unchanged. mcrouter example: policies `a`→A, `ab`→B, wildcard C
  * send `/a/a/abcd` to B, `acdc` to A and `b` to C.
  *
- * When everything fails: a key that matches no policy when there is no `wildcard` gets `local_error`
- * "PrefixSelectorRoute: no route for key" (mcrouter: no route, an error). Otherwise the chosen child's
+ * When everything fails: a key that matches no policy when there is no `wildcard` gets `local_error` without
+ * a message (`SERVER_ERROR local error`: mcrouter's selector yields no target, and RootRoute answers that
+ * with its ErrorReply). Otherwise the chosen child's
  * reply, whatever it is.
  *
  * Ops: all. Speed: the prefixes are compiled into a byte trie at build time; a lookup walks the routing key's
@@ -18,7 +19,7 @@ import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { joinPointer } from '../config/config-error.js';
 
-const NO_ROUTE = Object.freeze(errorReply('local_error', 'PrefixSelectorRoute: no route for key'));
+const NO_ROUTE = Object.freeze(errorReply('local_error'));
 
 /** One trie node; `next` is indexed by byte, created lazily (sparse Map: prefixes are few and short). */
 interface TrieNode {

@@ -12,7 +12,8 @@
  * when it is among them), the others run in the background through `ctx.spawn(…, 'async')` and their
  * replies are dropped (a spawn over the cap is dropped and counted by the context).
  *
- * When everything fails: a key with no route gets `local_error` "no route for key" (SERVER_ERROR), or the
+ * When everything fails: a key with no route gets mcrouter's ErrorReply, `local_error` without a message
+ * (`SERVER_ERROR local error`, as mcrouter's RootRoute answers an empty target list), or the
  * default tree with `sendInvalidRouteToDefault` (mcrouter `--send-invalid-route-to-default`).
  *
  * With `--big-value-split-threshold` a BigValueRoute (big-value-route.ts) sits above this dispatch, where
@@ -45,7 +46,7 @@ export interface RootRouteOptions {
   readonly bigValue?: BigValueOptions;
 }
 
-const NO_ROUTE = Object.freeze(errorReply('local_error', 'no route for key'));
+const NO_ROUTE = Object.freeze(errorReply('local_error'));
 const NONE: readonly RouteHandle[] = Object.freeze([]);
 
 interface Alias {

@@ -26,6 +26,7 @@
  *   connect error, not a reset).
  */
 import net from 'node:net';
+import os from 'node:os';
 import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
@@ -217,6 +218,11 @@ export interface ConnectionEvents {
 export interface ConnectionOptions {
   host: string;
   port: number;
+  /**
+   * The server as mcrouter's AccessPoint::toString names it (`host:port:ascii:plain:notcompressed`), for the
+   * text of read and write errors; default `host:port`.
+   */
+  endpoint?: string;
   connectTimeoutMs: number;
   keepAlive: boolean;
   /** TCP keepalive idle time before the first probe (mcrouter -I), when keepAlive is on. Default 60 s. */
@@ -337,7 +343,7 @@ export class Connection implements Flushable {
     sock.setNoDelay(true);
     if (this.opts.keepAlive) sock.setKeepAlive(true, this.opts.keepAliveIdleMs ?? 60_000);
     const connectTimer = setTimeout(() => {
-      if (!this.connected) this.fail('connect_timeout', 'connection timeout', true, null, null);
+      if (!this.connected) this.fail('connect_timeout', connectTimeoutText(this.opts.connectTimeoutMs), true, null, null);
     }, this.opts.connectTimeoutMs);
     sock.once('connect', () => {
       clearTimeout(connectTimer);
@@ -348,16 +354,16 @@ export class Connection implements Flushable {
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(connectTimer);
       if (!this.connected) {
-        this.fail('connect_error', `connection error: ${err.code ?? err.message}`, true, null, null);
+        this.fail('connect_error', connectErrorText(err, this.opts), true, null, null);
       } else {
-        this.fail('remote_error', `connection error: ${err.code ?? err.message}`, false, 'socket_error', null);
+        this.fail('remote_error', socketErrorText(err, this.opts), false, 'socket_error', null);
       }
     });
     sock.on('close', () => {
       clearTimeout(connectTimer);
       if (this.closed) return;
-      if (this.connected) this.fail('remote_error', 'connection closed', false, 'remote_closed', null);
-      else this.fail('connect_error', 'connection closed', true, null, null);
+      if (this.connected) this.fail('remote_error', CLOSED_BY_SERVER, false, 'remote_closed', null);
+      else this.fail('connect_error', 'AsyncSocketException: connect failed, type = Socket not open', true, null, null);
     });
   }
 
@@ -463,7 +469,7 @@ export class Connection implements Flushable {
       // Each timed-out request (each key of a batch) counts toward soft TKO (mcrouter counts per reply, not
       // per timer tick).
       const keys = e.batch === null ? 1 : e.batch.n - e.next;
-      finishEntry(e, new Reply('timeout', null, null));
+      finishEntry(e, REPLY_TIMEOUT);
       for (let k = 0; k < keys; k++) this.events.onTimeout();
     }
     const headEntry = q[this.head];
@@ -513,13 +519,15 @@ export class Connection implements Flushable {
     this.batchExtraKeys = 0;
     if (isConnectFailure) this.events.onConnectError(result, message ?? result);
     const reply = new Reply(result, null, message);
+    const timedOut = result === 'timeout';
     let failed = 0;
     for (let i = start; i < q.length; i++) {
       const e = q[i] as Entry;
       if (!e.finished) {
         e.finished = true;
         failed += e.batch === null ? 1 : e.batch.n - e.next;
-        finishEntry(e, reply);
+        // A reset of a silent server: what was written timed out waiting for its reply, the rest in the queue.
+        finishEntry(e, timedOut ? (e.deadline === 0 ? CLIENT_QUEUE_TIMEOUT : REPLY_TIMEOUT) : reply);
       }
     }
     if (cause !== null && this.connected && (cause !== 'proxy_closed' || failed > 0) && this.events.onReset !== undefined) {
@@ -933,6 +941,60 @@ export class Connection implements Flushable {
 }
 
 const MISS = new Reply('notfound', null);
+/** A request written and not answered in time (mcrouter McClientRequestContext: "Reply timeout"). */
+export const REPLY_TIMEOUT = new Reply('timeout', null, 'Reply timeout');
+/** A request that timed out before it was written ("Client queue timeout"). */
+export const CLIENT_QUEUE_TIMEOUT = new Reply('timeout', null, 'Client queue timeout');
+/** The server closed the connection (mcrouter AsyncMcClientImpl::readEOF). */
+const CLOSED_BY_SERVER = 'Connection closed by the server.';
+
+/**
+ * mcrouter's texts for socket failures (AsyncMcClientImpl::connectErr/readErr/writeErr, carrying folly's
+ * AsyncSocketException text: `AsyncSocketException: <what>, type = <type>, errno = <n> (<strerror>)`).
+ */
+function connectTimeoutText(ms: number): string {
+  return `Timed out when trying to connect to server. Ex: AsyncSocketException: connect timed out after ${ms}ms, type = Timed out`;
+}
+
+function connectErrorText(err: NodeJS.ErrnoException, o: ConnectionOptions): string {
+  const code = err.code ?? '';
+  if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || /certificate|SSL|TLS/i.test(code)) {
+    return `SSLError: ${err.message}. Connect to ${o.host}:${o.port} failed.`;
+  }
+  return `AsyncSocketException: connect failed, type = Socket not open${errnoSuffix(err)}`;
+}
+
+function socketErrorText(err: NodeJS.ErrnoException, o: ConnectionOptions): string {
+  const endpoint = o.endpoint ?? `${o.host}:${o.port}`;
+  if (err.syscall === 'write') {
+    return `Failed to write into socket with remote endpoint "${endpoint}", wrote 0 bytes. Exception: AsyncSocketException: write failed, type = Internal error${errnoSuffix(err)}`;
+  }
+  return `Failed to read from socket with remote endpoint "${endpoint}". Exception: AsyncSocketException: recv() failed, type = Internal error${errnoSuffix(err)}`;
+}
+
+/** glibc's strerror for the errors a socket meets (libuv's own texts are lower case). */
+const STRERROR: Readonly<Record<string, string>> = {
+  ECONNREFUSED: 'Connection refused',
+  ECONNRESET: 'Connection reset by peer',
+  ECONNABORTED: 'Software caused connection abort',
+  EHOSTUNREACH: 'No route to host',
+  ENETUNREACH: 'Network is unreachable',
+  ETIMEDOUT: 'Connection timed out',
+  EADDRNOTAVAIL: 'Cannot assign requested address',
+  EADDRINUSE: 'Address already in use',
+  EPIPE: 'Broken pipe',
+  EACCES: 'Permission denied',
+  EPERM: 'Operation not permitted',
+  EMFILE: 'Too many open files',
+  ENOBUFS: 'No buffer space available',
+};
+
+function errnoSuffix(err: NodeJS.ErrnoException): string {
+  const code = err.code ?? '';
+  const n = typeof err.errno === 'number' ? Math.abs(err.errno) : (os.constants.errno as Record<string, number>)[code];
+  if (n === undefined || n === 0) return '';
+  return `, errno = ${n} (${STRERROR[code] ?? code})`;
+}
 /** A Request.quietUpstream request the upstream answered with silence: a success with no bytes to send. */
 const QUIET_NOTHING = new Reply('found', EMPTY);
 

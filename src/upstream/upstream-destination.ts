@@ -35,7 +35,7 @@ import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
+import { CLIENT_QUEUE_TIMEOUT, Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoCounters, TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
 import { FairWaitQueue, Waiting } from './wait-queue.js';
@@ -76,8 +76,6 @@ export interface DestinationObserver {
 }
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
-/** A request that timed out before it was sent (mcrouter McClientRequestContext: "Client queue timeout"). */
-const CLIENT_QUEUE_TIMEOUT = new Reply('timeout', null, null);
 
 function noop(): void {}
 
@@ -382,6 +380,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
       port: this.server.port,
       connectTimeoutMs: this.connectTimeoutMs,
       keepAlive,
+      endpoint: `${this.server.address}:ascii:${this.server.security}:notcompressed`,
     };
     if (this.opts.keepAliveIdleMs !== undefined) o.keepAliveIdleMs = this.opts.keepAliveIdleMs;
     if (this.server.security === 'ssl') {

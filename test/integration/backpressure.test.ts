@@ -74,7 +74,7 @@ describe('backpressure and bounds', () => {
     c.destroy();
     const lines = out.trim().split('\r\n');
     const maxPending = lines.filter((l) => l.includes('Max pending requests (10)')).length;
-    const timeouts = lines.filter((l) => l === 'SERVER_ERROR timeout').length;
+    const timeouts = lines.filter((l) => l === 'SERVER_ERROR Reply timeout' || l === 'SERVER_ERROR Client queue timeout').length;
     console.log(`[backpressure] 40 gets to a stalled server, cap 5 in flight + 10 waiting: ${maxPending} failed fast, ${timeouts} timed out, all answered in ${Math.round(ms)} ms`);
     expect(maxPending).toBe(25);
     expect(timeouts).toBe(15);

@@ -91,7 +91,7 @@ describe('fault matrix', () => {
     await sleep(1500);
     const s = await load.stop();
     const tko = firstAt(load, stopAt, (e) => e.text.includes('Server unavailable'));
-    const timeouts = s.errors.get('SERVER_ERROR timeout') ?? 0;
+    const timeouts = (s.errors.get('SERVER_ERROR Reply timeout') ?? 0) + (s.errors.get('SERVER_ERROR Client queue timeout') ?? 0);
     const lastErr = [...s.timeline].reverse().find((e) => !e.ok);
     const recovered = firstAt(load, contAt, (e) => e.ok && e.t > (lastErr?.t ?? 0));
     report('backend SIGSTOP', {
@@ -131,7 +131,7 @@ describe('fault matrix', () => {
     const stats = (await c.roundTrip('stats servers\r\n')).toString();
     c.destroy();
     report('slow backend', { errors: Object.fromEntries(s.errors), maxLatencyMs: Math.round(s.maxLatencyMs), statsServers: stats.trim().split('\r\n')[0] });
-    expect(s.errors.get('SERVER_ERROR timeout') ?? 0).toBeGreaterThan(10);
+    expect(s.errors.get('SERVER_ERROR Reply timeout') ?? 0).toBeGreaterThan(10);
     expect(s.maxLatencyMs).toBeLessThan(400);
     expect(stats).toMatch(/timeouts:[1-9]/);
   });

@@ -44,7 +44,7 @@ describe('PrefixSelectorRoute', () => {
     const { root } = buildRoute({ type: 'PrefixSelectorRoute', policies: { a: 'Fake|A' } });
     const r = routeSync(root, makeRequest('get', 'zzz'));
     expect(r.result).toBe('local_error');
-    expect(r.message).toBe('PrefixSelectorRoute: no route for key');
+    expect(r.message).toBeNull();
     expect(who(routeSync(buildRoute({ type: 'PrefixSelectorRoute', wildcard: 'Fake|W' }).root, makeRequest('get', 'a')))).toBe('W');
     expect(who(routeSync(buildRoute('PrefixSelectorRoute|Fake|W').root, makeRequest('get', 'a')))).toBe('W');
   });

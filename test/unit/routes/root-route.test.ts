@@ -47,7 +47,7 @@ describe('RootRoute', () => {
     const { root } = setup();
     const reply = routeSync(root, makeRequest('get', '/zz/c1/k'));
     expect(reply.result).toBe('local_error');
-    expect(reply.message).toBe('no route for key');
+    expect(reply.message).toBeNull();
     const s = setup(true);
     expect(routeSync(s.root, makeRequest('get', '/zz/c1/k')).result).toBe('found');
     expect(s.def.keys).toEqual(['/zz/c1/k']);
@@ -81,7 +81,7 @@ describe('RootRoute', () => {
     expect(a1.seen).toHaveLength(1);
     expect(b1.seen).toHaveLength(1);
     expect(a2.seen).toHaveLength(0);
-    expect(routeSync(root, makeRequest('get', '/q*/c*/k')).message).toBe('no route for key');
+    expect(routeSync(root, makeRequest('get', '/q*/c*/k')).result).toBe('local_error');
     // cached glob result is reused
     routeSync(root, makeRequest('get', '/*/c1/k2'), ctx);
     expect(a1.seen).toHaveLength(2);

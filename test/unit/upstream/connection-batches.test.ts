@@ -177,12 +177,12 @@ describe('Connection batches: timeouts', () => {
     // The first key of the slow batch is answered before its deadline, the rest time out.
     sock.emit('data', Buffer.from(block('k', 'first')));
     await new Promise((r) => setTimeout(r, 120));
-    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:'], ['timeout:']]);
+    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:Reply timeout'], ['timeout:Reply timeout']]);
     expect(timeouts()).toBe(2);
     expect(live.outcomes()).toEqual([[], []]);
     // The late rest of the reply: the slow batch's second `k` must not be taken for the live batch's `k`.
     sock.emit('data', Buffer.from(block('k', 'late') + block('k', 'mine') + block('n', 'N') + 'END\r\n'));
-    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:'], ['timeout:']]);
+    expect(slow.outcomes()).toEqual([['found:' + block('k', 'first')], ['timeout:Reply timeout'], ['timeout:Reply timeout']]);
     expect(live.outcomes()).toEqual([['found:' + block('k', 'mine')], ['found:' + block('n', 'N')]]);
     expect(owner.counts.get('timeout')).toBe(2);
     expect(owner.total()).toBe(5);

@@ -138,9 +138,9 @@ describe('an error line in place of a one-key reply answers that request; the ne
       f.conn.send(get.req, get.req.key, 1000, (r) => got.push(show(r)));
       connectAndFlush(f);
       (f.conn as unknown as { onTimer(): void }).onTimer();
-      expect(got).toEqual(['timeout']);
+      expect(got).toEqual(['timeout:Reply timeout']);
       deliver(f, Buffer.from(`CLIENT_ERROR invalid flag\r\n${get.ok}`));
-      expect(got).toEqual(['timeout', `found:VALUE k 0 2\r\nxy\r\n`]);
+      expect(got).toEqual(['timeout:Reply timeout', `found:VALUE k 0 2\r\nxy\r\n`]);
       expect(f.resets).toEqual([]);
       expectStillInSync(f);
       f.conn.close();
