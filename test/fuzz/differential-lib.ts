@@ -119,6 +119,8 @@ export interface Input {
   readonly glue: boolean;
   /** Sent in an exchange of its own (see mustIsolate; large values). */
   readonly alone: boolean;
+  /** Names a key outside its own prefixes (see usesForeignKey): never runs while another such input does. */
+  readonly foreign: boolean;
 }
 
 const PREFIX_LENGTH = 12;
@@ -183,7 +185,7 @@ export class Generator {
         // A multi-get line longer than 2048 bytes: memcached reads those (and only those: get and gets)
         // across reads; sent alone after complete replies, so it always starts a command.
         const label = g.hugeGet();
-        return { bytes: Buffer.from(g.text, 'latin1'), prefixes: [prefix], label, mutations: [], glue: false, alone: true };
+        return { bytes: Buffer.from(g.text, 'latin1'), prefixes: [prefix], label, mutations: [], glue: false, alone: true, foreign: false };
       }
       if (r.chance(0.01)) {
         // A large value: its data has a line end every 1000 bytes at most, so when a mutated length
@@ -191,7 +193,7 @@ export class Generator {
         const label = g.big();
         const mutations: string[] = [];
         if (r.chance(0.3)) mutations.push(g.mutateCommandLine());
-        return { bytes: Buffer.from(g.text, 'latin1'), prefixes: [prefix], label, mutations, glue: false, alone: true };
+        return { bytes: Buffer.from(g.text, 'latin1'), prefixes: [prefix], label, mutations, glue: false, alone: true, foreign: false };
       }
       const label = g.build();
       let bytes: Buffer = Buffer.from(g.text, 'latin1');
@@ -209,7 +211,7 @@ export class Generator {
       // Glued inputs run into the next one (consecutive gets may then be merged by mcrelay); only after a
       // complete line, so no line grows past the limit.
       const glue = !alone && bytes[bytes.length - 1] === 0x0a && r.chance(0.3);
-      return { bytes, prefixes: [prefix], label, mutations, glue, alone };
+      return { bytes, prefixes: [prefix], label, mutations, glue, alone, foreign: usesForeignKey(bytes, [prefix]) };
     }
   }
 }
@@ -224,6 +226,25 @@ export function mustIsolate(bytes: Buffer): boolean {
     const toks = line.split(' ').filter((t) => t.length > 0);
     const verb = toks[0];
     if ((verb === 'get' || verb === 'gets' || verb === 'bget' || verb === 'gat' || verb === 'gats') && toks.some((t, i) => i > 0 && t.replace(/\r$/, '').length > KEY_MAX)) return true;
+  }
+  return false;
+}
+
+const ONE_KEY_VERBS = new Set(['set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr', 'touch', 'mg', 'ms', 'md', 'ma', 'me']);
+
+/**
+ * Whether a line of `bytes` names a key that does not start with one of `prefixes` (raw or base64): a
+ * mutation split a key (`get f0ab 00c_a`), or moved another token into its place (`get s k`, `me b`). Items
+ * under such keys are shared by every input that names them, so two lanes running such inputs at once would
+ * race on them; the runner runs them one at a time.
+ */
+export function usesForeignKey(bytes: Buffer, prefixes: readonly string[]): boolean {
+  const own = (t: string): boolean => prefixes.some((p) => t.startsWith(p) || t.startsWith(b64(p)));
+  for (const raw of bytes.toString('latin1').split('\n')) {
+    const toks = raw.replace(/\r$/, '').split(' ').filter((t) => t.length > 0);
+    const verb = toks[0] ?? '';
+    const keys = verb === 'get' || verb === 'gets' || verb === 'bget' ? toks.slice(1) : verb === 'gat' || verb === 'gats' ? toks.slice(2) : ONE_KEY_VERBS.has(verb) ? toks.slice(1, 2) : [];
+    if (keys.some((k) => !own(k))) return true;
   }
   return false;
 }
@@ -1061,10 +1082,30 @@ function joinInputs(xs: readonly Input[]): Input {
     mutations: xs.flatMap((x) => x.mutations),
     glue: last?.glue ?? false,
     alone: xs.some((x) => x.alone),
+    foreign: xs.some((x) => x.foreign),
   };
 }
 
 // ------------------------------------------------------------------------------------------------ the run
+
+/** Wakes everyone waiting on it (then waits again start over). */
+class Bell {
+  private ringNow: () => void = () => {};
+  private next: Promise<void> = this.fresh();
+  private fresh(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      this.ringNow = resolve;
+    });
+  }
+  wait(): Promise<void> {
+    return this.next;
+  }
+  ring(): void {
+    const ring = this.ringNow;
+    this.next = this.fresh();
+    ring();
+  }
+}
 
 export interface RunOptions {
   readonly inputs: number;
@@ -1131,9 +1172,13 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
 
   /** A difference that is not deliberate was seen: flush both memcacheds before the next batch. */
   let resyncWanted = false;
+  const bell = new Bell();
   const record = (d: Difference): void => {
     report.differences++;
-    if (d.deliberate === null && d.kind !== 'unconfirmed') resyncWanted = true;
+    if (d.deliberate === null && d.kind !== 'unconfirmed') {
+      resyncWanted = true;
+      bell.ring();
+    }
     if (d.deliberate !== null) report.deliberateDifferences++;
     let c = report.classes.get(d.signature);
     if (c === undefined) {
@@ -1231,6 +1276,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
       return;
     }
     resyncWanted = true;
+    bell.ring();
     await arrive();
     for (const d of doubtful) {
       const again = await rerun(lane, d.inputs);
@@ -1245,26 +1291,40 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
   let generated = 0;
   /** An input that must go alone, held back until the batch before it has been sent. */
   let held: Input | null = null;
+  const nextInput = (): Input | null => {
+    if (held !== null) {
+      const x = held;
+      held = null;
+      return x;
+    }
+    if (generated >= opts.inputs) return null;
+    const x = gen.next();
+    generated++;
+    if (x.mutations.length > 0) report.mutated++;
+    return x;
+  };
+  /** Foreign inputs wait here until there are enough for a batch of their own (then run one at a time). */
+  const foreignQueue: Input[] = [];
+  /** The next batch: at most `n` inputs, all foreign or none; an `alone` input by itself. */
   const take = (n: number): Input[] => {
+    if (foreignQueue.length >= n) return foreignQueue.splice(0, n);
     const out: Input[] = [];
-    while (out.length < n && (held !== null || generated < opts.inputs)) {
-      let x: Input;
-      if (held !== null) {
-        x = held;
-        held = null;
-      } else {
-        x = gen.next();
-        generated++;
-        if (x.mutations.length > 0) report.mutated++;
-      }
+    while (out.length < n) {
+      const x = nextInput();
+      if (x === null) break;
       if (x.alone) {
         if (out.length === 0) return [x];
         held = x;
-        return out;
+        break;
+      }
+      if (x.foreign) {
+        foreignQueue.push(x);
+        if (foreignQueue.length >= n && out.length === 0) return foreignQueue.splice(0, n);
+        continue;
       }
       out.push(x);
     }
-    return out;
+    return out.length > 0 ? out : foreignQueue.splice(0, n);
   };
 
   // The flush barrier: every running lane waits between batches, the last one in flushes.
@@ -1308,6 +1368,21 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
       void tryFlush();
     });
 
+  // One foreign batch at a time. A lane waiting for its turn still takes part in flush barriers (the
+  // holder may need one to confirm a difference), so `bell` wakes it when either may have changed.
+  let foreignHeld = false;
+  const acquireForeign = async (): Promise<void> => {
+    while (foreignHeld) {
+      if (resyncWanted && opts.flushPorts !== undefined) await arrive();
+      else await bell.wait();
+    }
+    foreignHeld = true;
+  };
+  const releaseForeign = (): void => {
+    foreignHeld = false;
+    bell.ring();
+  };
+
   const runLane = async (lane: Lane): Promise<void> => {
     try {
       await laneLoop(lane, Math.min(32, maxBatch));
@@ -1323,21 +1398,21 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
       if (resyncWanted && opts.flushPorts !== undefined) await arrive();
       if (abortRate > 0 && lane.chance(abortRate)) {
         report.aborted++;
-        await lane.abort(Array.from({ length: 1 + (report.aborted % 4) }, () => abortGen.next()));
+        const xs: Input[] = [];
+        while (xs.length < 1 + (report.aborted % 4)) {
+          const x = abortGen.next();
+          if (!x.foreign) xs.push(x);
+        }
+        await lane.abort(xs);
       }
       const batch = take(size);
       if (batch.length === 0) return;
-      report.exchanges++;
-      const e = await lane.exchange(batch);
-      report.inputs += batch.length;
-      const differs = !sameExchange(e);
-      if (differs) {
-        const found: Difference[] = [];
-        await locate(lane, batch, e, true, found);
-        await settle(lane, found);
-        size = Math.max(4, size >> 1);
-      } else {
-        size = Math.min(maxBatch, size + 8);
+      const foreign = batch[0]?.foreign === true;
+      if (foreign) await acquireForeign();
+      try {
+        size = await runBatch(lane, batch, size);
+      } finally {
+        if (foreign) releaseForeign();
       }
       if (batch.some((x) => x.bytes.includes('verbosity'))) {
         // memcached logs every command at verbosity > 1 (to a pipe the harness keeps): set it back.
@@ -1347,6 +1422,23 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
         lastLog = performance.now();
         opts.log(`[diff-fuzz] progress inputs=${report.inputs} differences=${report.differences} classes=${report.classes.size} ms=${Math.round(lastLog - t0)}`);
       }
+    }
+  };
+
+  /** Exchange one batch, attribute what differs; the next batch size. */
+  const runBatch = async (lane: Lane, batch: readonly Input[], size: number): Promise<number> => {
+    {
+      report.exchanges++;
+      const e = await lane.exchange(batch);
+      report.inputs += batch.length;
+      const differs = !sameExchange(e);
+      if (differs) {
+        const found: Difference[] = [];
+        await locate(lane, batch, e, true, found);
+        await settle(lane, found);
+        return Math.max(4, size >> 1);
+      }
+      return Math.min(maxBatch, size + 8);
     }
   };
 
