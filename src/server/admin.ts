@@ -2,9 +2,10 @@
  * Text-protocol admin: `stats [group]`, `flush_all`, and `get __mcrouter__.<cmd>` (reference mcrouter.md
  * §5.1–5.2). Admin replies are normal VALUE hits; errors come back as the value `ERROR: ...`.
  */
-import { Reply, Request, isErrorResult, type Op } from '../protocol/types.js';
+import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
-import type { UpstreamDestination } from '../upstream/upstream-destination.js';
+import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
+import { formatG, RateWindow } from './stat-rates.js';
 import { VERSION } from '../version.js';
 import { renderError } from './client-session.js';
 import type { Observability } from './observer.js';
@@ -31,7 +32,10 @@ export class Admin {
   /** Set by the observability layer (hot keys); null = not running. */
   observability: Observability | null = null;
 
-  constructor(private readonly core: ProxyCore) {}
+  constructor(private readonly core: ProxyCore) {
+    this.rates = new RateWindow(() => this.rateCounters());
+    this.rates.start();
+  }
 
   /**
    * May `identity` use admin text commands? `--admin-text-commands`: `all` (mcrouter behaviour), `loopback`
@@ -143,6 +147,20 @@ export class Admin {
       case 'all':
         this.basic(lines);
         this.detailed(lines);
+        this.countLines(lines);
+        break;
+      case 'count':
+        this.countLines(lines);
+        break;
+      case 'ods':
+        // mcrouter's ODS export: the counters a monitoring agent polls.
+        this.basic(lines);
+        this.countLines(lines);
+        break;
+      case 'cmd-error':
+      case 'external':
+        // Groups mcrouter accepts that hold nothing in an open-source build (no stat is in cmd_error_stats;
+        // external stats come from a Meta-internal handler).
         break;
       case 'servers':
         this.serverLines(lines);
@@ -170,6 +188,15 @@ export class Admin {
     const mem = process.memoryUsage();
     const ru = process.resourceUsage();
     const dests = core.destinations.all();
+    const st = serverStates(dests);
+    let opened = 0;
+    let closed = 0;
+    for (const d of dests) {
+      opened += d.connectionsOpened;
+      closed += d.connectionsClosed;
+    }
+    // mcrouter's TKO counters are gauges: destinations soft / hard TKO now, and the most at once.
+    const tko = core.destinations.tkoCounters;
     lines.push(
       ['version', core.versionString],
       ['commandargs', process.argv.slice(2).join(' ')],
@@ -182,10 +209,24 @@ export class Admin {
       ['rusage_user', (ru.userCPUTime / 1e6).toFixed(6)],
       ['rusage_system', (ru.systemCPUTime / 1e6).toFixed(6)],
       ['num_client_connections', s.numClientConnections],
+      // mcrouter's destination states (ProxyDestinationBase::State): never connected, up, failed or lost,
+      // closed after being up; the ssl_ ones count TLS destinations only.
       ['num_servers', dests.length],
-      ['num_servers_up', dests.filter((d) => d.state() === 'up').length],
-      ['num_servers_down', dests.filter((d) => d.isTko()).length],
-      ['num_suspect_servers', dests.filter((d) => d.tko.consecutiveFailures > 0).length],
+      ['num_servers_new', st.all.new],
+      ['num_servers_up', st.all.up],
+      ['num_servers_down', st.all.down],
+      ['num_servers_closed', st.all.closed],
+      ['num_ssl_servers', st.sslTotal],
+      ['num_ssl_servers_new', st.ssl.new],
+      ['num_ssl_servers_up', st.ssl.up],
+      ['num_ssl_servers_down', st.ssl.down],
+      ['num_ssl_servers_closed', st.ssl.closed],
+      ['num_suspect_servers', suspectCount(dests)],
+      ['num_connections_opened', opened],
+      ['num_connections_closed', closed],
+      ['num_soft_tko_count', tko.soft],
+      ['num_hard_tko_count', tko.hard],
+      ['max_num_tko', tko.max],
       ['config_age', Math.floor((Date.now() - core.active.loadedAt) / 1000)],
       ['config_last_attempt', Math.floor(s.configLastAttempt / 1000)],
       ['config_last_success', Math.floor(s.configLastSuccess / 1000)],
@@ -194,8 +235,6 @@ export class Admin {
       ['duration_get_us', Math.round(avgUs(s, GET_OPS))],
       ['duration_update_us', Math.round(avgUs(s, UPDATE_OPS))],
       ['proxy_reqs_processing', core.sessionCount === 0 ? 0 : this.processing()],
-      ['request_success_count', s.requestSuccess],
-      ['request_error_count', s.requestErrors],
     );
     for (const [k, v] of s.opStats()) lines.push([k, v]);
     const r = core.routeStats;
@@ -212,29 +251,79 @@ export class Admin {
   private detailed(lines: [string, string | number][]): void {
     const core = this.core;
     const r = core.routeStats;
-    let opened = 0;
-    let closed = 0;
     let resets = 0;
-    for (const d of core.destinations.all()) {
-      opened += d.connectionsOpened;
-      closed += d.connectionsClosed;
-      resets += d.connectionResets;
-    }
-    // mcrouter's TKO counters are gauges: destinations soft / hard TKO now, and the most at once.
-    const tko = core.destinations.tkoCounters;
+    for (const d of core.destinations.all()) resets += d.connectionResets;
     lines.push(
-      ['num_connections_opened', opened],
-      ['num_connections_closed', closed],
       ['num_connection_resets', resets],
-      ['num_soft_tko_count', tko.soft],
-      ['num_hard_tko_count', tko.hard],
-      ['max_num_tko', tko.max],
       ['shadow_requests_sent', r.shadowSent],
       ['shadow_requests_dropped', r.shadowDropped],
       ['total_client_connections', core.stats.totalClientConnections],
     );
-    for (const [res, n] of core.stats.resultCount) lines.push([`result_${res}_count`, n]);
+    // mcrouter's rate stats: per second over the last minute, printed with %g.
+    const rates = this.rates.rates();
+    RATE_NAMES.forEach((name, i) => lines.push([name, formatG(rates[i] as number)]));
     this.latencyLines(lines);
+  }
+
+  /** Counters behind the rate stats, in RATE_NAMES order (one copy per second, see RateWindow). */
+  private rateCounters(): Float64Array {
+    const s = this.core.stats;
+    const g = resultGroup(this.core.destinations);
+    const out = new Float64Array(RATE_NAMES.length);
+    out[0] = s.requestSent;
+    out[1] = s.requestErrors;
+    out[2] = s.requestSuccess;
+    out[3] = s.requestErrors + s.requestSuccess;
+    out[4] = s.requestErrors;
+    RESULT_GROUP.forEach((name, i) => {
+      out[5 + 2 * i] = g[name];
+      out[6 + 2 * i] = g[name];
+    });
+    return out;
+  }
+
+  /** Sampled every second from the start (unref'd timer): rates read 0 for the first second. */
+  private readonly rates: RateWindow;
+
+  /**
+   * mcrouter's `count_stats` group. The result counters count every reply a destination gave (or the `tko` /
+   * pending-limit refusal it made instead); mcrelay does not tell shadow copies and failover retries apart
+   * there, so `result_X_count` equals `result_X_all_count` (mcrouter leaves those two classes out of the first).
+   * The failover-policy and Meta-internal counters mcrelay has no source for read 0.
+   */
+  private countLines(lines: [string, string | number][]): void {
+    const core = this.core;
+    const s = core.stats;
+    const r = core.routeStats;
+    const g = resultGroup(core.destinations);
+    lines.push(
+      ['rate_limited_log_count', 0],
+      ['load_balancer_load_reset_count', 0],
+      ['request_sent_count', s.requestSent],
+      ['request_error_count', s.requestErrors],
+      ['request_success_count', s.requestSuccess],
+      ['request_replied_count', s.requestErrors + s.requestSuccess],
+    );
+    for (const name of RESULT_GROUP) lines.push([`result_${name}_count`, g[name]], [`result_${name}_all_count`, g[name]]);
+    lines.push(
+      ['failover_num_collisions', 0],
+      ['failover_num_failed_domain_collisions', 0],
+      ['failover_same_failure_domain', 0],
+      ['failover_conditional_count', 0],
+      ['failover_policy_result_error', 0],
+      ['failover_all_failed_count', r.failoverAllFailed],
+      ['failover_policy_tko_error', r.failoverTkoSkipped],
+      ['custom_policy_attempts_count', 0],
+      ['failover_custom_deadline_exceeded_count', 0],
+      ['failover_custom_limit_reached_count', 0],
+      ['failover_custom_master_region_count', 0],
+      ['failover_custom_master_region_skipped_count', 0],
+      ['dest_with_no_failure_domain_count', 0],
+      ['failover_custom_db_enabled_region_count', 0],
+      ['failover_custom_db_disabled_all_regions_count', 0],
+      ['request_deadline_num_copy', 0],
+      ['redirected_lease_set_count', 0],
+    );
   }
 
   /** Per-op request latency percentiles (µs) for ops seen so far: duration_<op>_{p50,p95,p99,p999}_us. */
@@ -260,20 +349,25 @@ export class Admin {
     return n;
   }
 
+  /**
+   * mcrouter's `stats servers` (ServerStat::toString), one line per ProxyDestinationKey
+   * (`host:port:ascii:plain:notcompressed-<timeout>`): `avg_latency_us:… pending_reqs:… inflight_reqs:…`, then
+   * ` hard_tko; ` / ` soft_tko; ` while TKO, the destination's state (` up:1`), and `; <result>:<n> …` for the
+   * results it has seen. mcrelay adds ` resets:<n>` (connection resets) after the TKO mark when there were any.
+   */
   private serverLines(lines: [string, string | number][]): void {
-    for (const d of this.core.destinations.all()) {
-      const avg = d.replied === 0 ? 0 : d.latencySumUs / d.replied;
-      lines.push([
-        d.address,
-        `avg_latency_us:${avg.toFixed(3)} pending_reqs:${d.pendingCount()} inflight_reqs:${d.inflightCount()} state:${d.state()} sent:${d.sent} replied:${d.replied} errors:${d.errors} timeouts:${d.timeouts} resets:${d.connectionResets}`,
-      ]);
-    }
+    for (const d of this.core.destinations.all()) lines.push([d.key, serverLine(d)]);
   }
 
+  /** mcrouter's `stats suspect_servers`: per `host:port` with failures since its last success. */
   private suspectLines(lines: [string, string | number][]): void {
+    const seen = new Set<string>();
     for (const d of this.core.destinations.all()) {
-      if (d.isTko()) lines.push([d.address, `status:tko num_failures:${d.tko.consecutiveFailures}`]);
-      else if (d.tko.consecutiveFailures > 0) lines.push([d.address, `status:down num_failures:${d.tko.consecutiveFailures}`]);
+      if (seen.has(d.address)) continue;
+      seen.add(d.address);
+      const n = d.tko.consecutiveFailures;
+      if (d.isTko()) lines.push([d.address, `status:tko num_failures:${n}`]);
+      else if (n > 0) lines.push([d.address, `status:down num_failures:${n}`]);
     }
   }
 
@@ -300,6 +394,102 @@ export class Admin {
       });
     }
   }
+}
+
+/** mcrouter's result group, `result_<name>[_all][_count]`. */
+const RESULT_GROUP = [
+  'error', 'connect_error', 'connect_timeout', 'data_timeout', 'busy', 'tko', 'client_error', 'local_error', 'remote_error',
+  'deadline_exceeded_error',
+] as const;
+type ResultGroupName = (typeof RESULT_GROUP)[number];
+
+/** The rate stats of `stats detailed`, in the order rateCounters fills them. */
+const RATE_NAMES: readonly string[] = [
+  'request_sent', 'request_error', 'request_success', 'request_replied', 'final_result_error',
+  ...RESULT_GROUP.flatMap((n) => [`result_${n}`, `result_${n}_all`]),
+];
+
+/** Result → ALL_RESULTS position. */
+const RI = new Map<Result, number>(ALL_RESULTS.map((r, i) => [r, i]));
+/** carbon's result order, for the `; <result>:<n>` part of `stats servers`. */
+const SERVER_RESULT_ORDER: readonly Result[] = [
+  'deleted', 'touched', 'found', 'notfound', 'stored', 'ok', 'notstored', 'exists', 'timeout', 'connect_timeout', 'connect_error',
+  'busy', 'try_again', 'shutdown', 'tko', 'bad_key', 'client_error', 'local_error', 'remote_error', 'deadline_exceeded',
+  'permission_denied',
+];
+
+/** The result group from every destination's counts, plus those of destinations removed from the config. */
+function resultGroup(map: DestinationMap): Record<ResultGroupName, number> {
+  const sum = Float64Array.from(map.retired.results);
+  let tko = map.retired.tkoReplies;
+  let rejected = map.retired.rejectedPending;
+  for (const d of map.all()) {
+    for (let i = 0; i < sum.length; i++) sum[i] = (sum[i] as number) + (d.results[i] as number);
+    tko += d.tkoReplies;
+    rejected += d.rejectedPending;
+  }
+  const of = (r: Result): number => sum[RI.get(r) as number] as number;
+  let errors = tko + rejected;
+  for (const r of ALL_RESULTS) if (isErrorResult(r)) errors += of(r);
+  return {
+    error: errors,
+    connect_error: of('connect_error'),
+    connect_timeout: of('connect_timeout'),
+    data_timeout: of('timeout'),
+    busy: of('busy') + of('try_again'),
+    tko,
+    client_error: of('client_error') + of('bad_key'),
+    local_error: of('local_error') + rejected,
+    remote_error: of('remote_error'),
+    deadline_exceeded_error: of('deadline_exceeded'),
+  };
+}
+
+function serverLine(d: UpstreamDestination): string {
+  const avg = d.replied === 0 ? 0 : d.latencySumUs / d.replied;
+  let v = `avg_latency_us:${avg.toFixed(3)} pending_reqs:${d.pendingCount()} inflight_reqs:${d.inflightCount()}`;
+  const t = d.tko.state;
+  if (t === 'hard_tko') v += ' hard_tko; ';
+  else if (t === 'soft_tko') v += ' soft_tko; ';
+  if (d.connectionResets > 0) v += ` resets:${d.connectionResets}`;
+  v += ` ${d.connState}:1`;
+  let first = true;
+  for (const r of SERVER_RESULT_ORDER) {
+    const n = d.results[RI.get(r) as number] as number;
+    if (n > 0) {
+      v += `${first ? ';' : ''} ${r}:${n}`;
+      first = false;
+    }
+  }
+  return v;
+}
+
+interface StateCounts {
+  new: number;
+  up: number;
+  down: number;
+  closed: number;
+}
+
+function serverStates(dests: readonly UpstreamDestination[]): { all: StateCounts; ssl: StateCounts; sslTotal: number } {
+  const all: StateCounts = { new: 0, up: 0, down: 0, closed: 0 };
+  const ssl: StateCounts = { new: 0, up: 0, down: 0, closed: 0 };
+  let sslTotal = 0;
+  for (const d of dests) {
+    all[d.connState]++;
+    if (d.server.security === 'ssl') {
+      ssl[d.connState]++;
+      sslTotal++;
+    }
+  }
+  return { all, ssl, sslTotal };
+}
+
+/** `host:port`s with failures since their last success (mcrouter counts trackers, not destinations). */
+function suspectCount(dests: readonly UpstreamDestination[]): number {
+  const seen = new Set<string>();
+  for (const d of dests) if (d.tko.consecutiveFailures > 0) seen.add(d.address);
+  return seen.size;
 }
 
 const GET_OPS = ['get', 'gets', 'gat', 'gats', 'mg'].map((op) => STAT_OPS.indexOf(op as (typeof STAT_OPS)[number]));

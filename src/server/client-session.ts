@@ -337,6 +337,7 @@ export class ClientSession implements RequestSink, Flushable {
     }
     const root = core.root;
     const started = turnNow();
+    core.stats.requestSent++;
     root.route(req, core.ctx, (reply: Reply) => {
       const ms = turnNow() - started;
       core.stats.recordReply(req.op, reply.result, ms);
@@ -358,6 +359,7 @@ export class ClientSession implements RequestSink, Flushable {
     const n = reqs.length;
     const op = (reqs[0] as Request).op;
     core.stats.countRequest(op);
+    core.stats.requestSent++;
     const mg = new MultiGet(this, core.observer, this.newSlot(n), op, EMPTY, EMPTY, n, turnNow());
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
@@ -396,6 +398,7 @@ export class ClientSession implements RequestSink, Flushable {
       return;
     }
     core.stats.countRequest(op);
+    core.stats.requestSent++;
     const mg = new MultiGet(this, core.observer, this.newSlot(count), op, head, buf, count, turnNow());
     const { keyStarts, keyEnds } = mg;
     for (let i = 0; i < count; i++) {

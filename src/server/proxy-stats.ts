@@ -30,6 +30,8 @@ export class ProxyStats {
   readonly replied = new Float64Array(STAT_OPS.length);
   requestErrors = 0;
   requestSuccess = 0;
+  /** Client requests handed to the route tree (mcrouter request_sent; a multi-get counts once). */
+  requestSent = 0;
   readonly resultCount = new Map<Result, number>();
   configFailures = 0;
   configLastAttempt = 0;

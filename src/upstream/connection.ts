@@ -204,6 +204,8 @@ export interface ConnectionEvents {
   onTimeout(): void;
   /** A reply arrived (any reply: the server is alive). */
   onReply(): void;
+  /** The connection is established. */
+  onUp?(): void;
   /** The connection closed; the destination may drop it. */
   onClose(conn: Connection): void;
   /**
@@ -349,6 +351,7 @@ export class Connection implements Flushable {
       clearTimeout(connectTimer);
       if (this.closed) return;
       this.connected = true;
+      this.events.onUp?.();
       if (this.unwritten < this.queue.length) scheduleFlush(this);
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {

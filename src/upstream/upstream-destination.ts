@@ -33,7 +33,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
-import { isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { CLIENT_QUEUE_TIMEOUT, Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
@@ -77,6 +77,31 @@ export interface DestinationObserver {
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
 
+export type DestinationConnState = 'new' | 'up' | 'down' | 'closed';
+
+/** Result → ALL_RESULTS position, as a plain object (a property read per reply). */
+const RESULT_INDEX: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(ALL_RESULTS.map((r, i) => [r, i])));
+
+/** mcrouter's ProxyDestinationKey::str for an ASCII destination (AccessPoint::toString, then `-<timeout ms>`). */
+export function destinationKey(server: ServerSpec, timeoutMs: number): string {
+  return `${server.address}:ascii:${server.security}:notcompressed-${timeoutMs}`;
+}
+
+/**
+ * One TKO transition, logged as mcrouter logs it (ProxyDestinationBase::onTkoEvent): `<host:port> marked soft TKO.
+ * Total hard TKOs: N; soft TKOs: M. Reply: mc_res_timeout`, and `unmarked TKO`. A soft TKO escalating to hard is
+ * not logged (mcrouter neither).
+ */
+function logTkoChange(log: Logger, address: string, t: TkoTracker, from: TkoState, to: TkoState, reason: string): void {
+  if (from !== 'up' && to !== 'up') return;
+  const event = to === 'up' ? 'unmarked TKO' : to === 'soft_tko' ? 'marked soft TKO' : 'marked hard TKO';
+  const c = t.counters;
+  log.info(
+    { destination: address, event, from, to, reason, numFailures: t.consecutiveFailures, probesSent: t.probesSent, hardTkos: c.hard, softTkos: c.soft },
+    `${address} ${event}. Total hard TKOs: ${c.hard}; soft TKOs: ${c.soft}. Reply: ${to === 'up' ? 'mc_res_ok' : reason}`,
+  );
+}
+
 function noop(): void {}
 
 export class UpstreamDestination implements Destination, EntryOwner {
@@ -84,6 +109,17 @@ export class UpstreamDestination implements Destination, EntryOwner {
   private conns: (Connection | null)[];
   private rr = 0;
   readonly tko: TkoTracker;
+  private readonly ownsTracker: boolean;
+  /**
+   * mcrouter's ProxyDestinationKey: `host:port:ascii:<security>:notcompressed-<timeout ms>`. ASCII is in order,
+   * so requests with different timeouts cannot share a connection: each timeout is a destination of its own
+   * (with its own connections), while TKO state stays per `host:port`.
+   */
+  readonly key: string;
+  /** mcrouter's destination state: `new` (never connected), `up`, `down` (failed or lost), `closed` (closed after being up). */
+  connState: DestinationConnState = 'new';
+  /** Replies by result (index = ALL_RESULTS position), for `stats servers`. */
+  readonly results = new Float64Array(ALL_RESULTS.length);
   /** Pools referencing this destination in the active config (for draining removed ones). */
   refCount = 0;
   closed = false;
@@ -97,6 +133,8 @@ export class UpstreamDestination implements Destination, EntryOwner {
   connectionsClosed = 0;
   /** Requests refused because the wait queue was full. */
   rejectedPending = 0;
+  /** Requests answered `tko` without being sent. */
+  tkoReplies = 0;
   /**
    * Connection resets by cause, indexed like RESET_CAUSES (made with the destination, so counting one
    * is an array store; metrics and `stats` read them).
@@ -116,23 +154,33 @@ export class UpstreamDestination implements Destination, EntryOwner {
   /** Set by the observability layer; null = nothing observes (one field read per reply). */
   observer: DestinationObserver | null = null;
 
+  /**
+   * @param tracker the `host:port`'s TKO tracker when the DestinationMap shares one among the destinations of that
+   *   server (it then routes the tracker's events to every one); without it the destination has its own.
+   * @param timeoutMs the server timeout of the pools that use it: part of an ASCII destination's identity.
+   */
   constructor(
     readonly server: ServerSpec,
     private readonly opts: UpstreamOptions,
-    tkoCounters: TkoCounters = new TkoCounters(),
+    tracker: TkoTracker | null = null,
+    timeoutMs = 1000,
   ) {
     this.address = server.address;
+    this.key = destinationKey(server, timeoutMs);
     this.spool = opts.spool ?? null;
     this.maxInflight = opts.maxInflight ?? 0;
+    this.connectTimeoutMs = timeoutMs;
     this.conns = new Array<Connection | null>(Math.max(1, opts.connectionsPerDestination)).fill(null);
-    this.tko = new TkoTracker(
-      opts.tko,
-      {
+    this.ownsTracker = tracker === null;
+    this.tko =
+      tracker ??
+      new TkoTracker(opts.tko, {
         probe: (result) => this.probe(result),
-        onStateChange: (from: TkoState, to: TkoState, reason: string) => this.onTkoChange(from, to, reason),
-      },
-      tkoCounters,
-    );
+        onStateChange: (from: TkoState, to: TkoState, reason: string) => {
+          logTkoChange(opts.log, this.address, this.tko, from, to, reason);
+          this.onTkoChange(from, to);
+        },
+      });
     if (net.isIP(server.host) !== 0) {
       this.resolved = server.host;
     } else {
@@ -152,21 +200,11 @@ export class UpstreamDestination implements Destination, EntryOwner {
   }
 
   /**
-   * A TKO transition: log it as mcrouter does (`<host:port> marked soft TKO. Total hard TKOs: N; soft TKOs: M.
-   * Reply: mc_res_timeout`), and settle the waiting requests. A soft TKO escalating to hard is not logged (mcrouter
-   * neither), but its reason may differ, so waiting requests are failed with the current reply.
+   * A TKO transition of this destination's `host:port`: settle the waiting requests (the tracker's owner logs it).
+   * A soft TKO escalating to hard may change the reason, so waiting requests get the current reply.
    */
-  private onTkoChange(from: TkoState, to: TkoState, reason: string): void {
-    const t = this.tko;
+  onTkoChange(_from: TkoState, to: TkoState): void {
     this.tkoReplyCache = null;
-    if (from === 'up' || to === 'up') {
-      const event = to === 'up' ? 'unmarked TKO' : to === 'soft_tko' ? 'marked soft TKO' : 'marked hard TKO';
-      const c = t.counters;
-      this.opts.log.info(
-        { destination: this.address, event, from, to, reason, numFailures: t.consecutiveFailures, probesSent: t.probesSent, hardTkos: c.hard, softTkos: c.soft },
-        `${this.address} ${event}. Total hard TKOs: ${c.hard}; soft TKOs: ${c.soft}. Reply: ${to === 'up' ? 'mc_res_ok' : reason}`,
-      );
-    }
     if (to === 'up') this.drainWaiting();
     else this.failWaiting(this.tkoReply());
   }
@@ -216,6 +254,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   send(req: Request, timeoutMs: number, done: DestinationCallback, wireKey?: Buffer): void {
     if (this.tko.isTko()) {
+      this.tkoReplies++;
       done(this.tkoReply());
       return;
     }
@@ -317,7 +356,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
       if (w === null) break;
       const left = w.deadline - now;
       if (left <= 0) {
-        this.tko.recordResult('timeout');
+        this.queueTimedOut();
         w.done(CLIENT_QUEUE_TIMEOUT);
         continue;
       }
@@ -344,9 +383,17 @@ export class UpstreamDestination implements Destination, EntryOwner {
     if (next !== Infinity) this.armWaitTimer(next);
     // Timed out before they were sent: mcrouter's "Client queue timeout", and each counts toward soft TKO.
     for (const w of expired) {
-      this.tko.recordResult('timeout');
+      this.queueTimedOut();
       w.done(CLIENT_QUEUE_TIMEOUT);
     }
+  }
+
+  /** A request timed out in the wait queue: a timeout like any other (TKO signal, result count). */
+  private queueTimedOut(): void {
+    this.tko.recordResult('timeout');
+    const ri = RESULT_INDEX['timeout'] as number;
+    this.results[ri] = (this.results[ri] as number) + 1;
+    this.timeouts++;
   }
 
   /** Per finished request (n keys of a batch): counters, and the result's TKO signal, once per request. */
@@ -354,6 +401,8 @@ export class UpstreamDestination implements Destination, EntryOwner {
     const t = this.tko;
     t.recordResult(result);
     if (n > 1 && isErrorResult(result)) for (let k = 1; k < n; k++) t.recordResult(result);
+    const ri = RESULT_INDEX[result] as number;
+    this.results[ri] = (this.results[ri] as number) + n;
     this.replied += n;
     this.latencySumUs += (turnNow() - started) * 1000 * n;
     if (result === 'timeout') this.timeouts += n;
@@ -397,14 +446,24 @@ export class UpstreamDestination implements Destination, EntryOwner {
     // TKO is fed per request result (account), not by these connection events: a request failed by a reset
     // counts exactly like one failed by its own timer.
     const c: Connection = new Connection(this.connectionOptions(this.opts.keepAlive), {
-      onConnectError: noop,
+      onConnectError: () => {
+        this.connState = 'down';
+      },
       onTimeout: noop,
       onReply: noop,
+      onUp: () => {
+        this.connState = 'up';
+      },
       onClose: (conn) => {
         this.connectionsClosed++;
         if (this.conns[slot] === conn) this.conns[slot] = null;
+        // Closed on purpose (idle, retired, removed) after being up; a reset has already said `down`.
+        if (this.connState === 'up' && !this.conns.some((x) => x !== null && !x.isClosed)) this.connState = 'closed';
       },
-      onReset: (cause, bytes, failed) => this.onReset(cause, bytes, failed),
+      onReset: (cause, bytes, failed) => {
+        this.connState = 'down';
+        this.onReset(cause, bytes, failed);
+      },
     });
     this.conns[slot] = c;
     return c;
@@ -468,7 +527,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   }
 
   /** One `version` probe on its own connection; its result goes to the tracker (a failure counts as one). */
-  private probe(result: (r: Result) => void): void {
+  probe(result: (r: Result) => void): void {
     if (this.closed) return;
     const run = (): void => {
       if (this.closed || this.resolved === null) {
@@ -488,7 +547,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   /** Close connections and stop probing (removed from config, or shutdown). */
   close(): void {
     this.closed = true;
-    this.tko.stop();
+    if (this.ownsTracker) this.tko.stop();
     if (this.dnsTimer !== null) clearInterval(this.dnsTimer);
     if (this.idleTimer !== null) clearInterval(this.idleTimer);
     if (this.waitTimer !== null) clearTimeout(this.waitTimer);
@@ -544,15 +603,62 @@ function thresholds(pool: PoolInfo): { upper: number; lower: number } | null {
   return { upper, lower };
 }
 
-/** Destinations by `host:port`, shared by all pools and kept across reloads. */
+/** The replies counted by destinations that are gone (result counters are proxy-wide and only grow). */
+export class RetiredCounts {
+  readonly results = new Float64Array(ALL_RESULTS.length);
+  tkoReplies = 0;
+  rejectedPending = 0;
+
+  add(d: UpstreamDestination): void {
+    for (let i = 0; i < d.results.length; i++) this.results[i] = (this.results[i] as number) + (d.results[i] as number);
+    this.tkoReplies += d.tkoReplies;
+    this.rejectedPending += d.rejectedPending;
+  }
+}
+
+/** One `host:port`'s TKO tracker and the destinations (one per timeout and security) that share it. */
+class SharedTracker {
+  readonly members = new Set<UpstreamDestination>();
+  readonly tracker: TkoTracker;
+
+  constructor(opts: UpstreamOptions, counters: TkoCounters, address: string) {
+    this.tracker = new TkoTracker(
+      opts.tko,
+      {
+        // One prober per host:port (mcrouter: the responsible destination probes).
+        probe: (result) => {
+          for (const m of this.members) {
+            if (!m.closed) {
+              m.probe(result);
+              return;
+            }
+          }
+        },
+        onStateChange: (from, to, reason) => {
+          logTkoChange(opts.log, address, this.tracker, from, to, reason);
+          for (const m of this.members) m.onTkoChange(from, to);
+        },
+      },
+      counters,
+    );
+  }
+}
+
+/**
+ * Destinations by mcrouter's ProxyDestinationKey (`host:port:ascii:plain:notcompressed-<timeout>`), shared by all
+ * pools with the same server and timeout and kept across reloads; TKO state is shared per `host:port`.
+ */
 export class DestinationMap {
   private readonly map = new Map<string, UpstreamDestination>();
+  private readonly trackers = new Map<string, SharedTracker>();
   private readonly groups = new Map<string, PoolTkoGroup>();
   private readonly groupsOf = new Map<UpstreamDestination, Set<PoolTkoGroup>>();
   /** Called once for every destination created (the observability layer attaches its instruments). */
   onCreate: ((d: UpstreamDestination, pool: PoolInfo) => void) | null = null;
   /** Destinations TKO now and at most (`num_soft_tko_count`, `num_hard_tko_count`, `max_num_tko`). */
   readonly tkoCounters = new TkoCounters();
+  /** What destinations removed from the config had counted, so proxy-wide result counters never go back. */
+  readonly retired = new RetiredCounts();
 
   constructor(private readonly opts: UpstreamOptions) {}
 
@@ -562,18 +668,25 @@ export class DestinationMap {
   }
 
   get(server: ServerSpec, pool: PoolInfo): UpstreamDestination {
-    const key = server.security === 'plain' ? server.address : `${server.address}:${server.security}`;
+    const key = destinationKey(server, pool.serverTimeoutMs);
     let d = this.map.get(key);
     if (d === undefined || d.closed) {
-      d = new UpstreamDestination(server, this.opts, this.tkoCounters);
+      let shared = this.trackers.get(server.address);
+      if (shared === undefined) {
+        const sh = new SharedTracker(this.opts, this.tkoCounters, server.address);
+        shared = sh;
+        this.trackers.set(server.address, sh);
+        sh.tracker.mayMark = () => {
+          for (const m of sh.members) {
+            const gs = this.groupsOf.get(m);
+            if (gs !== undefined) for (const g of gs) if (!g.mayMark()) return false;
+          }
+          return true;
+        };
+      }
+      d = new UpstreamDestination(server, this.opts, shared.tracker, pool.serverTimeoutMs);
+      shared.members.add(d);
       this.map.set(key, d);
-      const dest = d;
-      d.tko.mayMark = () => {
-        const gs = this.groupsOf.get(dest);
-        if (gs === undefined) return true;
-        for (const g of gs) if (!g.mayMark()) return false;
-        return true;
-      };
       if (this.onCreate !== null) this.onCreate(d, pool);
     }
     const th = thresholds(pool);
@@ -594,9 +707,10 @@ export class DestinationMap {
     return d;
   }
 
-  /** The plain destination for `host:port`, if the map has it. */
+  /** A plain destination for `host:port`, if the map has one (any timeout). */
   find(address: string): UpstreamDestination | undefined {
-    return this.map.get(address);
+    for (const d of this.map.values()) if (d.address === address && d.server.security === 'plain') return d;
+    return undefined;
   }
 
   all(): UpstreamDestination[] {
@@ -607,18 +721,34 @@ export class DestinationMap {
   retainOnly(keep: ReadonlySet<UpstreamDestination>, graceMs: number, log: Logger): void {
     for (const [key, d] of this.map) {
       if (!keep.has(d)) {
-        if (d.isTko()) log.info({ destination: d.address }, `${d.address} was TKO, removed from config`);
         this.map.delete(key);
         const gs = this.groupsOf.get(d);
         if (gs !== undefined) for (const g of gs) g.members.delete(d);
         this.groupsOf.delete(d);
+        this.leaveTracker(d);
         d.drainAndClose(graceMs);
       }
     }
   }
 
+  /** The last destination of a `host:port` is gone: its tracker stops probing and stops counting as TKO. */
+  private leaveTracker(d: UpstreamDestination): void {
+    const sh = this.trackers.get(d.address);
+    if (sh === undefined) return;
+    sh.members.delete(d);
+    this.retired.add(d);
+    if (sh.members.size === 0) {
+      if (sh.tracker.isTko()) this.opts.log.info({ destination: d.address }, `${d.address} was TKO, removed from config`);
+      sh.tracker.stop();
+      this.trackers.delete(d.address);
+    }
+  }
+
   closeAll(): void {
-    for (const d of this.map.values()) d.close();
+    for (const d of this.map.values()) {
+      d.close();
+      this.leaveTracker(d);
+    }
     this.map.clear();
   }
 }

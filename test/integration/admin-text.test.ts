@@ -64,7 +64,8 @@ describe('stats groups', () => {
   });
 
   test('servers: one line per destination; suspect_servers: none while healthy; unknown group', async () => {
-    expect(await ask('stats servers')).toMatch(new RegExp(`^STAT ${be.address} avg_latency_us:\\d+\\.\\d{3} pending_reqs:0 inflight_reqs:0 state:up sent:4 replied:4 errors:0 timeouts:0 resets:0\\r\\nEND\\r\\n$`));
+    // mcrouter's format: ProxyDestinationKey, then ServerStat::toString (state count, then `; result:n ...`).
+    expect(await ask('stats servers')).toMatch(new RegExp(`^STAT ${be.address}:ascii:plain:notcompressed-1000 avg_latency_us:\\d+\\.\\d{3} pending_reqs:0 inflight_reqs:0 up:1; found:2 notfound:1 stored:1\\r\\nEND\\r\\n$`));
     expect(await ask('stats suspect_servers')).toBe('END\r\n');
     expect(await ask('stats nonsense')).toBe('ERROR\r\n');
   });

@@ -53,9 +53,20 @@ async function stats(c: RawClient, which = ''): Promise<Map<string, string>> {
   const m = new Map<string, string>();
   for (const line of text.split('\r\n')) {
     const f = /^STAT (\S+) (.*)$/.exec(line);
-    if (f) m.set(f[1] as string, f[2] as string);
+    // `stats servers` keys are mcrouter's `host:port:ascii:plain:notcompressed-<ms>`: keyed by host:port here.
+    if (f) m.set((f[1] as string).replace(/:ascii:\w+:\w+-\d+$/, ''), f[2] as string);
   }
   return m;
+}
+
+/** A `stats servers` value's TKO mark, else its connection state (mcrouter's ServerStat format). */
+function serverState(v: string): string {
+  return /\b(hard_tko|soft_tko);/.exec(v)?.[1] ?? /\b(new|up|down|closed):\d+/.exec(v)?.[1] ?? '?';
+}
+
+/** Timed-out requests in a `stats servers` value (`; ... timeout:N`). */
+function timeoutsIn(v: string): number {
+  return Number(/[ ;]timeout:(\d+)/.exec(v)?.[1] ?? 0);
 }
 
 const num = (m: Map<string, string>, k: string): number => Number(m.get(k) ?? NaN);
@@ -249,7 +260,7 @@ class StatePoller {
       }
       const t = Date.now();
       for (const [address, v] of s) {
-        const state = /state:(\S+)/.exec(v)?.[1] ?? '?';
+        const state = serverState(v);
         if (this.last.get(address) !== state) {
           this.last.set(address, state);
           this.changes.push({ t, address, state });
@@ -277,7 +288,7 @@ class StatePoller {
 }
 
 const isTko = (s: string): boolean => s.endsWith('_tko');
-const notTko = (s: string): boolean => s === 'up' || s === 'new';
+const notTko = (s: string): boolean => s !== 'hard_tko' && s !== 'soft_tko' && s !== '?';
 
 /** Keys k0..k63, each always written with the same value, so any hit must carry exactly it. */
 const KEYS = Array.from({ length: 64 }, (_, j) => `k${j}`);
@@ -454,7 +465,7 @@ describe('fault matrix: failover rows', () => {
     const stopAt = Date.now();
     m1.pause();
     const tkoAt = await poller.waitFor(m1.address, (s) => s === 'soft_tko', stopAt, 3000);
-    const timeoutsAtTko = /timeouts:(\d+)/.exec((await stats(admin, 'servers')).get(m1.address) ?? '')?.[1];
+    const timeoutsAtTko = timeoutsIn((await stats(admin, 'servers')).get(m1.address) ?? '');
     await sleep(Math.max(0, stopAt + 1500 - Date.now()));
     const contAt = Date.now();
     m1.resume();
@@ -494,7 +505,7 @@ describe('fault matrix: failover rows', () => {
     // The first timed-out requests expire one server_timeout after the stop; each one counts, so 3 of
     // them (they expire together under load) mark the destination: about one timeout, plus polling.
     expect((tkoAt as number) - stopAt).toBeLessThan(timeout + 200);
-    expect(Number(/timeouts:(\d+)/.exec(m1Line)?.[1])).toBeGreaterThanOrEqual(3);
+    expect(timeoutsIn(m1Line)).toBeGreaterThanOrEqual(3);
     // A timed-out request fails over to the gutter at once: one timer tick of slack over server_timeout.
     expect(load.maxLatencyMs()).toBeLessThan(timeout + 150);
     expect(num(relayStats, 'failover_all')).toBeGreaterThan(0);
@@ -540,7 +551,7 @@ describe('fault matrix: failover rows', () => {
     await load.stop();
     const after = num(await stats(admin), 'failover_all');
     const line = (await stats(admin, 'servers')).get(slow) ?? '';
-    const timeouts = Number(/timeouts:(\d+)/.exec(line)?.[1]);
+    const timeouts = timeoutsIn(line);
 
     report('slow backend (FailoverRoute, 400 ms vs -t 200)', {
       clients: 10,
