@@ -6,6 +6,7 @@ import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from
 import { Traversal } from '../routes/route-handle.js';
 import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
 import { formatG, RateWindow } from './stat-rates.js';
+import { gatherClusterStats, isClusterWorker, serveStatsSnapshots } from './cluster.js';
 import { VERSION } from '../version.js';
 import { renderError } from './client-session.js';
 import type { Observability } from './observer.js';
@@ -35,6 +36,30 @@ export class Admin {
   constructor(private readonly core: ProxyCore) {
     this.rates = new RateWindow(() => this.rateCounters());
     this.rates.start();
+    if (isClusterWorker()) serveStatsSnapshots(() => this.summedSnapshot());
+  }
+
+  /** This worker's values of the counters summed over workers. */
+  private summedSnapshot(): Record<string, number> {
+    const lines: [string, string | number][] = [];
+    this.basic(lines);
+    this.detailed(lines);
+    this.countLines(lines);
+    const out: Record<string, number> = {};
+    for (const [k, v] of lines) if (isSummed(k)) out[k] = Number(v);
+    return out;
+  }
+
+  /**
+   * `stats [group]`, with mcrouter's sums over proxies: with --num-proxies the summed counters are gathered from
+   * every worker before `done` is called.
+   */
+  statsFor(group: string, identity: string, done: (reply: Buffer) => void): void {
+    if (!isClusterWorker() || this.core.options.numProxies <= 1 || !SUMMED_GROUPS.has(group) || !this.allowed(identity)) {
+      done(this.stats(group, identity));
+      return;
+    }
+    void gatherClusterStats().then((sums) => done(this.stats(group, identity, sums)));
   }
 
   /**
@@ -133,7 +158,7 @@ export class Admin {
   }
 
   /** `stats [group]`. */
-  stats(group: string, identity = 'plaintext-loopback'): Buffer {
+  stats(group: string, identity = 'plaintext-loopback', sums: Record<string, number> | null = null): Buffer {
     if (!this.allowed(identity)) return DISABLED_STATS;
     const lines: [string, string | number][] = [];
     switch (group) {
@@ -177,7 +202,10 @@ export class Admin {
         return UNKNOWN_STATS;
     }
     let out = '';
-    for (const [k, v] of lines) out += `STAT ${k} ${v}\r\n`;
+    for (const [k, v] of lines) {
+      const sum = sums !== null && isSummed(k) ? sums[k] : undefined;
+      out += `STAT ${k} ${sum === undefined ? v : typeof v === 'string' ? formatG(sum) : sum}\r\n`;
+    }
     out += 'END\r\n';
     return Buffer.from(out, 'utf8');
   }
@@ -394,6 +422,14 @@ export class Admin {
       });
     }
   }
+}
+
+/** Groups whose counters are summed over --num-proxies workers. */
+const SUMMED_GROUPS: ReadonlySet<string> = new Set(['', 'detailed', 'all', 'count', 'ods']);
+
+/** The counters mcrouter aggregates over its proxies (a worker here); gauges of shared state (TKO) are not. */
+function isSummed(name: string): boolean {
+  return /^(num_(ssl_)?servers(_new|_up|_down|_closed)?|num_client_connections|num_connections_(opened|closed)|num_connection_resets|total_client_connections|proxy_reqs_processing|request_\w+|final_result_error|result_\w+|cmd_\w+_count|failover_\w+|dev_null_requests|asynclog_requests|shadow_requests_\w+)$/.test(name);
 }
 
 /** mcrouter's result group, `result_<name>[_all][_count]`. */

@@ -516,7 +516,7 @@ export class ClientSession implements RequestSink, Flushable {
         return;
       case 'stats':
         core.stats.countRequest('stats');
-        this.complete(slot, core.admin.stats(args.toString('latin1').trim(), this.identity));
+        core.admin.statsFor(args.toString('latin1').trim(), this.identity, (reply) => this.complete(slot, reply));
         return;
       case 'flush_all':
         core.stats.countRequest('flush_all');

@@ -105,3 +105,26 @@ test('TKO is per host:port: both destinations of a refusing server are hard TKO;
   expect(detailed.get('result_tko_all')).toMatch(/^[0-9.]+(e[+-]\d\d)?$/);
   expect(detailed.get('result_data_timeout')).toBe('0');
 });
+
+test('--num-proxies 2: num_servers_new/up and the counters are summed over the workers, as mcrouter sums its proxies', async () => {
+  const be = await startMock({ builtin: true });
+  cleanup.push(() => be.close());
+  const relay = await startRelay({ config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' }, args: ['--num-proxies', '2'] });
+  cleanup.push(() => relay.close());
+  // Connections go to the workers in turn: four of them reach both, and each worker has its own destination.
+  const clients = await Promise.all([connect(relay.port), connect(relay.port), connect(relay.port), connect(relay.port)]);
+  for (const c of clients) cleanup.push(() => c.close());
+  let basic = await stats(clients[0] as RawClient, '');
+  const deadline = Date.now() + 5000;
+  while (basic.get('num_servers') !== '2' && Date.now() < deadline) {
+    await sleep(100);
+    basic = await stats(clients[0] as RawClient, '');
+  }
+  expect([basic.get('num_servers'), basic.get('num_servers_new'), basic.get('num_proxies')]).toEqual(['2', '2', '2']);
+  for (const c of clients) await c.roundTrip('set k 0 0 1\r\nx\r\nget k\r\n');
+  for (const c of clients) {
+    const s = await stats(c, '');
+    expect([s.get('num_servers_up'), s.get('num_servers_new'), s.get('num_client_connections'), s.get('cmd_get_count')]).toEqual(['2', '0', '4', '4']);
+    expect((await stats(c, 'count')).get('request_sent_count')).toBe('8');
+  }
+});
