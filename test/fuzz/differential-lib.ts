@@ -57,9 +57,10 @@
  * the first differing reply line of each side in a reduced shape (keys → K, digits → N); `Deliberate` rules
  * (the table is in the test) mark the differences that are not mcrelay bugs, one class per rule. After a
  * difference that is not deliberate the two memcacheds may hold different items, and a mutation can put a
- * key outside its input's prefix where later inputs meet it; so all lanes stop, both memcacheds are flushed
- * (`flushPorts`), and the difference is re-run: what is gone then is `unconfirmed` (reported, not counted
- * as mcrelay's). At the end the shortest example of each class is minimised (lines and tokens dropped, long
+ * key outside its input's prefix where later inputs meet it (such "foreign" inputs run one batch at a time,
+ * so lanes never race on those items); so all lanes stop, both memcacheds are flushed (`flushPorts`), and
+ * the difference is re-run: what is gone then is `unconfirmed` (reported, not counted as mcrelay's), as is
+ * a difference in a foreign batch that is not seen again. At the end the shortest example of each class is minimised (lines and tokens dropped, long
  * tokens halved, while the class holds) into the reproducer the report prints.
  *
  * **Canary** (`Canary`): a second client of mcrelay that writes and reads back its own keys (set/get and
@@ -997,8 +998,9 @@ export interface Difference extends DiffCase {
   readonly signature: string;
   /**
    * `single` input, a `window` of consecutive inputs, `collateral` (did not happen again on a re-run), or
-   * `unconfirmed`: found, but gone when re-run after both memcacheds were flushed, so it came from items an
-   * earlier input left under a key outside its prefix (a mutation can split a key), not from this input.
+   * `unconfirmed`: it came from items an earlier input left under a key outside its prefix (a mutation can
+   * split a key), not from this input: gone when re-run after both memcacheds were flushed, or not seen again
+   * in a batch of inputs that name such keys.
    */
   readonly kind: 'single' | 'window' | 'collateral' | 'unconfirmed';
   readonly deliberate: string | null;
@@ -1200,7 +1202,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     const rule = deliberate.find((r) => r.matches(base));
     const sig = signatureOf(e, one.prefixes);
     const tagged =
-      kind === 'collateral' ? `collateral (not reproducible alone) | ${sig}` : kind === 'unconfirmed' ? `unconfirmed (gone after a flush: state left by earlier inputs) | ${sig}` : sig;
+      kind === 'collateral' ? `collateral (not reproducible alone) | ${sig}` : kind === 'unconfirmed' ? `unconfirmed (items left by earlier inputs under foreign keys) | ${sig}` : sig;
     // One class per deliberate rule: the rule, not the reply lines, says what the difference is.
     return { ...base, inputs: xs, label: one.label, signature: rule ? `[deliberate: ${rule.id}]` : tagged, kind, deliberate: rule?.id ?? null };
   };
@@ -1245,10 +1247,13 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
 
   /** `xs` differed as a group (exchange `e`): find the inputs or windows responsible, into `found`. */
   const locate = async (lane: Lane, xs: readonly Input[], e: Exchange, top: boolean, found: Difference[]): Promise<void> => {
+    // Not seen again: another client's doing, unless the batch names foreign keys, whose items any earlier
+    // input may have left different on the two servers.
+    const notAgain = (): Difference['kind'] => (xs.some((x) => x.foreign) ? 'unconfirmed' : 'collateral');
     if (xs.length === 1) {
       const again = await rerun(lane, xs);
       if (again.differs) found.push(makeDifference(again.xs, again.e, 'single'));
-      else if (top) found.push(makeDifference(xs, e, 'collateral'));
+      else if (top) found.push(makeDifference(xs, e, notAgain()));
       return;
     }
     const half = xs.length >> 1;
@@ -1259,7 +1264,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
     if (a.differs || b.differs) return;
     const whole = await rerun(lane, xs);
     if (whole.differs) await windowOf(lane, whole.xs, found);
-    else if (top) found.push(makeDifference(xs, e, 'collateral'));
+    else if (top) found.push(makeDifference(xs, e, notAgain()));
   };
 
   /**
@@ -1268,7 +1273,7 @@ export async function runDifferential(opts: RunOptions): Promise<RunReport> {
    * earlier input left behind, and is recorded as `unconfirmed`.
    */
   const settle = async (lane: Lane, found: readonly Difference[]): Promise<void> => {
-    const doubtful = found.filter((d) => d.deliberate === null && d.kind !== 'collateral');
+    const doubtful = found.filter((d) => d.deliberate === null && (d.kind === 'single' || d.kind === 'window'));
     for (const d of found) if (!doubtful.includes(d)) record(d);
     if (doubtful.length === 0) return;
     if (opts.flushPorts === undefined) {

@@ -212,7 +212,8 @@ describe('differential fuzz: memcached vs mcrelay on a one-server pool', () => {
     const c = canary.report;
     console.log(`[diff-fuzz] canaryRequests=${c.requests} canaryErrors=${c.errors} ${figures(report)}`);
     if (FINDINGS) writeFileSync(FINDINGS, findingsMarkdown(report, `Differential fuzz findings: memcached 1.6.18 vs mcrelay at ${gitHead()} (${new Date().toISOString()})`, DELIBERATE, c));
-    // `unconfirmed` classes (gone once both memcacheds were flushed) are in the findings, but are not mcrelay's.
+    // `unconfirmed` classes (items earlier inputs left under keys outside their prefixes) are in the findings,
+    // but are not mcrelay's.
     const unexpected = [...report.classes.values()].filter((k) => k.deliberate === null && k.confirmed);
     const summary = summarize({ ...report, classes: new Map(unexpected.map((k) => [k.signature, k])) });
     expect(summary, `differences between memcached and mcrelay (classified; minimised reproducer per class):\n${summary}`).toBe('');
