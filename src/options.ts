@@ -40,6 +40,10 @@ export interface ProxyOptions {
   adminAddress: string;
   /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
   adminTextCommands: string;
+  /** `--stats-root DIR`: write mcrouter's stats files there (libmcrouter.mcrouter.<port>.stats, ...); null = off. */
+  statsRoot: string | null;
+  /** `--stats-logging-interval MS`: how often the stats files are written (mcrouter's default 10 s; 0 = never). */
+  statsLoggingIntervalMs: number;
   /** Human-readable log lines instead of JSON. */
   logPretty: boolean;
   /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
@@ -143,6 +147,8 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   adminPort: null,
   adminAddress: '127.0.0.1',
   adminTextCommands: 'all',
+  statsRoot: null,
+  statsLoggingIntervalMs: 10_000,
   logPretty: false,
   logSampleRate: 1000,
   prefixStats: false,
@@ -240,6 +246,8 @@ const FLAGS: FlagDef[] = [
   { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
   { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },
   { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
+  { names: ['--stats-root'], key: 'statsRoot', kind: 'string', help: "write mcrouter's stats files (libmcrouter.mcrouter.<port>.stats, ...) to this directory (default off)" },
+  { names: ['--stats-logging-interval'], key: 'statsLoggingIntervalMs', kind: 'int', help: 'write the stats files every N ms (default 10000; 0 = never)' },
   { names: ['--log-pretty'], key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
   { names: ['--log-sample-rate'], key: 'logSampleRate', kind: 'int', help: 'at debug level, log 1 in N requests (0 = never; default 1000)' },
   { names: ['--prefix-stats'], key: 'prefixStats', kind: 'bool', help: 'count requests/hits/misses/bytes per key prefix' },

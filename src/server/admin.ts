@@ -6,7 +6,9 @@ import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from
 import { Traversal } from '../routes/route-handle.js';
 import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
 import { formatG, RateWindow } from './stat-rates.js';
-import { gatherClusterStats, isClusterWorker, serveStatsSnapshots } from './cluster.js';
+import { gatherClusterStats, isClusterWorker, serveStatsSnapshots, workerIndex } from './cluster.js';
+import { md5Hex, StatsFiles } from './stats-files.js';
+import fs from 'node:fs';
 import { VERSION } from '../version.js';
 import { renderError } from './client-session.js';
 import type { Observability } from './observer.js';
@@ -37,6 +39,86 @@ export class Admin {
     this.rates = new RateWindow(() => this.rateCounters());
     this.rates.start();
     if (isClusterWorker()) serveStatsSnapshots(() => this.summedSnapshot());
+    this.statsFiles = this.startStatsFiles();
+  }
+
+  /** `--stats-root`: mcrouter's stats files (one writer: worker 1 under --num-proxies, with the workers' sums). */
+  readonly statsFiles: StatsFiles | null;
+
+  private startStatsFiles(): StatsFiles | null {
+    const o = this.core.options;
+    if (o.statsRoot === null || o.statsLoggingIntervalMs <= 0) return null;
+    if (isClusterWorker() && workerIndex() !== 1) return null;
+    const port = o.ports[0] ?? (o.listenSockFd !== null ? 0 : 11211);
+    const files = new StatsFiles({
+      root: o.statsRoot,
+      intervalMs: o.statsLoggingIntervalMs,
+      prefix: `libmcrouter.mcrouter.${port}`,
+      startupOptions: () => {
+        const out: Record<string, string> = {};
+        for (const line of this.optionLines()) {
+          const sp = line.indexOf(' ');
+          out[line.slice(0, sp)] = line.slice(sp + 1);
+        }
+        return out;
+      },
+      stats: async () => {
+        if (this.core.active === undefined) return null;
+        const sums = isClusterWorker() && o.numProxies > 1 ? await gatherClusterStats() : null;
+        return this.odsValues(sums);
+      },
+      configSources: () => this.configSourcesInfo(),
+      log: this.core.log,
+    });
+    return files.start() ? files : null;
+  }
+
+  private sourcesCache: { generation: number; info: Record<string, unknown> } | null = null;
+
+  /**
+   * mcrouter's config_sources_info: the config file and the md5 of its text (`mcrouter_config`), and each
+   * imported file's md5 (`config_import`); an inline config only has its md5. Computed once per config generation.
+   */
+  configSourcesInfo(): Record<string, unknown> | null {
+    const active = this.core.active;
+    if (active === undefined) return null;
+    const c = this.sourcesCache;
+    if (c !== null && c.generation === active.generation) return c.info;
+    const src = active.source;
+    const info: Record<string, unknown> = { mcrouter_config: src.md5 };
+    if (src.sourcePath !== null) info['config_file'] = src.sourcePath;
+    const imports: Record<string, string> = {};
+    for (const f of src.files) {
+      if (f === src.sourcePath) continue;
+      try {
+        imports[f] = md5Hex(fs.readFileSync(f));
+      } catch {
+        // Gone since the load: left out.
+      }
+    }
+    if (Object.keys(imports).length > 0) info['config_import'] = imports;
+    this.sourcesCache = { generation: active.generation, info };
+    return info;
+  }
+
+  /**
+   * mcrouter's `ods_stats` group (stat_list.h), what `stats ods` prints and the stats file holds: gauges and counts
+   * as integers, rate stats as per-second doubles. `sums`: the counters summed over --num-proxies workers.
+   */
+  odsValues(sums: Record<string, number> | null): Record<string, number> {
+    const lines: [string, string | number][] = [];
+    this.basic(lines);
+    this.countLines(lines);
+    const all = new Map<string, number>();
+    for (const [k, v] of lines) all.set(k, Number(v));
+    const rates = this.rates.rates();
+    RATE_NAMES.forEach((name, i) => all.set(name, rates[i] as number));
+    const out: Record<string, number> = {};
+    for (const name of ODS_NAMES) {
+      const sum = sums !== null && isSummed(name) ? sums[name] : undefined;
+      out[name] = sum ?? all.get(name) ?? 0;
+    }
+    return out;
   }
 
   /** This worker's values of the counters summed over workers. */
@@ -178,9 +260,7 @@ export class Admin {
         this.countLines(lines);
         break;
       case 'ods':
-        // mcrouter's ODS export: the counters a monitoring agent polls.
-        this.basic(lines);
-        this.countLines(lines);
+        for (const [k, v] of Object.entries(this.odsValues(null))) lines.push([k, Number.isInteger(v) ? v : formatG(v)]);
         break;
       case 'cmd-error':
       case 'external':
@@ -423,6 +503,31 @@ export class Admin {
     }
   }
 }
+
+/**
+ * The `ods_stats` group of mcrouter's stat_list.h that mcrelay has values for (the Meta-internal ones read 0 in
+ * the stats file as in `stats ods`: axon, distribution, fibers, prefix ACLs are not listed).
+ */
+const ODS_NAMES: readonly string[] = [
+  'uptime', 'num_client_connections',
+  'num_servers', 'num_servers_new', 'num_servers_up', 'num_servers_down', 'num_servers_closed',
+  'num_ssl_servers', 'num_ssl_servers_new', 'num_ssl_servers_up', 'num_ssl_servers_down', 'num_ssl_servers_closed',
+  'num_suspect_servers', 'num_connections_opened', 'num_connections_closed', 'num_soft_tko_count', 'num_hard_tko_count',
+  'ps_rss', 'num_proxies', 'proxy_reqs_processing', 'proxy_reqs_waiting',
+  'rate_limited_log_count', 'load_balancer_load_reset_count',
+  'request_sent', 'request_error', 'request_success', 'request_replied', 'failover_all', 'failover_all_failed',
+  'failover_rate_limited',
+  ...['error', 'connect_error', 'connect_timeout', 'data_timeout', 'busy', 'tko', 'client_error', 'local_error', 'remote_error', 'deadline_exceeded_error'].flatMap((n) => [
+    `result_${n}_count`, `result_${n}_all_count`,
+  ]),
+  'failover_all_failed_count', 'failover_policy_tko_error',
+  'final_result_error',
+  ...['error', 'connect_error', 'connect_timeout', 'data_timeout', 'busy', 'tko', 'client_error', 'local_error', 'remote_error', 'deadline_exceeded_error'].flatMap((n) => [
+    `result_${n}`, `result_${n}_all`,
+  ]),
+  'max_num_tko', 'duration_us', 'duration_get_us', 'duration_update_us',
+  'config_age', 'config_last_attempt', 'config_last_success', 'config_failures', 'configs_from_disk',
+];
 
 /** Groups whose counters are summed over --num-proxies workers. */
 const SUMMED_GROUPS: ReadonlySet<string> = new Set(['', 'detailed', 'all', 'count', 'ods']);
