@@ -10,33 +10,43 @@
  * Ops: all (multi-key gets are split per key by the session before they get here).
  * Limits: Ketama over children that are not destinations names ring points after the child's display
  * name and position; give `names` to control them (destination children use their host:port). Hash functions and their parameters are
- * those of `hash/selector.ts`; mcrouter's WeightedCh3Rv, Latest and LoadBalancer are not available.
+ * those of `hash/selector.ts`. Every name mcrouter's HashRouteFactory takes is accepted, in any letter case:
+ * `Latest` builds a LatestRoute over the children (its knobs: failover_count, failover_errors, salt, weights);
+ * `WeightedCh3Rv` (weights from runtime variables, which mcrelay does not have) hashes as WeightedCh3 over the
+ * configured weights; `LoadBalancer` (which needs per-server load reports memcached does not send) hashes
+ * as Ch3. Both warn.
  */
 import type { SchemaObject } from 'ajv';
 import type { Request } from '../protocol/types.js';
 import { createSelector, HASH_FUNC_NAMES, type HashFuncName, type HashSpec, type Selector, type SelectorServer } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
+import { FAILOVER_ERRORS_SCHEMA, failoverErrorsFrom, latestPicks, LatestRoute, type FailoverErrorsOption } from './latest-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema, type RouteBuilder } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 /** Hash options shared by HashRoute and PoolRoute's `hash` object (config snake_case). */
 export interface HashOptions {
-  hash_func?: HashFuncName;
+  /** Any letter case; canonicalHashFunc() names it. */
+  hash_func?: string;
   salt?: string;
   weights?: number[];
   tags?: string[];
   key_hash?: string;
   names?: (string | null)[];
   hash_tag?: string;
+  /** Latest only. */
+  failover_count?: number;
+  failover_errors?: FailoverErrorsOption;
+  thread_local_failover?: boolean;
+  failover_policy?: Record<string, unknown>;
 }
 
 /** JSON-schema properties of HashOptions, with descriptions. */
 export const HASH_OPTION_PROPERTIES: Readonly<Record<string, SchemaObject>> = Object.freeze({
   hash_func: {
     type: 'string',
-    enum: [...HASH_FUNC_NAMES],
-    description: 'Hash function: Ch3 (default), WeightedCh3, Crc32, ConstShard, Rendezvous, WeightedRendezvous, Ketama, Modula, Jump.',
+    description: 'Hash function, any letter case: Ch3 (default), WeightedCh3, Crc32, ConstShard, Rendezvous, WeightedRendezvous, Ketama, Modula, Jump, and mcrouter\'s Latest (a LatestRoute over the children), WeightedCh3Rv (as WeightedCh3) and LoadBalancer (as Ch3).',
   },
   salt: { type: 'string', description: 'Appended to the routing key before hashing (default: none).' },
   weights: {
@@ -50,7 +60,53 @@ export const HASH_OPTION_PROPERTIES: Readonly<Record<string, SchemaObject>> = Ob
     description: 'Ketama node names, one per child/server (twemproxy "host:port:weight name"); null derives it from host:port.',
   },
   hash_tag: { type: 'string', minLength: 2, maxLength: 2, description: 'Ketama/Modula hash tag, two characters such as "{}".' },
+  failover_count: { type: 'integer', minimum: 1, description: 'Latest: how many children to pick (default 5).' },
+  failover_errors: { ...FAILOVER_ERRORS_SCHEMA, description: `Latest: ${String(FAILOVER_ERRORS_SCHEMA.description)}` },
+  thread_local_failover: { type: 'boolean', description: 'Latest (mcrouter option); accepted and ignored.' },
+  failover_policy: { type: 'object', description: 'Latest (mcrouter option); accepted and ignored.' },
 });
+
+/** What `hash_func` names, in mcrouter's spelling; `Latest` is not a selector but a route. */
+export type HashFuncOrLatest = HashFuncName | 'Latest';
+
+interface CanonicalHashFunc {
+  readonly name: HashFuncOrLatest;
+  readonly warning: string | null;
+}
+
+const CANONICAL: ReadonlyMap<string, CanonicalHashFunc> = new Map<string, CanonicalHashFunc>([
+  ...HASH_FUNC_NAMES.map((n): [string, CanonicalHashFunc] => [n.toLowerCase(), { name: n, warning: null }]),
+  ['latest', { name: 'Latest', warning: null }],
+  ['weightedch3rv', { name: 'WeightedCh3', warning: 'WeightedCh3Rv reads its weights from runtime variables, which mcrelay does not have; hashing as WeightedCh3 over the configured weights' }],
+  ['loadbalancer', { name: 'Ch3', warning: 'LoadBalancer picks by the load servers report, which memcached does not send; hashing as Ch3' }],
+]);
+
+/**
+ * The hash function a `hash_func` names, in any letter case, with a warning for the names mcrelay maps to
+ * another function; null when it names none.
+ */
+export function canonicalHashFunc(name: string): CanonicalHashFunc | null {
+  return CANONICAL.get(name.toLowerCase()) ?? null;
+}
+
+/** `hash_func` checked at `path`: its canonical name (warnings go to the builder). */
+export function hashFuncAt(b: RouteBuilder, name: string | undefined, fallback: HashFuncName, path: string): HashFuncOrLatest {
+  if (name === undefined) return fallback;
+  const c = canonicalHashFunc(name);
+  if (c === null) b.fail(path, `unknown hash function "${name}" (expected one of: ${[...HASH_FUNC_NAMES, 'Latest', 'WeightedCh3Rv', 'LoadBalancer'].join(', ')})`);
+  if (c.warning !== null) b.warn(path, c.warning);
+  return c.name;
+}
+
+/** `hash_func: "Latest"` on HashRoute or PoolRoute: mcrouter's LatestRoute over the same children. */
+export function latestFromHash(o: HashOptions, children: readonly RouteHandle[], weights: readonly number[] | null, b: RouteBuilder, path: string): RouteHandle {
+  if (weights !== null && weights.length !== children.length) {
+    b.fail(`${path}/weights`, `Latest: weights has ${weights.length} entries but there are ${children.length} children`);
+  }
+  if (children.length === 1) return children[0] as RouteHandle;
+  const picks = latestPicks(b.options.hostId, children.length, o.failover_count ?? 5, o.salt ?? '', weights);
+  return new LatestRoute(children, picks, failoverErrorsFrom(o.failover_errors));
+}
 
 /**
  * Turn config hash options into a selector spec.
@@ -62,7 +118,8 @@ export function hashSpecFromOptions(
   fallbackFunc: HashFuncName,
   defaults: { weights?: readonly number[] | null; tags?: readonly string[] | null } = {},
 ): HashSpec {
-  const hashFunc = o.hash_func ?? fallbackFunc;
+  const named = o.hash_func === undefined ? null : canonicalHashFunc(o.hash_func);
+  const hashFunc: HashFuncName = named === null || named.name === 'Latest' ? fallbackFunc : named.name;
   const spec: HashSpec = { hashFunc };
   if (o.salt !== undefined && o.salt !== '') spec.salt = o.salt;
   const weighted = hashFunc === 'WeightedCh3' || hashFunc === 'WeightedRendezvous' || hashFunc === 'Ketama' || hashFunc === 'Modula';
@@ -183,6 +240,7 @@ export const hashRouteFactory = defineRoute<HashRouteOptions>({
     if (children.length === 0) {
       return o.error_on_empty ? new ErrorRoute('HashRoute has no children') : new NullRoute();
     }
+    if (hashFuncAt(b, o.hash_func, 'Ch3', `${path}/hash_func`) === 'Latest') return latestFromHash(o, children, o.weights ?? null, b, path);
     const spec = hashSpecFromOptions(o, 'Ch3');
     const selector = makeSelector(b, 'HashRoute', spec, childServers(children), path, (k) => `${path}/${k}`, 'children');
     const [only] = children;

@@ -22,7 +22,7 @@
 import { hashStopIndex, type Request } from '../protocol/types.js';
 import type { HashFuncName, Selector } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
-import { HASH_OPTION_PROPERTIES, hashSpecFromOptions, makeSelector, type HashOptions } from './hash-route.js';
+import { HASH_OPTION_PROPERTIES, hashFuncAt, hashSpecFromOptions, latestFromHash, makeSelector, type HashOptions } from './hash-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
@@ -105,7 +105,7 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
       hash: {
         description: 'Hash function name, or an object with hash_func, salt, weights, tags, key_hash, names, hash_tag.',
         anyOf: [
-          { type: 'string', enum: HASH_OPTION_PROPERTIES['hash_func']?.['enum'] as unknown[] },
+          { type: 'string' },
           { type: 'object', properties: { ...HASH_OPTION_PROPERTIES }, additionalProperties: false },
         ],
       },
@@ -141,6 +141,11 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
       return o.error_on_empty ? new ErrorRoute(`PoolRoute|${pool.name} has no servers`) : new NullRoute();
     }
     const hashOpts: HashOptions = typeof o.hash === 'string' ? { hash_func: o.hash } : o.hash ?? {};
+    const funcPath = typeof o.hash === 'string' ? `${path}/hash` : `${path}/hash/hash_func`;
+    if (hashFuncAt(b, hashOpts.hash_func, 'Ch3', funcPath) === 'Latest') {
+      // mcrouter's createHashRoute builds a LatestRoute over the pool's destinations for `hash: "Latest"`.
+      return latestFromHash(hashOpts, children, hashOpts.weights ?? pool.weights, b, typeof o.hash === 'object' ? `${path}/hash` : pool.path);
+    }
     const spec = hashSpecFromOptions(hashOpts, pool.weights !== null ? 'WeightedCh3' : 'Ch3', { weights: pool.weights, tags: pool.tags });
     const hashPath = `${path}/hash`;
     const optionPath = (k: string): string => {
