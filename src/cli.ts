@@ -16,6 +16,10 @@ import { parseArgs, usage, UsageError } from './options.js';
 import { startProxy } from './index.js';
 import { ReloadWatcher } from './server/reload.js';
 import { VERSION } from './version.js';
+import type { ConfigSpec } from './config/loader.js';
+import { readEtcdConfigOnce } from './fleet/etcd-config.js';
+import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
+import { etcdAuthOf } from './fleet/etcd-client.js';
 import { isClusterWorker, runPrimary } from './server/cluster.js';
 
 async function main(argv: readonly string[]): Promise<number> {
@@ -49,7 +53,17 @@ async function main(argv: readonly string[]): Promise<number> {
   // as usual, as deploy scripts expect.
   const validateThenRun = argv.includes('--validate-config=run');
   if (options.validateConfig) {
-    const res = validateConfig(spec, {
+    let checked: ConfigSpec = spec;
+    if (typeof spec === 'string' && isEtcdUrl(spec)) {
+      // --config etcd://…: read the key and its imports once (src/fleet/), then check that text.
+      try {
+        checked = { fetched: await readEtcdConfigOnce(parseEtcdUrl(spec), etcdAuthOf(options), { routePrefix: options.routePrefix, hostId: options.hostId ?? 0, numProxies: options.numProxies, configParams: options.configParams }, createLogger('silent'), 3000) };
+      } catch (err) {
+        process.stderr.write(`mcrelay: invalid config: ${err instanceof Error ? err.message : String(err)}\n`);
+        return 1;
+      }
+    }
+    const res = validateConfig(checked, {
       options: {
         routePrefix: options.routePrefix,
         serverTimeoutMs: options.serverTimeoutMs,
@@ -71,9 +85,10 @@ async function main(argv: readonly string[]): Promise<number> {
   const log = createLogger(options.logLevel, { pretty: options.logPretty });
   for (const u of unknown) log.warn({ flag: u }, 'unknown option ignored');
   if (options.numProxies > 1 && !isClusterWorker()) {
-    // Validate once up front so a bad config fails fast instead of crash-looping N workers.
-    const res = validateConfig(spec, { options: { routePrefix: options.routePrefix, configParams: options.configParams, numProxies: options.numProxies } });
-    if (!res.ok) {
+    // Validate once up front so a bad config fails fast instead of crash-looping N workers. (An etcd config
+    // is read and watched by each worker, which may start from the dump: nothing to check here.)
+    const res = typeof spec === 'string' && isEtcdUrl(spec) ? null : validateConfig(spec, { options: { routePrefix: options.routePrefix, configParams: options.configParams, numProxies: options.numProxies } });
+    if (res !== null && !res.ok) {
       process.stderr.write(`mcrelay: invalid config: ${res.error.message}\n`);
       return 1;
     }

@@ -37,8 +37,14 @@ export async function startProxy(opts: Partial<ProxyOptions> | readonly string[]
   const obsOpts = observabilityOptions(options);
   const obs = options.adminPort !== null || obsOpts.prefixStats !== null || obsOpts.hotKeys !== null ? new Observability(core, obsOpts) : null;
   obs?.install();
-  await core.resolveMembers();
-  core.loadConfig();
+  try {
+    await core.fetchConfig(); // --config etcd://…: read it and watch it (src/fleet/)
+    await core.resolveMembers();
+    core.loadConfig();
+  } catch (err) {
+    await core.closeConfigSources();
+    throw err;
+  }
   const ports = await core.listen();
   let admin: AdminHttp | null = null;
   if (obs !== null && options.adminPort !== null) {

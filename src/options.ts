@@ -3,6 +3,7 @@
  * plus a few of our own. Unknown mcrouter flags are collected and logged at warn, as mcrouter does.
  */
 import { parseConfigParams } from './config/jsonm.js';
+import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
 
 export interface ProxyOptions {
   /** `--config file:PATH`, `--config PATH`, `--config '<json>'`, or inline via `--config-str`. */
@@ -111,6 +112,12 @@ export interface ProxyOptions {
   reconfigurationDelayMs: number;
   /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
   shutdownTimeoutMs: number;
+  /** etcd TLS and auth for `--config etcd://…` (etcdctl's names, prefixed): CA, client cert and key, user and password file. */
+  etcdCacert: string | null;
+  etcdCert: string | null;
+  etcdKey: string | null;
+  etcdUser: string | null;
+  etcdPasswordFile: string | null;
   /** Flags we accept for compatibility but do not implement (name → value). */
   ignored: Record<string, string | true>;
 }
@@ -189,6 +196,11 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   dnsServers: [],
   reconfigurationDelayMs: 1000,
   shutdownTimeoutMs: 5000,
+  etcdCacert: null,
+  etcdCert: null,
+  etcdKey: null,
+  etcdUser: null,
+  etcdPasswordFile: null,
   ignored: {},
 };
 
@@ -202,7 +214,7 @@ interface FlagDef {
 }
 
 const FLAGS: FlagDef[] = [
-  { names: ['--config'], key: 'config', kind: 'string', help: 'config: file:PATH, PATH, or inline JSON' },
+  { names: ['--config'], key: 'config', kind: 'string', help: 'config: file:PATH, PATH, inline JSON, or etcd://HOST:PORT[,HOST:PORT...]/KEY (read and watched in etcd)' },
   { names: ['--config-file', '-f'], key: 'config', kind: 'string', help: 'config file path (deprecated alias of --config file:PATH)' },
   { names: ['--config-str'], key: 'configStr', kind: 'string', help: 'inline JSON config' },
   { names: ['--port', '-p'], key: 'ports', kind: 'ports', help: 'listen port(s), comma separated (default 11211)' },
@@ -242,6 +254,11 @@ const FLAGS: FlagDef[] = [
   { names: ['--connections-per-destination'], key: 'connectionsPerDestination', kind: 'int', help: 'pipelined connections per upstream server (default 1)' },
   { names: ['--local-zone'], key: 'localZone', kind: 'string', help: 'this host\'s availability zone (or env MCRELAY_LOCAL_ZONE)' },
   { names: ['--host-id'], key: 'hostId', kind: 'int', help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' },
+  { names: ['--etcd-cacert'], key: 'etcdCacert', kind: 'string', help: 'etcd: CA certificate of the etcd servers (PEM; turns TLS on)' },
+  { names: ['--etcd-cert'], key: 'etcdCert', kind: 'string', help: 'etcd: client certificate (PEM; with --etcd-key)' },
+  { names: ['--etcd-key'], key: 'etcdKey', kind: 'string', help: 'etcd: client private key (PEM)' },
+  { names: ['--etcd-user'], key: 'etcdUser', kind: 'string', help: 'etcd: user name (password from --etcd-password-file)' },
+  { names: ['--etcd-password-file'], key: 'etcdPasswordFile', kind: 'string', help: 'etcd: file whose first line is the --etcd-user password' },
   { names: ['--config-params'], key: 'configParams', kind: 'params', help: 'JSONM constants for the config: name1:value1,name2:value2' },
   { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
   { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },
@@ -375,6 +392,13 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
   }
   if (!['all', 'loopback', 'off'].includes(options.adminTextCommands)) {
     throw new UsageError(`--admin-text-commands: expected all, loopback or off, got "${options.adminTextCommands}"`);
+  }
+  if (options.config !== null && isEtcdUrl(options.config)) {
+    try {
+      parseEtcdUrl(options.config);
+    } catch (e) {
+      throw new UsageError(`--config: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
   if (options.localZone === null && process.env['MCRELAY_LOCAL_ZONE']) options.localZone = process.env['MCRELAY_LOCAL_ZONE'];
   return { options, help, version, unknown };

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # mcrelay's test command (the README's second command, and what CI runs).
 # On a fresh machine it installs what the tests need: Debian's memcached, nutcracker,
-# libmemcached-tools, dnsmasq-base and chromium (integration peers; chromium renders the status page), then the npm dependencies; then it builds and runs vitest.
+# libmemcached-tools, dnsmasq-base, etcd-server, etcd-client and chromium (integration peers; chromium renders the status page), then the npm dependencies; then it builds and runs vitest.
 # Its last line is "tests: N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -11,6 +11,8 @@ command -v memcached >/dev/null 2>&1 || missing+=(memcached)
 command -v nutcracker >/dev/null 2>&1 || missing+=(nutcracker)
 command -v memccapable >/dev/null 2>&1 || missing+=(libmemcached-tools)
 command -v dnsmasq >/dev/null 2>&1 || missing+=(dnsmasq-base)
+command -v etcd >/dev/null 2>&1 || missing+=(etcd-server)
+command -v etcdctl >/dev/null 2>&1 || missing+=(etcd-client)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "installing ${missing[*]} (apt-get)"

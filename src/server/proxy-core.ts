@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { buildConfig, type BuiltConfig } from '../config/builder.js';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfigSource, type ConfigSource, type ConfigSpec } from '../config/loader.js';
+import { loadConfigSource, type ConfigSource, type ConfigSpec, type FetchedConfig } from '../config/loader.js';
 import type { ProxyOptions } from '../options.js';
 import { Reply, type Request } from '../protocol/types.js';
 import type { BuildOptions } from '../routes/route-factory.js';
@@ -28,6 +28,12 @@ import { SpoolReplayer } from '../spool/replayer.js';
 import { RequestParser } from '../protocol/request-parser.js';
 import { collectDiscoverySpecs, specKey, type DiscoverySpec } from '../config/discovery.js';
 import { DnsMembers } from '../discovery/dns-members.js';
+import { createEtcdClient, etcdAuthOf } from '../fleet/etcd-client.js';
+import { EtcdConfigSource } from '../fleet/etcd-config.js';
+import { etcdName, isEtcdUrl, parseEtcdUrl, type EtcdUrl } from '../fleet/etcd-url.js';
+
+/** How long a start waits for etcd before it gives up, ms. */
+const ETCD_START_TIMEOUT_MS = 3000;
 
 /** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
 export interface RequestObserver {
@@ -172,6 +178,11 @@ export class ProxyCore {
   private dnsSpecs: readonly DiscoverySpec[] = [];
   private dnsTimer: NodeJS.Timeout | null = null;
   private dnsPending: Promise<void> | null = null;
+  /** `--config etcd://…`: the key and its watcher (src/fleet/); null for files and inline configs. */
+  readonly etcdUrl: EtcdUrl | null;
+  etcdConfig: EtcdConfigSource | null = null;
+  /** What loads read in etcd mode: the latest snapshot from etcd (null until etcd first answers). */
+  private fetched: FetchedConfig | null = null;
   private generation = 0;
   private readonly sessions = new Set<ClientSession>();
   private readonly servers: net.Server[] = [];
@@ -246,7 +257,39 @@ export class ProxyCore {
     };
     this.admin = new Admin(this);
     this.dnsMembers = new DnsMembers({ servers: options.dnsServers, log: log.child({ subsystem: 'dns' }) });
+    this.etcdUrl = options.configStr === null && options.config !== null && isEtcdUrl(options.config) ? parseEtcdUrl(options.config) : null;
   }
+
+  // --- config from etcd (src/fleet/) ----------------------------------------------------------------------
+
+  /**
+   * Before the first load of an `etcd://` config: read it (and its imports) and start watching. A put is
+   * then reloaded exactly as a changed file is. If etcd does not answer within ETCD_START_TIMEOUT_MS the
+   * first load fails (the source keeps trying until it is closed).
+   */
+  async fetchConfig(): Promise<void> {
+    const url = this.etcdUrl;
+    if (url === null || this.etcdConfig !== null) return;
+    const client = createEtcdClient(url, etcdAuthOf(this.options));
+    this.etcdConfig = new EtcdConfigSource({
+      url,
+      client,
+      globals: this.buildOptions,
+      log: this.log.child({ subsystem: 'etcd' }),
+      onChange: (config, reason) => {
+        this.fetched = config;
+        if (!this.draining && this.active !== undefined) this.reload(reason);
+      },
+    });
+    this.fetched = await this.etcdConfig.start(ETCD_START_TIMEOUT_MS);
+  }
+
+  /** Stop watching etcd. */
+  async closeConfigSources(): Promise<void> {
+    await this.etcdConfig?.close();
+  }
+
+  // --------------------------------------------------------------------------------------------------------
 
   /**
    * Resolve the DNS names the config's pools take their servers from, before the first build (the
@@ -290,6 +333,10 @@ export class ProxyCore {
 
   configSpec(): ConfigSpec {
     if (this.options.configStr !== null) return { configStr: this.options.configStr };
+    if (this.etcdUrl !== null) {
+      if (this.fetched !== null) return { fetched: this.fetched };
+      throw new ConfigError('', `cannot read config from ${etcdName(this.etcdUrl)}: etcd has not answered`, 'MCP_ERR_CONFIG_READ');
+    }
     if (this.options.config !== null) return this.options.config;
     throw new ConfigError('', 'no config given (use --config file:PATH)');
   }
@@ -418,6 +465,7 @@ export class ProxyCore {
     if (this.spool !== null) await this.spool.close();
     this.destinations.closeAll();
     this.upstreamTls.close();
+    await this.closeConfigSources();
   }
 
   /** Files to watch for hot reload. */

@@ -1,0 +1,292 @@
+/**
+ * A real etcd for fleet tests: Debian's `etcd` 3.4 (package etcd-server) as a one-member cluster on two free
+ * loopback ports, in a temp data dir:
+ *
+ *   etcd --data-dir TMP --listen-client-urls http://127.0.0.1:P --advertise-client-urls http://127.0.0.1:P
+ *        --listen-peer-urls http://127.0.0.1:Q --initial-advertise-peer-urls http://127.0.0.1:Q
+ *        --initial-cluster default=http://127.0.0.1:Q
+ *
+ * Keys are written and read with `etcdctl` (package etcd-client), never with the client library mcrelay
+ * uses, so a test cannot pass because both sides share a bug. etcdctl runs asynchronously: a test's load
+ * generator shares this event loop.
+ *
+ * - `kill()` is an outage (SIGKILL, the ports stop answering); `restart()` starts it again on the same
+ *   ports and data dir, so keys and revisions survive.
+ * - `TcpGate` sits between mcrelay and etcd: `block()` cuts every connection and refuses new ones while
+ *   etcd stays up (so a test can write and compact behind mcrelay's back), `open()` lets it through again.
+ */
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { getFreePort, LOOPBACK, PortInUseError, sleep } from './ports.js';
+import { ensureBuilt, REPO_ROOT } from './proxy-harness.js';
+import { answersVersion, trackChild } from './real-memcached.js';
+
+const run = promisify(execFile);
+
+export class EtcdServer {
+  private child: ChildProcess | null = null;
+  private output = '';
+  private exited: Promise<void> = Promise.resolve();
+
+  private constructor(
+    readonly clientPort: number,
+    readonly peerPort: number,
+    readonly dataDir: string,
+  ) {}
+
+  /** `127.0.0.1:P`, for `etcd://…` URLs and etcdctl. */
+  get endpoint(): string {
+    return `${LOOPBACK}:${this.clientPort}`;
+  }
+
+  /** `etcd://127.0.0.1:P<key>`. */
+  url(key: string): string {
+    return `etcd://${this.endpoint}${key}`;
+  }
+
+  /** Start etcd on two free ports (retried on new ports when one was taken meanwhile). */
+  static async start(): Promise<EtcdServer> {
+    let last: unknown;
+    for (let attempt = 0; attempt < 5; attempt++) {
+      const dir = mkdtempSync(join(tmpdir(), 'mcrelay-etcd-'));
+      const e = new EtcdServer(await getFreePort(), await getFreePort(), dir);
+      try {
+        await e.launch();
+        return e;
+      } catch (err) {
+        await e.close();
+        if (!(err instanceof PortInUseError)) throw err;
+        last = err;
+      }
+    }
+    throw new Error('EtcdServer: gave up after 5 port collisions', { cause: last });
+  }
+
+  private async launch(): Promise<void> {
+    const client = `http://${LOOPBACK}:${this.clientPort}`;
+    const peer = `http://${LOOPBACK}:${this.peerPort}`;
+    const args = [
+      '--data-dir', this.dataDir, '--name', 'default',
+      '--listen-client-urls', client, '--advertise-client-urls', client,
+      '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `default=${peer}`,
+      '--logger', 'zap', '--log-level', 'warn',
+    ];
+    const child = spawn('etcd', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    trackChild(child);
+    child.stdout?.on('data', (b: Buffer) => (this.output += b.toString()));
+    child.stderr?.on('data', (b: Buffer) => (this.output += b.toString()));
+    let failed: Error | null = null;
+    child.once('error', (err) => (failed = err));
+    this.exited = new Promise((r) => child.once('exit', () => r()));
+    this.child = child;
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline) {
+      if (failed !== null) throw new Error(`etcd did not start (apt-get install etcd-server): ${String(failed)}`);
+      if (child.exitCode !== null || child.signalCode !== null) {
+        if (/address already in use/i.test(this.output)) throw new PortInUseError(this.clientPort, this.output.slice(-300));
+        throw new Error(`etcd exited: ${this.output.slice(-2000)}`);
+      }
+      if (await this.answers()) return;
+      await sleep(50);
+    }
+    throw new Error(`etcd did not answer on ${this.endpoint}: ${this.output.slice(-2000)}`);
+  }
+
+  private async answers(): Promise<boolean> {
+    try {
+      await this.ctl(['get', '/mcrelay-test-ping'], 1000);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Run etcdctl against this server; resolves with its stdout. */
+  async ctl(args: readonly string[], timeoutMs = 5000): Promise<string> {
+    const { stdout } = await run('etcdctl', ['--endpoints', this.endpoint, `--command-timeout=${Math.ceil(timeoutMs / 1000)}s`, ...args], {
+      env: { ...process.env, ETCDCTL_API: '3' },
+      timeout: timeoutMs + 2000,
+    });
+    return stdout;
+  }
+
+  async put(key: string, value: string): Promise<void> {
+    // `--` so a value starting with '-' is not read as a flag.
+    await this.ctl(['put', '--', key, value]);
+  }
+
+  async del(key: string): Promise<void> {
+    await this.ctl(['del', '--', key]);
+  }
+
+  /** The store's current revision. */
+  async revision(): Promise<number> {
+    const out = JSON.parse(await this.ctl(['get', '/mcrelay-test-ping', '-w', 'json'])) as { header: { revision: number | string } };
+    return Number(out.header.revision);
+  }
+
+  /** Compact the history up to `revision` (the current one when left out). */
+  async compact(revision?: number): Promise<number> {
+    const rev = revision ?? (await this.revision());
+    await this.ctl(['compact', String(rev), '--physical']);
+    return rev;
+  }
+
+  /** SIGKILL: an outage. Keys stay in the data dir for restart(). */
+  async kill(): Promise<void> {
+    const c = this.child;
+    if (c === null) return;
+    this.child = null;
+    if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await this.exited;
+  }
+
+  /** Start again on the same ports and data dir. */
+  async restart(): Promise<void> {
+    await this.kill();
+    // The kernel may hold the ports for a moment after the kill.
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      try {
+        await this.launch();
+        return;
+      } catch (err) {
+        if (!(err instanceof PortInUseError) || Date.now() > deadline) throw err;
+        await sleep(100);
+      }
+    }
+  }
+
+  logs(): string {
+    return this.output;
+  }
+
+  async close(): Promise<void> {
+    await this.kill();
+    rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** A TCP forwarder on a free loopback port that a test can cut (see the module comment). */
+export class TcpGate {
+  private readonly sockets = new Set<net.Socket>();
+  private blocked = false;
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  static async start(targetPort: number): Promise<TcpGate> {
+    let gate: TcpGate | null = null;
+    const server = net.createServer((client) => gate?.accept(client, targetPort));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, LOOPBACK, () => resolve());
+    });
+    const addr = server.address();
+    if (addr === null || typeof addr === 'string') throw new Error('TcpGate: no address');
+    gate = new TcpGate(server, addr.port);
+    return gate;
+  }
+
+  get endpoint(): string {
+    return `${LOOPBACK}:${this.port}`;
+  }
+
+  private accept(client: net.Socket, targetPort: number): void {
+    if (this.blocked) {
+      client.destroy();
+      return;
+    }
+    const upstream = net.connect(targetPort, LOOPBACK);
+    for (const s of [client, upstream]) {
+      this.sockets.add(s);
+      s.on('close', () => this.sockets.delete(s));
+      s.on('error', () => {
+        client.destroy();
+        upstream.destroy();
+      });
+    }
+    client.pipe(upstream);
+    upstream.pipe(client);
+  }
+
+  /** Cut every connection; refuse new ones until open(). */
+  block(): void {
+    this.blocked = true;
+    for (const s of this.sockets) s.destroy();
+  }
+
+  open(): void {
+    this.blocked = false;
+  }
+
+  async close(): Promise<void> {
+    this.block();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+}
+
+export interface ConfigRelay {
+  readonly port: number;
+  /** Everything it logged so far (JSON lines). */
+  output(): string;
+  /** Resolves with the exit code once it exited. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after 8 s; waits for the exit. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the CLI with `--config CONFIG` (an etcd:// URL here; the harness passes only --config-str).
+ * Resolves once it answers `version`; with `expectExit`, once it exited instead (a start that must fail).
+ */
+export async function startConfigRelay(config: string, args: readonly string[] = [], opts: { expectExit?: boolean; startTimeoutMs?: number } = {}): Promise<ConfigRelay> {
+  await ensureBuilt();
+  const port = await getFreePort();
+  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), '--config', config, '-p', String(port), '--listen-addresses', LOOPBACK, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => (out += t));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (out += t));
+  let gone = false;
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      gone = true;
+      r(code);
+    }),
+  );
+  const relay: ConfigRelay = {
+    port,
+    output: () => out,
+    exited,
+    close: async () => {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  if (opts.expectExit === true) {
+    await exited;
+    return relay;
+  }
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+  while (!(await answersVersion(port))) {
+    if (gone || Date.now() > deadline) {
+      await relay.close();
+      throw new Error(`relay did not start: ${out}`);
+    }
+    await sleep(25);
+  }
+  return relay;
+}
