@@ -118,6 +118,10 @@ export interface ProxyOptions {
   etcdKey: string | null;
   etcdUser: string | null;
   etcdPasswordFile: string | null;
+  /** `--config-dump-root DIR`: save the last good config there; a start that cannot read its source uses it (null = off). */
+  configDumpRoot: string | null;
+  /** `--max-dumped-config-age S`: a dump older than this is not used, seconds (mcrouter's default 12 h). */
+  maxDumpedConfigAgeSec: number;
   /** Flags we accept for compatibility but do not implement (name → value). */
   ignored: Record<string, string | true>;
 }
@@ -201,6 +205,8 @@ export const DEFAULT_OPTIONS: ProxyOptions = {
   etcdKey: null,
   etcdUser: null,
   etcdPasswordFile: null,
+  configDumpRoot: null,
+  maxDumpedConfigAgeSec: 12 * 3600,
   ignored: {},
 };
 
@@ -259,6 +265,8 @@ const FLAGS: FlagDef[] = [
   { names: ['--etcd-key'], key: 'etcdKey', kind: 'string', help: 'etcd: client private key (PEM)' },
   { names: ['--etcd-user'], key: 'etcdUser', kind: 'string', help: 'etcd: user name (password from --etcd-password-file)' },
   { names: ['--etcd-password-file'], key: 'etcdPasswordFile', kind: 'string', help: 'etcd: file whose first line is the --etcd-user password' },
+  { names: ['--config-dump-root'], key: 'configDumpRoot', kind: 'string', help: 'save the last good config here; a start that cannot read its config uses it (default off)' },
+  { names: ['--max-dumped-config-age'], key: 'maxDumpedConfigAgeSec', kind: 'int', help: 'use a config dump only when younger than this, seconds (default 43200)' },
   { names: ['--config-params'], key: 'configParams', kind: 'params', help: 'JSONM constants for the config: name1:value1,name2:value2' },
   { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
   { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },

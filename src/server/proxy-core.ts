@@ -9,7 +9,7 @@ import os from 'node:os';
 import type { Logger } from 'pino';
 import { buildConfig, type BuiltConfig } from '../config/builder.js';
 import { ConfigError } from '../config/config-error.js';
-import { loadConfigSource, type ConfigSource, type ConfigSpec, type FetchedConfig } from '../config/loader.js';
+import { configFilePath, loadConfigSource, type ConfigSource, type ConfigSpec, type FetchedConfig } from '../config/loader.js';
 import type { ProxyOptions } from '../options.js';
 import { Reply, type Request } from '../protocol/types.js';
 import type { BuildOptions } from '../routes/route-factory.js';
@@ -28,11 +28,12 @@ import { SpoolReplayer } from '../spool/replayer.js';
 import { RequestParser } from '../protocol/request-parser.js';
 import { collectDiscoverySpecs, specKey, type DiscoverySpec } from '../config/discovery.js';
 import { DnsMembers } from '../discovery/dns-members.js';
+import { ConfigDump, type DumpedConfig, type DumpOrigin } from '../fleet/config-dump.js';
 import { createEtcdClient, etcdAuthOf } from '../fleet/etcd-client.js';
 import { EtcdConfigSource } from '../fleet/etcd-config.js';
 import { etcdName, isEtcdUrl, parseEtcdUrl, type EtcdUrl } from '../fleet/etcd-url.js';
 
-/** How long a start waits for etcd before it gives up, ms. */
+/** How long a start waits for etcd before it falls back to the config dump, ms. */
 const ETCD_START_TIMEOUT_MS = 3000;
 
 /** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
@@ -183,6 +184,9 @@ export class ProxyCore {
   etcdConfig: EtcdConfigSource | null = null;
   /** What loads read in etcd mode: the latest snapshot from etcd (null until etcd first answers). */
   private fetched: FetchedConfig | null = null;
+  /** `--config-dump-root` (null = off), and the dump the active config was loaded from, if it was. */
+  readonly configDump: ConfigDump | null;
+  fromDump: DumpedConfig | null = null;
   private generation = 0;
   private readonly sessions = new Set<ClientSession>();
   private readonly servers: net.Server[] = [];
@@ -258,14 +262,15 @@ export class ProxyCore {
     this.admin = new Admin(this);
     this.dnsMembers = new DnsMembers({ servers: options.dnsServers, log: log.child({ subsystem: 'dns' }) });
     this.etcdUrl = options.configStr === null && options.config !== null && isEtcdUrl(options.config) ? parseEtcdUrl(options.config) : null;
+    this.configDump = options.configDumpRoot !== null ? new ConfigDump(options.configDumpRoot, log.child({ subsystem: 'config-dump' })) : null;
   }
 
-  // --- config from etcd (src/fleet/) ----------------------------------------------------------------------
+  // --- config from etcd, and config dumps (src/fleet/) ---------------------------------------------------
 
   /**
    * Before the first load of an `etcd://` config: read it (and its imports) and start watching. A put is
-   * then reloaded exactly as a changed file is. If etcd does not answer within ETCD_START_TIMEOUT_MS the
-   * first load fails (the source keeps trying until it is closed).
+   * then reloaded exactly as a changed file is. If etcd does not answer within ETCD_START_TIMEOUT_MS, the
+   * first load falls back to the config dump, and etcd's first answer replaces it.
    */
   async fetchConfig(): Promise<void> {
     const url = this.etcdUrl;
@@ -284,9 +289,50 @@ export class ProxyCore {
     this.fetched = await this.etcdConfig.start(ETCD_START_TIMEOUT_MS);
   }
 
-  /** Stop watching etcd. */
+  /** Where the config comes from, as config dumps name it; null for inline configs (never dumped). */
+  private dumpOrigin(): DumpOrigin | null {
+    if (this.etcdUrl !== null) return { kind: 'etcd', key: this.etcdUrl.key, name: etcdName(this.etcdUrl) };
+    const path = this.options.configStr === null && this.options.config !== null ? configFilePath(this.options.config) : null;
+    return path === null || path === '' ? null : { kind: 'file', path };
+  }
+
+  /**
+   * Read the config source. The first load, when the source cannot be read (etcd unreachable, a missing key
+   * or file), uses the config dump if it is younger than --max-dumped-config-age, and says so at warn
+   * (unless `quiet`: the DNS pre-resolution reads it too).
+   */
+  private readSource(quiet = false): { source: ConfigSource; dump: DumpedConfig | null } {
+    try {
+      return { source: loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions), dump: null };
+    } catch (err) {
+      const origin = this.dumpOrigin();
+      if (this.active !== undefined || this.configDump === null || origin === null || !(err instanceof ConfigError) || err.code !== 'MCP_ERR_CONFIG_READ') throw err;
+      const { dump, why } = this.configDump.load(origin, this.options.maxDumpedConfigAgeSec * 1000);
+      if (dump === null) {
+        if (!quiet) this.log.warn({ reason: why }, 'config dump not used');
+        throw err;
+      }
+      const source = loadConfigSource({ fetched: dump.fetched }, process.cwd(), this.buildOptions);
+      if (!quiet) this.log.warn(
+        { err: err.message, dump: dump.file, savedAt: new Date(dump.savedAt).toISOString(), ageS: Math.round((Date.now() - dump.savedAt) / 1000), md5: dump.md5 },
+        'config source unreadable at start: serving the dumped config until the source answers',
+      );
+      return { source, dump };
+    }
+  }
+
+  /** After a successful load: save it under --config-dump-root, and note when it came from the dump. */
+  private afterLoad(source: ConfigSource, dump: DumpedConfig | null): void {
+    if (dump === null && this.fromDump !== null) this.log.warn({ config: source.sourcePath, md5: source.md5 }, 'config source answered: no longer serving the dumped config');
+    this.fromDump = dump;
+    const origin = this.dumpOrigin();
+    if (dump === null && origin !== null) this.configDump?.save(origin, source);
+  }
+
+  /** Stop watching etcd and finish writing the config dump. */
   async closeConfigSources(): Promise<void> {
     await this.etcdConfig?.close();
+    await this.configDump?.flush();
   }
 
   // --------------------------------------------------------------------------------------------------------
@@ -298,7 +344,7 @@ export class ProxyCore {
   async resolveMembers(): Promise<void> {
     let specs: DiscoverySpec[];
     try {
-      specs = collectDiscoverySpecs(loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions).data);
+      specs = collectDiscoverySpecs(this.readSource(true).source.data);
     } catch {
       return;
     }
@@ -345,11 +391,12 @@ export class ProxyCore {
   loadConfig(): ActiveConfig {
     this.stats.configLastAttempt = Date.now();
     let source: ConfigSource;
+    let dump: DumpedConfig | null;
     let built: BuiltConfig;
     let policy: AuthorizationPolicy | null;
     let specs: DiscoverySpec[];
     try {
-      source = loadConfigSource(this.configSpec(), process.cwd(), this.buildOptions);
+      ({ source, dump } = this.readSource());
       specs = collectDiscoverySpecs(source.data);
       if (!this.dnsMembers.hasAll(specs)) {
         if (this.active !== undefined) this.resolveThenReload(specs);
@@ -376,6 +423,7 @@ export class ProxyCore {
     for (const d of built.destinations) keep.add(d as UpstreamDestination);
     this.destinations.retainOnly(keep, 5_000, this.log);
     this.watchMembers(specs);
+    this.afterLoad(source, dump);
     return active;
   }
 
@@ -470,6 +518,9 @@ export class ProxyCore {
 
   /** Files to watch for hot reload. */
   watchedFiles(): readonly string[] {
+    // Serving a dumped copy of a file config: watch the file, so its return is a reload.
+    const origin = this.fromDump !== null ? this.dumpOrigin() : null;
+    if (origin?.kind === 'file') return [origin.path];
     return this.active?.source.files ?? [];
   }
 }

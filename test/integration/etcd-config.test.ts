@@ -6,10 +6,15 @@
  * - etcd killed: traffic goes on, and a put after etcd is back is applied (the watch resumes from the last
  *   revision it saw);
  * - the revision to resume from compacted while mcrelay was cut off: it reads the key again;
- * - `@import` of keys relative to the config's key, and changes to an imported key.
+ * - `@import` of keys relative to the config's key, and changes to an imported key;
+ * - a start while etcd is down serves the config dump, and switches to etcd when it answers; a dump older
+ *   than --max-dumped-config-age is not used; a file config uses the dump the same way.
  * Which config serves is read from `get __mcrouter__.config_md5_digest` and from where a set lands.
  */
 import { createHash } from 'node:crypto';
+import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EtcdServer, startConfigRelay, TcpGate, type ConfigRelay } from './helpers/etcd.js';
 import { Load } from './helpers/load-client.js';
@@ -59,6 +64,12 @@ describe('config from etcd', () => {
   let a: MemcachedServer;
   let b: MemcachedServer;
   const relays: ConfigRelay[] = [];
+  const dirs: string[] = [];
+  const tmp = (): string => {
+    const d = mkdtempSync(join(tmpdir(), 'mcrelay-etcd-test-'));
+    dirs.push(d);
+    return d;
+  };
   const relay = async (config: string, args: readonly string[] = []): Promise<ConfigRelay> => {
     const r = await startConfigRelay(config, ['--log-level', 'debug', ...args]);
     relays.push(r);
@@ -76,6 +87,7 @@ describe('config from etcd', () => {
     await etcd?.close();
     await a?.stop();
     await b?.stop();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
 
   it('applies a put within 1 s under traffic, with no failed request', async () => {
@@ -222,6 +234,55 @@ describe('config from etcd', () => {
     await etcd.put(key, 'pools: "@import(pools.json)"\nroute: "@import(missing)"\n');
     while ((await statValue(c, 'config_failures')) === failures && Date.now() - t0 < 3000) await sleep(20);
     expect(r.output()).toMatch(/"path":"\/route".*\/mcrelay\/imp\/app\/missing does not exist/);
+    await c.close();
+  });
+
+  it('starts from the config dump while etcd is down, then switches to etcd when it answers', async () => {
+    const key = '/mcrelay/dump/config';
+    const dumpRoot = tmp();
+    await etcd.put(key, poolConfig(a.address));
+    const first = await relay(etcd.url(key), ['--config-dump-root', dumpRoot]);
+    await first.close();
+    await etcd.kill();
+    try {
+      const started = Date.now();
+      const r = await relay(etcd.url(key), ['--config-dump-root', dumpRoot]);
+      const startMs = Date.now() - started;
+      const c = await connect(r.port);
+      expect(await digest(c)).toBe(md5(poolConfig(a.address)));
+      expect(await landsOn(c, 'dump:1', [a, b])).toEqual([a.address]);
+      const warn = r.output().split('\n').find((l) => l.includes('serving the dumped config'));
+      expect(JSON.parse(warn ?? '{}')).toMatchObject({ level: 40 });
+      console.log(`[etcd-config] start with etcd down: serving from the dump after ${startMs} ms`);
+      // A dump older than --max-dumped-config-age is not used: the start fails.
+      await sleep(1100);
+      const old = await startConfigRelay(etcd.url(key), ['--config-dump-root', dumpRoot, '--max-dumped-config-age', '1'], { expectExit: true });
+      expect(await old.exited).toBe(3);
+      expect(old.output()).toContain('config dump not used');
+      await etcd.restart();
+      await etcd.put(key, poolConfig(b.address));
+      await waitForDigest(c, poolConfig(b.address), 5000);
+      expect(r.output()).toContain('no longer serving the dumped config');
+      await c.close();
+    } finally {
+      await etcd.restart();
+    }
+  });
+
+  it('uses the dump for a file config too, and goes back to the file when it returns', async () => {
+    const dir = tmp();
+    const dumpRoot = tmp();
+    const file = join(dir, 'mcrelay.json');
+    writeFileSync(file, poolConfig(a.address));
+    const first = await relay(`file:${file}`, ['--config-dump-root', dumpRoot]);
+    await first.close();
+    renameSync(file, `${file}.away`);
+    const r = await relay(`file:${file}`, ['--config-dump-root', dumpRoot, '--reconfiguration-delay-ms', '50']);
+    const c = await connect(r.port);
+    expect(await digest(c)).toBe(md5(poolConfig(a.address)));
+    expect(r.output()).toContain('serving the dumped config');
+    writeFileSync(file, poolConfig(b.address));
+    await waitForDigest(c, poolConfig(b.address), 3000);
     await c.close();
   });
 });
