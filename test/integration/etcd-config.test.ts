@@ -2,7 +2,8 @@
  * `--config etcd://…` against a real etcd 3.4 (Debian's) and real memcached, all on loopback:
  * - a put is applied within 1 s while clients keep sending, and no request fails (the put → applied time
  *   is printed);
- * - a bad put is rejected with its JSON pointer, counted in config_failures, and the old config serves;
+ * - a bad put (or a delete) is rejected with its JSON pointer, counted in config_failures, and the old
+ *   config serves;
  * - etcd killed: traffic goes on, and a put after etcd is back is applied (the watch resumes from the last
  *   revision it saw);
  * - the revision to resume from compacted while mcrelay was cut off: it reads the key again;
@@ -137,6 +138,12 @@ describe('config from etcd', () => {
     expect(rejected.length).toBe(2);
     expect(JSON.parse(rejected[0] ?? '{}')).toMatchObject({ path: '/route', err: expect.stringContaining('NoSuchRoute') as unknown });
     expect(rejected[1]).toContain(`etcd://${etcd.endpoint}${key}:1:`);
+    // A deleted key is rejected the same way.
+    await etcd.del(key);
+    while ((await statValue(c, 'config_failures')) < 3 && Date.now() < deadline + 4000) await sleep(20);
+    expect(await statValue(c, 'config_failures')).toBe(3);
+    expect(r.output()).toContain('it does not exist');
+    expect(await landsOn(c, 'bad:deleted', [a, b])).toEqual([a.address]);
     // The fix is another put.
     await etcd.put(key, poolConfig(b.address));
     await waitForDigest(c, poolConfig(b.address), 1000);

@@ -12,6 +12,9 @@
  *
  * - `kill()` is an outage (SIGKILL, the ports stop answering); `restart()` starts it again on the same
  *   ports and data dir, so keys and revisions survive.
+ * - `{ tls }` serves clients over TLS and requires client certificates signed by the CA
+ *   (`--client-cert-auth`); etcdctl then uses the given client pair. `enableAuth(...)` adds users and
+ *   turns etcd's auth on; etcdctl then writes as root.
  * - `TcpGate` sits between mcrelay and etcd: `block()` cuts every connection and refuses new ones while
  *   etcd stays up (so a test can write and compact behind mcrelay's back), `open()` lets it through again.
  */
@@ -27,15 +30,32 @@ import { answersVersion, trackChild } from './real-memcached.js';
 
 const run = promisify(execFile);
 
+export interface EtcdTls {
+  /** Server certificate and key (for 127.0.0.1), and the CA that signs client certificates. */
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: string;
+  /** The client pair etcdctl uses. */
+  readonly clientCert: string;
+  readonly clientKey: string;
+}
+
+export interface EtcdOptions {
+  readonly tls?: EtcdTls;
+}
+
 export class EtcdServer {
   private child: ChildProcess | null = null;
   private output = '';
   private exited: Promise<void> = Promise.resolve();
+  /** `user:password` etcdctl writes as, once auth is on. */
+  private rootUser: string | null = null;
 
   private constructor(
     readonly clientPort: number,
     readonly peerPort: number,
     readonly dataDir: string,
+    private readonly opts: EtcdOptions,
   ) {}
 
   /** `127.0.0.1:P`, for `etcd://…` URLs and etcdctl. */
@@ -49,11 +69,11 @@ export class EtcdServer {
   }
 
   /** Start etcd on two free ports (retried on new ports when one was taken meanwhile). */
-  static async start(): Promise<EtcdServer> {
+  static async start(opts: EtcdOptions = {}): Promise<EtcdServer> {
     let last: unknown;
     for (let attempt = 0; attempt < 5; attempt++) {
       const dir = mkdtempSync(join(tmpdir(), 'mcrelay-etcd-'));
-      const e = new EtcdServer(await getFreePort(), await getFreePort(), dir);
+      const e = new EtcdServer(await getFreePort(), await getFreePort(), dir, opts);
       try {
         await e.launch();
         return e;
@@ -67,9 +87,12 @@ export class EtcdServer {
   }
 
   private async launch(): Promise<void> {
-    const client = `http://${LOOPBACK}:${this.clientPort}`;
+    const tls = this.opts.tls;
+    const client = `${tls === undefined ? 'http' : 'https'}://${LOOPBACK}:${this.clientPort}`;
     const peer = `http://${LOOPBACK}:${this.peerPort}`;
+    const tlsArgs = tls === undefined ? [] : ['--cert-file', tls.cert, '--key-file', tls.key, '--trusted-ca-file', tls.ca, '--client-cert-auth'];
     const args = [
+      ...tlsArgs,
       '--data-dir', this.dataDir, '--name', 'default',
       '--listen-client-urls', client, '--advertise-client-urls', client,
       '--listen-peer-urls', peer, '--initial-advertise-peer-urls', peer, '--initial-cluster', `default=${peer}`,
@@ -107,11 +130,28 @@ export class EtcdServer {
 
   /** Run etcdctl against this server; resolves with its stdout. */
   async ctl(args: readonly string[], timeoutMs = 5000): Promise<string> {
-    const { stdout } = await run('etcdctl', ['--endpoints', this.endpoint, `--command-timeout=${Math.ceil(timeoutMs / 1000)}s`, ...args], {
+    const tls = this.opts.tls;
+    const tlsArgs = tls === undefined ? [] : ['--cacert', tls.ca, '--cert', tls.clientCert, '--key', tls.clientKey];
+    const userArgs = this.rootUser === null ? [] : ['--user', this.rootUser];
+    const { stdout } = await run('etcdctl', ['--endpoints', this.endpoint, ...tlsArgs, ...userArgs, `--command-timeout=${Math.ceil(timeoutMs / 1000)}s`, ...args], {
       env: { ...process.env, ETCDCTL_API: '3' },
       timeout: timeoutMs + 2000,
     });
     return stdout;
+  }
+
+  /**
+   * Turn etcd's auth on: a root user, and `user` with read access to keys under `prefix` only. From then on
+   * etcdctl writes as root.
+   */
+  async enableAuth(user: string, password: string, prefix: string): Promise<void> {
+    await this.ctl(['user', 'add', 'root', '--new-user-password=root-pw']);
+    await this.ctl(['user', 'add', user, `--new-user-password=${password}`]);
+    await this.ctl(['role', 'add', 'config-reader']);
+    await this.ctl(['role', 'grant-permission', 'config-reader', 'read', '--prefix=true', prefix]);
+    await this.ctl(['user', 'grant-role', user, 'config-reader']);
+    await this.ctl(['auth', 'enable']);
+    this.rootUser = 'root:root-pw';
   }
 
   async put(key: string, value: string): Promise<void> {
