@@ -18,23 +18,43 @@ import { RequestParser, type LocalOp, type RequestSink } from '../../src/protoco
 import { Request, type Op, type Reply } from '../../src/protocol/types.js';
 import { Connection, KeyBatch, type KeySink } from '../../src/upstream/connection.js';
 
-/** xorshift128+ (deterministic from a seed). */
+/**
+ * xoshiro128** over four 32-bit words (period 2^128 - 1), seeded through splitmix32, deterministic from a
+ * seed. (The xorshift variant it replaces mixed 32-bit halves of a 64-bit design and cycled after 8,190
+ * outputs, so a "10^7-input" run replayed a few thousand inputs.)
+ */
 export class Rng {
-  private a: number;
-  private b: number;
+  private s0: number;
+  private s1: number;
+  private s2: number;
+  private s3: number;
   constructor(seed: number) {
-    this.a = seed | 0 || 1;
-    this.b = (seed * 2654435761) | 0 || 2;
+    let z = seed >>> 0;
+    const split = (): number => {
+      z = (z + 0x9e3779b9) | 0;
+      let t = z ^ (z >>> 16);
+      t = Math.imul(t, 0x21f0aaad);
+      t ^= t >>> 15;
+      t = Math.imul(t, 0x735a2d97);
+      return (t ^ (t >>> 15)) | 0;
+    };
+    this.s0 = split();
+    this.s1 = split();
+    this.s2 = split();
+    this.s3 = split();
+    if ((this.s0 | this.s1 | this.s2 | this.s3) === 0) this.s0 = 1;
   }
   u32(): number {
-    let x = this.a;
-    const y = this.b;
-    this.a = y;
-    x ^= x << 23;
-    x ^= x >>> 17;
-    x ^= y ^ (y >>> 26);
-    this.b = x;
-    return (x + y) >>> 0;
+    const s1 = this.s1;
+    const r = Math.imul(rotl(Math.imul(s1, 5), 7), 9) >>> 0;
+    const t = s1 << 9;
+    this.s2 ^= this.s0;
+    this.s3 ^= s1;
+    this.s1 = s1 ^ this.s2;
+    this.s0 ^= this.s3;
+    this.s2 ^= t;
+    this.s3 = rotl(this.s3, 11);
+    return r;
   }
   int(n: number): number {
     return this.u32() % n;
@@ -45,6 +65,10 @@ export class Rng {
   chance(p: number): boolean {
     return this.u32() / 4294967296 < p;
   }
+}
+
+function rotl(x: number, k: number): number {
+  return (x << k) | (x >>> (32 - k));
 }
 
 export const CLIENT_SEEDS: readonly string[] = [
