@@ -69,12 +69,12 @@ describe('mcrelay CLI', () => {
     const file = join(dir, 'c.yaml');
     writeFileSync(file, `pools:\n  A:\n    servers: ["${mc.address}"]\nroute: PoolRoute|A\n`);
     const port = await getFreePort();
-    const p = await start(['-f', file, '-p', String(port), '--stats-root', '/nonexistent', '--use-asynclog-version2', '--proxy-threads', 'auto'], port);
+    const p = await start(['-f', file, '-p', String(port), '--debug-fifo-root', '/nonexistent', '--use-asynclog-version2', '--proxy-threads', 'auto'], port);
     try {
       const c = await connect(port);
       expect((await c.roundTrip('set k 0 0 1\r\nv\r\nget k\r\n')).toString()).toBe('STORED\r\nVALUE k 0 1\r\nv\r\nEND\r\n');
       c.destroy();
-      expect(p.output()).toMatch(/"level":40.*"flag":"--stats-root".*unknown option ignored/);
+      expect(p.output()).toMatch(/"level":40.*"flag":"--debug-fifo-root".*unknown option ignored/);
       expect(p.output()).toContain('"flag":"--proxy-threads"');
     } finally {
       p.child.kill('SIGTERM');
