@@ -351,8 +351,9 @@ function normalizeCas(reply: Buffer): Buffer {
     const line = reply.toString('latin1', pos, nl + 1);
     let replaced = line;
     let dataLength = -1;
-    const value = /^VALUE (\S+) (\d+) (\d+)( \d+)?\r\n$/.exec(line);
-    const meta = /^(VA \d+|HD|EN|NF|NS|EX)((?: \S+)*)\r\n$/.exec(line);
+    // A key is any bytes but a space (memcached keeps \r, tabs and control bytes in keys).
+    const value = /^VALUE ([^ ]+) (\d+) (\d+)( \d+)?\r\n$/.exec(line);
+    const meta = /^(VA \d+|HD|EN|NF|NS|EX)((?: [^ ]+)*)\r\n$/.exec(line);
     if (value) {
       dataLength = Number(value[3]);
       if (value[4]) replaced = `VALUE ${value[1]} ${value[2]} ${value[3]} <cas>\r\n`;
