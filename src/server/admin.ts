@@ -339,6 +339,8 @@ export class Admin {
       ['config_last_attempt', Math.floor(s.configLastAttempt / 1000)],
       ['config_last_success', Math.floor(s.configLastSuccess / 1000)],
       ['config_failures', s.configFailures],
+      // mcrouter: 1 while the config serving was read from --config-dump-root rather than its source.
+      ['configs_from_disk', core.fromDump !== null ? 1 : 0],
       ['duration_us', Math.round(s.avgDurationUs())],
       ['duration_get_us', Math.round(avgUs(s, GET_OPS))],
       ['duration_update_us', Math.round(avgUs(s, UPDATE_OPS))],
