@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFreePort, waitForPort } from './helpers/ports.js';
 import { ensureBuilt, REPO_ROOT, startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
+import { flushBackends, placeThrough } from './helpers/placement.js';
 import { startMemcached, trackChild, type MemcachedServer } from './helpers/real-memcached.js';
 
 const KEYS = 2000;
@@ -117,52 +118,18 @@ function keyAt(i: number): string {
 }
 const KEY_LIST = Array.from({ length: KEYS }, (_, i) => keyAt(i));
 
-/** Set every key through the proxy (pipelined), then find which backend holds each (-1: none). */
-async function placeThrough(port: number, keys: readonly string[]): Promise<number[]> {
-  const client = await connect(port);
-  try {
-    await client.send(keys.map((k) => `set ${k} 0 0 1\r\nx\r\n`).join(''));
-    const reply = await client.read('STORED\r\n'.length * keys.length, 20_000);
-    expect(reply.toString()).toBe('STORED\r\n'.repeat(keys.length));
-  } finally {
-    client.destroy();
-  }
-  return locate(keys);
-}
-
-async function locate(keys: readonly string[]): Promise<number[]> {
-  const where = new Array<number>(keys.length).fill(-1);
-  for (let b = 0; b < direct.length; b++) {
-    const c = direct[b] as RawClient;
-    const out = await c.roundTrip(keys.map((k) => `mg ${k} k\r\n`).join(''), 20_000);
-    const lines = out.toString('utf8').split('\r\n').filter((l) => l.length > 0);
-    expect(lines.length).toBe(keys.length);
-    lines.forEach((l, i) => {
-      if (l.startsWith('HD')) {
-        expect(where[i], `key ${keys[i]} on two backends`).toBe(-1);
-        where[i] = b;
-      }
-    });
-  }
-  return where;
-}
-
-async function flushBackends(): Promise<void> {
-  for (const c of direct) expect((await c.roundTrip('flush_all\r\n')).toString()).toBe('OK\r\n');
-}
-
 /** Place KEY_LIST through nutcracker's `ncPort`, then through mcrelay running `imported`; compare. */
 async function comparePlacement(ncPort: number, imported: Imported): Promise<void> {
-  await flushBackends();
-  const viaNutcracker = await placeThrough(ncPort, KEY_LIST);
+  await flushBackends(direct);
+  const viaNutcracker = await placeThrough(ncPort, direct, KEY_LIST);
   expect(viaNutcracker.every((b) => b >= 0)).toBe(true);
   // Every backend got keys, so agreement is not trivial.
   expect(new Set(viaNutcracker).size).toBe(backends.length);
-  await flushBackends();
+  await flushBackends(direct);
   let relay: RelayProcess | null = null;
   try {
     relay = await startRelay({ config: imported.config, args: imported.flags });
-    const viaRelay = await placeThrough(relay.port, KEY_LIST);
+    const viaRelay = await placeThrough(relay.port, direct, KEY_LIST);
     const misplaced = KEY_LIST.filter((_, i) => viaNutcracker[i] !== viaRelay[i]);
     expect(misplaced.length, `misplaced, e.g. ${misplaced.slice(0, 5).join(' ')}`).toBe(0);
     // Every flag the import printed is one mcrelay knows.
@@ -282,11 +249,11 @@ describe('mcrelay import twemproxy places keys as nutcracker does', () => {
   it('keys shaped like a routing prefix are served and stored under their full name', async () => {
     const { file, listen } = await writeYaml(ONE_POOL_CASES[0]?.yaml ?? '');
     const imported = importOne(file, listen[0] ?? 0);
-    await flushBackends();
+    await flushBackends(direct);
     const relay = await startRelay({ config: imported.config, args: imported.flags });
     try {
       const keys = Array.from({ length: 50 }, (_, i) => `/users/${i}/profile`);
-      const where = await placeThrough(relay.port, keys);
+      const where = await placeThrough(relay.port, direct, keys);
       expect(where.filter((b) => b < 0)).toEqual([]);
     } finally {
       await relay.close();

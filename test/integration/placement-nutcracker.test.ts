@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { getFreePort, waitForPort } from './helpers/ports.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect, type RawClient } from './helpers/raw-client.js';
+import { flushBackends, placeThrough } from './helpers/placement.js';
 import { startMemcached, trackChild, type MemcachedServer } from './helpers/real-memcached.js';
 
 const KEYS = 2000;
@@ -111,50 +112,18 @@ function mcrelayConfig(c: PoolCase): object {
   };
 }
 
-/** Set every key through the proxy (pipelined), then find which backend holds each. */
-async function placeThrough(port: number, keys: string[]): Promise<number[]> {
-  const client = await connect(port);
-  try {
-    const batch = keys.map((k) => `set ${k} 0 0 1\r\nx\r\n`).join('');
-    await client.send(batch);
-    const expected = 'STORED\r\n'.length * keys.length;
-    const reply = await client.read(expected, 20_000);
-    expect(reply.toString()).toBe('STORED\r\n'.repeat(keys.length));
-  } finally {
-    client.destroy();
-  }
-  const where = new Array<number>(keys.length).fill(-1);
-  for (let b = 0; b < direct.length; b++) {
-    const c = direct[b] as RawClient;
-    const out = await c.roundTrip(keys.map((k) => `mg ${k} k\r\n`).join(''), 20_000);
-    const lines = out.toString('utf8').split('\r\n').filter((l) => l.length > 0);
-    expect(lines.length).toBe(keys.length);
-    lines.forEach((l, i) => {
-      if (l.startsWith('HD')) {
-        expect(where[i], `key ${keys[i]} on two backends`).toBe(-1);
-        where[i] = b;
-      }
-    });
-  }
-  return where;
-}
-
-async function flushBackends(): Promise<void> {
-  for (const c of direct) expect((await c.roundTrip('flush_all\r\n')).toString()).toBe('OK\r\n');
-}
-
 describe('key placement: nutcracker vs mcrelay (hash_func Ketama) on the same servers', () => {
   for (const c of CASES) {
     it(c.name, async () => {
       const keys = Array.from({ length: KEYS }, (_, i) => keyAt(i));
-      await flushBackends();
+      await flushBackends(direct);
       const ncPort = await startNutcracker(c);
-      const viaNutcracker = await placeThrough(ncPort, keys);
-      await flushBackends();
+      const viaNutcracker = await placeThrough(ncPort, direct, keys);
+      await flushBackends(direct);
       let relay: RelayProcess | null = null;
       try {
         relay = await startRelay({ config: mcrelayConfig(c) });
-        const viaRelay = await placeThrough(relay.port, keys);
+        const viaRelay = await placeThrough(relay.port, direct, keys);
         expect(viaNutcracker.every((b) => b >= 0)).toBe(true);
         // Every backend got some keys, so the comparison is not trivially equal.
         expect(new Set(viaNutcracker).size).toBe(backends.length);
