@@ -319,25 +319,31 @@ describe('noisy neighbours', () => {
   });
 });
 
+/**
+ * A relay over one memcached that is stopped (SIGSTOP: requests pile up at the destination), with long
+ * timeouts and TKO out of the way, and three clients: A (the backlog), B (the newcomer) and an admin one.
+ */
+async function stoppedServerWithClients(caps: readonly string[]) {
+  const m = await startMemcached();
+  cleanup.push(() => m.stop());
+  const relay = await startRelay({ config: onePoolConfig([m.address]), args: [...caps, '-t', '10000', '--timeouts-until-tko', '100000'] });
+  cleanup.push(() => relay.close());
+  m.pause();
+  cleanup.push(() => m.resume());
+  const a = await connect(relay.port, { timeoutMs: 20_000 });
+  const b = await connect(relay.port, { timeoutMs: 20_000 });
+  const admin = await connect(relay.port);
+  cleanup.push(() => {
+    a.destroy();
+    b.destroy();
+    admin.destroy();
+  });
+  return { m, a, b, admin };
+}
+
 describe('fairness at the caps', () => {
   test('in-flight cap: another client\'s get is answered after a few of a 1,000-request backlog, not after all of it', async () => {
-    const m = await startMemcached();
-    cleanup.push(() => m.stop());
-    const relay = await startRelay({
-      config: onePoolConfig([m.address]),
-      args: ['--target-max-inflight-requests', '8', '-t', '10000', '--timeouts-until-tko', '100000'],
-    });
-    cleanup.push(() => relay.close());
-    m.pause();
-    cleanup.push(() => m.resume());
-    const a = await connect(relay.port, { timeoutMs: 20_000 });
-    const b = await connect(relay.port, { timeoutMs: 20_000 });
-    const admin = await connect(relay.port);
-    cleanup.push(() => {
-      a.destroy();
-      b.destroy();
-      admin.destroy();
-    });
+    const { m, a, b, admin } = await stoppedServerWithClients(['--target-max-inflight-requests', '8']);
     // A's gets: 8 in flight to the stopped server, the rest waiting at the destination.
     await a.send(Array.from({ length: 1000 }, (_, i) => `get a${i}\r\n`).join(''));
     const pending = async (): Promise<number> => Number(/pending_reqs:(\d+)/.exec((await admin.roundTrip('stats servers\r\n')).toString())?.[1] ?? -1);
@@ -370,20 +376,7 @@ describe('fairness at the caps', () => {
   });
 
   test('pending cap without an in-flight cap: a client pipelining past it does not get another client refused', async () => {
-    const m = await startMemcached();
-    cleanup.push(() => m.stop());
-    const relay = await startRelay({ config: onePoolConfig([m.address]), args: ['--target-max-pending-requests', '20', '-t', '10000', '--timeouts-until-tko', '100000'] });
-    cleanup.push(() => relay.close());
-    m.pause();
-    cleanup.push(() => m.resume());
-    const a = await connect(relay.port, { timeoutMs: 20_000 });
-    const b = await connect(relay.port, { timeoutMs: 20_000 });
-    const admin = await connect(relay.port);
-    cleanup.push(() => {
-      a.destroy();
-      b.destroy();
-      admin.destroy();
-    });
+    const { m, a, b, admin } = await stoppedServerWithClients(['--target-max-pending-requests', '20']);
     await a.send(Array.from({ length: 100 }, (_, i) => `get a${i}\r\n`).join(''));
     const inflight = async (): Promise<number> => Number(/inflight_reqs:(\d+)/.exec((await admin.roundTrip('stats servers\r\n')).toString())?.[1] ?? -1);
     const t0 = Date.now();
