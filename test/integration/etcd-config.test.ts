@@ -48,6 +48,13 @@ async function waitForDigest(c: RawClient, text: string, timeoutMs: number, sinc
   throw new Error(`config ${want} not applied within ${timeoutMs} ms (serving ${await digest(c)})`);
 }
 
+/** The relay's log, once it holds `text` (lines reach us through a pipe, a moment after the fact). */
+async function logHas(r: ConfigRelay, text: string, timeoutMs = 3000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (!r.output().includes(text) && Date.now() < deadline) await sleep(20);
+  return r.output();
+}
+
 /** Where a key set through the relay landed: the memcached that has it. */
 async function landsOn(relay: RawClient, key: string, servers: readonly MemcachedServer[]): Promise<string[]> {
   expect((await relay.roundTrip(`set ${key} 0 0 2\r\nok\r\n`)).toString('latin1')).toBe('STORED\r\n');
@@ -142,7 +149,7 @@ describe('config from etcd', () => {
     await etcd.del(key);
     while ((await statValue(c, 'config_failures')) < 3 && Date.now() < deadline + 4000) await sleep(20);
     expect(await statValue(c, 'config_failures')).toBe(3);
-    expect(r.output()).toContain('it does not exist');
+    expect(await logHas(r, 'it does not exist')).toContain('it does not exist');
     expect(await landsOn(c, 'bad:deleted', [a, b])).toEqual([a.address]);
     // The fix is another put.
     await etcd.put(key, poolConfig(b.address));
@@ -169,7 +176,7 @@ describe('config from etcd', () => {
     expect(during).toBeGreaterThan(50);
     expect(stats.errors).toEqual(new Map());
     expect(applied).toBeLessThan(2000 + 1000); // reconnect backoff cap (2 s) plus the apply
-    const log = r.output();
+    const log = await logHas(r, 'watch resumed from the last revision seen');
     expect(log).toContain('etcd: watch disconnected');
     expect(log).toMatch(/"fromRevision":"\d+".*watch resumed from the last revision seen/);
     await c.close();
@@ -191,7 +198,7 @@ describe('config from etcd', () => {
       expect(await digest(c)).toBe(md5(poolConfig(a.address)));
       gate.open();
       await waitForDigest(c, last, 5000);
-      expect(r.output()).toContain('watch cancelled by etcd (revision compacted?)');
+      expect(await logHas(r, 'watch cancelled by etcd (revision compacted?)')).toContain('watch cancelled by etcd (revision compacted?)');
       // And the new watch works.
       await etcd.put(key, poolConfig(a.address));
       await waitForDigest(c, poolConfig(a.address), 1000);
@@ -240,7 +247,7 @@ describe('config from etcd', () => {
     const failures = await statValue(c, 'config_failures');
     await etcd.put(key, 'pools: "@import(pools.json)"\nroute: "@import(missing)"\n');
     while ((await statValue(c, 'config_failures')) === failures && Date.now() - t0 < 3000) await sleep(20);
-    expect(r.output()).toMatch(/"path":"\/route".*\/mcrelay\/imp\/app\/missing does not exist/);
+    expect(await logHas(r, '/mcrelay/imp/app/missing does not exist')).toMatch(/"path":"\/route".*\/mcrelay\/imp\/app\/missing does not exist/);
     await c.close();
   });
 
@@ -265,11 +272,11 @@ describe('config from etcd', () => {
       await sleep(1100);
       const old = await startConfigRelay(etcd.url(key), ['--config-dump-root', dumpRoot, '--max-dumped-config-age', '1'], { expectExit: true });
       expect(await old.exited).toBe(3);
-      expect(old.output()).toContain('config dump not used');
+      expect(await logHas(old, 'config dump not used')).toContain('config dump not used');
       await etcd.restart();
       await etcd.put(key, poolConfig(b.address));
       await waitForDigest(c, poolConfig(b.address), 5000);
-      expect(r.output()).toContain('no longer serving the dumped config');
+      expect(await logHas(r, 'no longer serving the dumped config')).toContain('no longer serving the dumped config');
       await c.close();
     } finally {
       await etcd.restart();
@@ -287,7 +294,7 @@ describe('config from etcd', () => {
     const r = await relay(`file:${file}`, ['--config-dump-root', dumpRoot, '--reconfiguration-delay-ms', '50']);
     const c = await connect(r.port);
     expect(await digest(c)).toBe(md5(poolConfig(a.address)));
-    expect(r.output()).toContain('serving the dumped config');
+    expect(await logHas(r, 'serving the dumped config')).toContain('serving the dumped config');
     writeFileSync(file, poolConfig(b.address));
     await waitForDigest(c, poolConfig(b.address), 3000);
     await c.close();
