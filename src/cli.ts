@@ -18,6 +18,7 @@ import { ReloadWatcher } from './server/reload.js';
 import { VERSION } from './version.js';
 import type { ConfigSpec } from './config/loader.js';
 import { readEtcdConfigOnce } from './fleet/etcd-config.js';
+import { runFleetCommand } from './fleet/fleet-command.js';
 import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
 import { etcdAuthOf } from './fleet/etcd-client.js';
 import { isClusterWorker, runPrimary } from './server/cluster.js';
@@ -25,6 +26,8 @@ import { isClusterWorker, runPrimary } from './server/cluster.js';
 async function main(argv: readonly string[]): Promise<number> {
   // `mcrelay import twemproxy FILE` is a subcommand: it prints configs and exits (src/import/).
   if (argv[0] === 'import') return runImportCommand(argv.slice(1));
+  // `mcrelay fleet status|rollout|promote|abort --config etcd://…` edits and reads rollouts (src/fleet/).
+  if (argv[0] === 'fleet') return runFleetCommand(argv.slice(1));
   let parsed;
   try {
     parsed = parseArgs(argv);

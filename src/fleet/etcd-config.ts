@@ -46,6 +46,10 @@ export interface EtcdConfigSourceOptions {
    * after a start without it. Not called for the snapshot start() resolves with.
    */
   readonly onChange: (config: FetchedConfig, reason: string) => void;
+  /** A plain value, not a config: its text is not scanned for `@import`s (the rollout record). */
+  readonly plain?: boolean;
+  /** The client is shared with others: close() leaves it open. */
+  readonly shared?: boolean;
 }
 
 class Closed extends Error {}
@@ -135,7 +139,7 @@ export class EtcdConfigSource {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([Promise.all(cancels), new Promise<void>((r) => (timer = setTimeout(r, CLOSE_WAIT_MS)))]);
     clearTimeout(timer);
-    this.opts.client.close();
+    if (this.opts.shared !== true) this.opts.client.close();
   }
 
   /** Keys watched now: the config's and every import it asks for. */
@@ -203,6 +207,7 @@ export class EtcdConfigSource {
   private async fetchImports(values: Map<string, string | null>, deadline: number | null): Promise<{ asked: readonly string[]; revisions: Map<string, string> }> {
     const revisions = new Map<string, string>();
     let asked: readonly string[] = [];
+    if (this.opts.plain === true) return { asked, revisions };
     for (let round = 0; round < MAX_IMPORT_ROUNDS; round++) {
       const scan = scanImports(this.snapshot(values), this.opts.globals);
       asked = scan.asked;

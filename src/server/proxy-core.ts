@@ -32,6 +32,9 @@ import { ConfigDump, type DumpedConfig, type DumpOrigin } from '../fleet/config-
 import { createEtcdClient, etcdAuthOf } from '../fleet/etcd-client.js';
 import { EtcdConfigSource } from '../fleet/etcd-config.js';
 import { etcdName, isEtcdUrl, parseEtcdUrl, type EtcdUrl } from '../fleet/etcd-url.js';
+import { RolloutAgent } from '../fleet/rollout-agent.js';
+import type { TrafficSample } from '../fleet/rollout.js';
+import { FINE_BUCKETS } from '../metrics/latency-histogram.js';
 
 /** How long a start waits for etcd before it falls back to the config dump, ms. */
 const ETCD_START_TIMEOUT_MS = 3000;
@@ -184,6 +187,8 @@ export class ProxyCore {
   etcdConfig: EtcdConfigSource | null = null;
   /** What loads read in etcd mode: the latest snapshot from etcd (null until etcd first answers). */
   private fetched: FetchedConfig | null = null;
+  /** Staged rollouts of an etcd config (`KEY/rollout`, `KEY/status/<host id>`). */
+  rollout: RolloutAgent | null = null;
   /** `--config-dump-root` (null = off), and the dump the active config was loaded from, if it was. */
   readonly configDump: ConfigDump | null;
   fromDump: DumpedConfig | null = null;
@@ -276,17 +281,39 @@ export class ProxyCore {
     const url = this.etcdUrl;
     if (url === null || this.etcdConfig !== null) return;
     const client = createEtcdClient(url, etcdAuthOf(this.options));
+    const rollout = new RolloutAgent({
+      url,
+      client,
+      globals: this.buildOptions,
+      log: this.log.child({ subsystem: 'rollout' }),
+      host: {
+        hostId: this.hostId,
+        serve: (config, reason) => {
+          this.fetched = config;
+          return this.draining || this.active === undefined ? true : this.reload(reason);
+        },
+        sample: () => this.trafficSample(),
+        active: () => (this.active === undefined ? null : { md5: this.active.source.md5, generation: this.active.generation }),
+      },
+    });
+    this.rollout = rollout;
     this.etcdConfig = new EtcdConfigSource({
       url,
       client,
       globals: this.buildOptions,
       log: this.log.child({ subsystem: 'etcd' }),
-      onChange: (config, reason) => {
-        this.fetched = config;
-        if (!this.draining && this.active !== undefined) this.reload(reason);
-      },
+      // The stable config: served unless this host runs a rollout's candidate.
+      onChange: (config, reason) => rollout.setStable(config, reason),
     });
     this.fetched = await this.etcdConfig.start(ETCD_START_TIMEOUT_MS);
+    rollout.start(this.fetched);
+  }
+
+  /** Client-visible replies so far (the rollout guard's input): all, errors, and their latency buckets. */
+  private trafficSample(): TrafficSample {
+    const buckets = new Float64Array(FINE_BUCKETS + 1);
+    for (const h of this.stats.latency) for (let i = 0; i < buckets.length; i++) buckets[i] = (buckets[i] as number) + (h.counts[i] ?? 0);
+    return { at: Date.now(), requests: this.stats.requestErrors + this.stats.requestSuccess, errors: this.stats.requestErrors, buckets };
   }
 
   /** Where the config comes from, as config dumps name it; null for inline configs (never dumped). */
@@ -326,11 +353,14 @@ export class ProxyCore {
     if (dump === null && this.fromDump !== null) this.log.warn({ config: source.sourcePath, md5: source.md5 }, 'config source answered: no longer serving the dumped config');
     this.fromDump = dump;
     const origin = this.dumpOrigin();
-    if (dump === null && origin !== null) this.configDump?.save(origin, source);
+    // A rollout's candidate is not dumped: a start from the dump serves the stable config.
+    if (dump === null && origin !== null && this.rollout?.role !== 'candidate') this.configDump?.save(origin, source);
+    this.rollout?.publish();
   }
 
   /** Stop watching etcd and finish writing the config dump. */
   async closeConfigSources(): Promise<void> {
+    await this.rollout?.close();
     await this.etcdConfig?.close();
     await this.configDump?.flush();
   }
