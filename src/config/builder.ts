@@ -54,6 +54,11 @@ export interface BuiltConfig {
   readonly destinations: ReadonlySet<Destination>;
   /** Every named route handle (named_handles and named objects in the tree). */
   readonly namedHandles: ReadonlyMap<string, RouteHandle>;
+  /**
+   * The member routes of each pool the tree uses (PoolRoute, `Pool|A`), in server order: what mcrouter's
+   * `__mcrouter__.pools` lists. Unused pools are absent, as in mcrouter.
+   */
+  readonly poolRoutes: ReadonlyMap<string, readonly RouteHandle[]>;
   /** Non-fatal findings, `<pointer>: <message>` (logged at warn; printed by --validate-config). */
   readonly warnings: readonly string[];
 }
@@ -172,7 +177,7 @@ export function buildConfig(data: unknown, ctx: BuildConfigContext): BuiltConfig
     }
   }
   const root = new RootRoute(table, options.routePrefix, { sendInvalidRouteToDefault: options.sendInvalidRouteToDefault, bigValueSplitThreshold: options.bigValueSplitThreshold ?? 0 });
-  return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named, warnings: b.warnings };
+  return { root, pools: b.allPools(), destinations: b.destinations, namedHandles: b.named, poolRoutes: b.usedPools(), warnings: b.warnings };
 }
 
 /** The RouteBuilder handed to factories; one per build. */
@@ -187,6 +192,8 @@ class TreeBuilder implements RouteBuilder {
   private readonly building = new Set<string>();
   /** Types of the factories currently inside build(), innermost last (prefixes fail() messages). */
   private readonly typeStack: string[] = [];
+  /** The `name` of each route object inside build(), innermost last (undefined for unnamed nodes). */
+  private readonly nameStack: (string | undefined)[] = [];
 
   constructor(
     private readonly registry: RouteRegistry,
@@ -216,6 +223,12 @@ class TreeBuilder implements RouteBuilder {
     return all;
   }
 
+  usedPools(): ReadonlyMap<string, readonly RouteHandle[]> {
+    const out = new Map<string, readonly RouteHandle[]>();
+    for (const [pool, routes] of this.poolRoutes) out.set(pool.name, routes);
+    return out;
+  }
+
   /** Build every entry of named_handles (those already built by a forward reference are skipped). */
   buildNamedHandles(): void {
     for (const name of [...this.pendingNamed.keys()]) this.resolveNamed(name);
@@ -227,6 +240,10 @@ class TreeBuilder implements RouteBuilder {
     const type = this.typeStack[this.typeStack.length - 1];
     const msg = type === undefined || message.startsWith(`${type}:`) ? message : `${type}: ${message}`;
     this.warnings.push(`${path}: ${msg}`);
+  }
+
+  nodeName(): string | undefined {
+    return this.nameStack[this.nameStack.length - 1];
   }
 
   fail(path: string, message: string): never {
@@ -254,7 +271,7 @@ class TreeBuilder implements RouteBuilder {
       const factory = this.factory(type, path);
       const opts = Object.create(null) as Obj;
       for (const k of Object.keys(node)) if (k !== 'type' && k !== 'name') opts[k] = cloneJson(node[k]);
-      const handle = this.buildTyped(factory, opts, path, false);
+      const handle = this.buildTyped(factory, opts, path, false, name);
       if (name !== undefined && !this.named.has(name)) {
         this.named.set(name, handle);
         this.pendingNamed.delete(name);
@@ -381,7 +398,7 @@ class TreeBuilder implements RouteBuilder {
     }
   }
 
-  private buildTyped(factory: RouteFactory, opts: Obj, path: string, shorthand: boolean): RouteHandle {
+  private buildTyped(factory: RouteFactory, opts: Obj, path: string, shorthand: boolean, name?: string): RouteHandle {
     const validate = validatorFor(factory);
     if (!validate(opts)) throw ajvToConfigError(validate.errors, path, factory.type, shorthand);
     // A "Type|rest" string only yields options the factory knows; objects may carry anything.
@@ -391,6 +408,7 @@ class TreeBuilder implements RouteBuilder {
       }
     }
     this.typeStack.push(factory.type);
+    this.nameStack.push(name);
     let handle: RouteHandle;
     try {
       handle = factory.build(opts, this, path);
@@ -402,6 +420,7 @@ class TreeBuilder implements RouteBuilder {
       throw this.wrap(factory, e, path);
     } finally {
       this.typeStack.pop();
+      this.nameStack.pop();
     }
     if (typeof handle !== 'object' || handle === null) {
       throw new ConfigError(path, `${factory.type}: the factory returned no route`, 'MCP_ERR_INTERNAL');

@@ -18,6 +18,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 export class AllAsyncRoute implements RouteHandle {
   readonly type = 'AllAsyncRoute';
   readonly name = 'AllAsyncRoute';
+  readonly routeNames: readonly string[] = ['all-async'];
 
   constructor(readonly children: readonly RouteHandle[]) {}
 

@@ -14,6 +14,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 export class AllFastestRoute implements RouteHandle {
   readonly type = 'AllFastestRoute';
   readonly name = 'AllFastestRoute';
+  readonly routeNames: readonly string[] = ['all-fastest'];
 
   constructor(readonly children: readonly RouteHandle[]) {
     if (children.length === 0) throw new Error('AllFastestRoute: children must be non-empty');

@@ -24,6 +24,7 @@ export function routeAllInitial(children: readonly RouteHandle[], req: Request, 
 export class AllInitialRoute implements RouteHandle {
   readonly type = 'AllInitialRoute';
   readonly name = 'AllInitialRoute';
+  readonly routeNames: readonly string[] = ['all-initial'];
 
   constructor(readonly children: readonly RouteHandle[]) {
     if (children.length === 0) throw new Error('AllInitialRoute: children must be non-empty');

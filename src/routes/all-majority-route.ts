@@ -50,6 +50,7 @@ export function routeAllMajority(children: readonly RouteHandle[], req: Request,
 export class AllMajorityRoute implements RouteHandle {
   readonly type = 'AllMajorityRoute';
   readonly name = 'AllMajorityRoute';
+  readonly routeNames: readonly string[] = ['all-majority'];
 
   constructor(readonly children: readonly RouteHandle[]) {
     if (children.length === 0) throw new Error('AllMajorityRoute: children must be non-empty');

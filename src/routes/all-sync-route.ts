@@ -40,6 +40,7 @@ export function traverseAll(children: readonly RouteHandle[], req: Request, t: T
 export class AllSyncRoute implements RouteHandle {
   readonly type = 'AllSyncRoute';
   readonly name = 'AllSyncRoute';
+  readonly routeNames: readonly string[] = ['all-sync'];
 
   /** @param children supplies at least two targets (the factory collapses smaller lists) */
   constructor(readonly children: readonly RouteHandle[]) {

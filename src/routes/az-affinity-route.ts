@@ -33,6 +33,8 @@ export type WritePolicy = 'all' | 'local' | 'majority';
 export class AzAffinityRoute implements RouteHandle {
   readonly type = 'AzAffinityRoute';
   readonly name: string;
+  /** mcrelay's own route (no mcrouter counterpart), named in mcrouter's style. */
+  readonly routeNames: readonly string[];
   /** Local zone first, then the others in config order. */
   private readonly all: readonly RouteHandle[];
 
@@ -48,6 +50,7 @@ export class AzAffinityRoute implements RouteHandle {
   ) {
     this.all = [local, ...remote];
     this.name = `AzAffinityRoute|${localZone}`;
+    this.routeNames = [`az-affinity|local_zone=${localZone}|write_policy=${writePolicy}`];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

@@ -27,6 +27,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 export class BalancedReplicaRoute implements RouteHandle {
   readonly type = 'BalancedReplicaRoute';
   readonly name = 'BalancedReplicaRoute';
+  readonly routeNames: readonly string[] = ['balanced-replica'];
   private readonly tries: number;
 
   /**

@@ -96,6 +96,7 @@ function worst(replies: readonly Reply[]): Reply {
 export class BigValueRoute implements RouteHandle {
   readonly type = 'BigValueRoute';
   readonly name = 'BigValueRoute';
+  readonly routeNames: readonly string[] = ['big-value'];
 
   constructor(
     readonly child: RouteHandle,

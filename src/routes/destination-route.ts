@@ -13,9 +13,10 @@
  * While a delete for a key is spooled, a set/add/ms of that key through this route is reported to the spool
  * (unless it certainly never reached the server), which cancels the replay: see src/spool/replayer.ts.
  */
+import { isIPv6 } from 'node:net';
 import { isFailoverError, Reply, type Op, type Request, type Result } from '../protocol/types.js';
 import type { DeleteSpool, Destination } from '../upstream/destination.js';
-import type { PoolInfo } from './route-factory.js';
+import type { PoolInfo, ServerSpec } from './route-factory.js';
 import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 const SPOOLED = new Reply('notfound', null);
@@ -30,9 +31,40 @@ function certainlyNotWritten(r: Result): boolean {
   return r === 'tko' || r === 'connect_error' || r === 'connect_timeout' || r === 'local_error' || r === 'notstored' || r === 'client_error';
 }
 
+/**
+ * The server as mcrouter's AccessPoint::toString writes it: `host:port:ascii:<security>:notcompressed`, an
+ * IPv6 address fully written out in brackets (`[0000:…:0001]`, as folly's toFullyQualified). mcrelay speaks
+ * ASCII to every server, caret pools included, so the protocol is always `ascii`.
+ */
+export function accessPointString(server: ServerSpec): string {
+  const host = isIPv6(server.host) ? `[${fullyQualifiedIPv6(server.host)}]` : server.host;
+  return `${host}:${server.port}:ascii:${server.security}:notcompressed`;
+}
+
+/** `::1` → `0000:0000:0000:0000:0000:0000:0000:0001` (an IPv4 tail becomes two groups; a `%zone` is dropped). */
+function fullyQualifiedIPv6(addr: string): string {
+  const zone = addr.indexOf('%');
+  let text = zone === -1 ? addr : addr.slice(0, zone);
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(text);
+  if (v4 !== null) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head = '', tail] = text.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const fill = tail === undefined ? [] : Array<string>(8 - left.length - right.length).fill('0');
+  return [...left, ...fill, ...right].map((g) => g.toLowerCase().padStart(4, '0')).join(':');
+}
+
 export class DestinationRoute implements RouteHandle {
   readonly type = 'DestinationRoute';
   readonly name: string;
+  /**
+   * mcrouter's DestinationRoute name: `host|pool=A|id=0|ap=<access point>|timeout=1000ms|keep_routing_prefix=false|msb=0`
+   * (msb, the failure domain, is always 0: failure_domains are not implemented).
+   */
+  readonly routeNames: readonly string[];
   private readonly timeoutMs: number;
   private readonly keepPrefix: boolean;
   private readonly spool: DeleteSpool | null;
@@ -44,6 +76,9 @@ export class DestinationRoute implements RouteHandle {
     readonly index: number,
   ) {
     this.name = `host|pool=${pool.name}|id=${index}|ssl=${pool.servers[index]?.security === 'ssl'}|ap=${destination.address}:TCP:ascii`;
+    const server = pool.servers[index];
+    const ap = server === undefined ? `${destination.address}:ascii:plain:notcompressed` : accessPointString(server);
+    this.routeNames = [`host|pool=${pool.name}|id=${index}|ap=${ap}|timeout=${pool.serverTimeoutMs}ms|keep_routing_prefix=${pool.keepRoutingPrefix}|msb=0`];
     this.timeoutMs = pool.serverTimeoutMs;
     this.keepPrefix = pool.keepRoutingPrefix;
     this.spool = pool.asynclog ? (destination.spool ?? null) : null;

@@ -14,6 +14,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 export class DevNullRoute implements RouteHandle {
   readonly type = 'DevNullRoute';
   readonly name = 'DevNullRoute';
+  readonly routeNames: readonly string[] = ['devnull'];
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     ctx.stats.devNullRequests++;

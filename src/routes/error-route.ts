@@ -38,6 +38,9 @@ export const MC_RES_NAMES: Readonly<Record<string, Result>> = Object.freeze({
   mc_res_deadline_exceeded: 'deadline_exceeded',
 });
 
+/** Our result → mcrouter's `mc_res_*` name (carbon::resultToString). */
+const RESULT_MC_RES: ReadonlyMap<Result, string> = new Map(Object.entries(MC_RES_NAMES).map(([mc, r]) => [r, mc]));
+
 export interface ErrorRouteOptions {
   response: string;
   result: string;
@@ -47,19 +50,24 @@ export interface ErrorRouteOptions {
 export class ErrorRoute implements RouteHandle {
   readonly type = 'ErrorRoute';
   readonly name: string;
+  /** mcrouter's `error|log|mc_res_local_error|<message>` (`no-log` without enable_logging; no message, no last part). */
+  readonly routeNames: readonly string[];
   private readonly reply: Reply;
 
   /**
    * @param message supplies the reply text ('' → the result's default text)
    * @param result supplies the result code of every reply (default `local_error`)
+   * @param enableLogging supplies enable_logging (default true, as mcrouter's ErrorRoute)
    */
   constructor(
     message: string,
     result: Result = 'local_error',
-    private readonly enableLogging: boolean = false,
+    private readonly enableLogging: boolean = true,
   ) {
     this.reply = Object.freeze(errorReply(result, message === '' ? null : message));
     this.name = message === '' ? 'ErrorRoute' : `ErrorRoute|${message}`;
+    const base = `error|${enableLogging ? 'log' : 'no-log'}|${RESULT_MC_RES.get(result) ?? `mc_res_${result}`}`;
+    this.routeNames = [message === '' ? base : `${base}|${message}`];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

@@ -54,6 +54,13 @@ export interface FailoverSettings {
   readonly limit: RatioTokenBucket | null;
   /** The failover order; the in-order policy when absent. */
   readonly policy?: FailoverPolicy;
+  /** The route object's `name`, which mcrouter shows in route_handles (`failover:<name>:failover_targets=N`). */
+  readonly name?: string;
+}
+
+/** mcrouter's FailoverRoute name: `failover`, or `failover:<name>:failover_targets=<children>` for a named route. */
+export function failoverRouteName(name: string | undefined, children: number): string {
+  return name === undefined || name === '' ? 'failover' : `failover:${name}:failover_targets=${children}`;
 }
 
 /** mcrouter's isTkoOrHardTkoResult: no work was done upstream, so failing over past it costs nothing. */
@@ -158,6 +165,7 @@ class FailoverAttempt implements FailoverCursor {
 export class FailoverRoute implements RouteHandle {
   readonly type: string = 'FailoverRoute';
   readonly name: string = 'FailoverRoute';
+  readonly routeNames: readonly string[];
   readonly policy: FailoverPolicy;
 
   /**
@@ -170,6 +178,7 @@ export class FailoverRoute implements RouteHandle {
   ) {
     if (children.length === 0) throw new Error('FailoverRoute: children must be non-empty');
     this.policy = settings.policy ?? IN_ORDER;
+    this.routeNames = [failoverRouteName(settings.name, children.length)];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
@@ -236,7 +245,8 @@ export function failoverSettings(o: FailoverOptions, b: RouteBuilder, path: stri
   if (o.tags !== undefined) route.tags = o.tags;
   const policy = failoverPolicyFrom(o.failover_policy, route, n, b, path, type);
   const limit = o.failover_limit === undefined ? null : new RatioTokenBucket(o.failover_limit.rate, o.failover_limit.burst);
-  return { errors: new FailoverErrors(o.failover_errors), limit, policy };
+  const name = b.nodeName?.();
+  return { errors: new FailoverErrors(o.failover_errors), limit, policy, ...(name === undefined ? {} : { name }) };
 }
 
 export interface FailoverRouteOptions extends FailoverOptions {

@@ -12,7 +12,7 @@
  * Limits / differences from mcrouter: `failover_exptime` ≤ 0 disables the cap; the deprecated `settings`
  * object is not accepted.
  */
-import { FAILOVER_OPTION_PROPERTIES, FailoverRoute, failoverSettings, type FailoverOptions, type FailoverSettings } from './failover-route.js';
+import { FAILOVER_OPTION_PROPERTIES, FailoverRoute, failoverRouteName, failoverSettings, type FailoverOptions, type FailoverSettings } from './failover-route.js';
 import { ModifyExptimeRoute } from './modify-exptime-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { RouteHandle } from './route-handle.js';
@@ -20,6 +20,8 @@ import type { RouteHandle } from './route-handle.js';
 export class FailoverWithExptimeRoute extends FailoverRoute {
   override readonly type: string = 'FailoverWithExptimeRoute';
   override readonly name: string = 'FailoverWithExptimeRoute';
+  /** mcrouter's FailoverRoute name; none without failover targets (mcrouter then returns `normal` itself). */
+  override readonly routeNames: readonly string[];
 
   /**
    * @param normal supplies the first target
@@ -34,6 +36,7 @@ export class FailoverWithExptimeRoute extends FailoverRoute {
   ) {
     const wrapped = failoverExptime > 0 ? failover.map((c) => new ModifyExptimeRoute(c, failoverExptime, 'min')) : failover;
     super([normal, ...wrapped], settings);
+    this.routeNames = failover.length === 0 ? [] : [failoverRouteName(settings?.name, 1 + failover.length)];
   }
 }
 

@@ -49,6 +49,7 @@ function resultName(n: string): Result {
 export class FaultInjectionRoute implements RouteHandle {
   readonly type = 'FaultInjectionRoute';
   readonly name = 'FaultInjectionRoute';
+  readonly routeNames: readonly string[] = ['fault-injection'];
   private readonly random: SeededRandom;
   private readonly startedAt: number;
   private readonly errorReply: Reply;

@@ -20,6 +20,7 @@ import type { SchemaObject } from 'ajv';
 import type { Request } from '../protocol/types.js';
 import { createSelector, HASH_FUNC_NAMES, type HashFuncName, type HashSpec, type Selector, type SelectorServer } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
+import { failoverRouteName } from './failover-route.js';
 import { FAILOVER_ERRORS_SCHEMA, failoverErrorsFrom, latestPicks, LatestRoute, type FailoverErrorsOption } from './latest-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema, type RouteBuilder } from './route-factory.js';
@@ -98,14 +99,26 @@ export function hashFuncAt(b: RouteBuilder, name: string | undefined, fallback: 
   return c.name;
 }
 
-/** `hash_func: "Latest"` on HashRoute or PoolRoute: mcrouter's LatestRoute over the same children. */
-export function latestFromHash(o: HashOptions, children: readonly RouteHandle[], weights: readonly number[] | null, b: RouteBuilder, path: string): RouteHandle {
+/**
+ * `hash_func: "Latest"` on HashRoute or PoolRoute: mcrouter's LatestRoute over the same children.
+ * @param name supplies the name mcrouter gives the failover route it builds (the HashRoute's `name`, or the pool's)
+ * @param above supplies route_handles lines mcrouter prints above it (a PoolRoute's `asynclog:<pool>`)
+ */
+export function latestFromHash(
+  o: HashOptions, children: readonly RouteHandle[], weights: readonly number[] | null, b: RouteBuilder, path: string,
+  name: string | undefined = b.nodeName?.(), above: readonly string[] = [],
+): RouteHandle {
   if (weights !== null && weights.length !== children.length) {
     b.fail(`${path}/weights`, `Latest: weights has ${weights.length} entries but there are ${children.length} children`);
   }
   if (children.length === 1) return children[0] as RouteHandle;
   const picks = latestPicks(b.options.hostId, children.length, o.failover_count ?? 5, o.salt ?? '', weights);
-  return new LatestRoute(children, picks, failoverErrorsFrom(o.failover_errors));
+  return new LatestRoute(children, picks, failoverErrorsFrom(o.failover_errors), [...above, failoverRouteName(name, picks.length)]);
+}
+
+/** mcrouter's name for the selection route a HashRoute or PoolRoute builds: `selection|hash|Ch3[|salt=s]`. */
+export function selectionRouteName(hashFunc: string, salt: string | undefined): string {
+  return `selection|hash|${hashFunc}${salt === undefined || salt === '' ? '' : `|salt=${salt}`}`;
 }
 
 /**
@@ -165,18 +178,22 @@ export function makeSelector(b: RouteBuilder, type: string, given: HashSpec, ser
 export class HashRoute implements RouteHandle {
   readonly type = 'HashRoute';
   readonly name: string;
+  readonly routeNames: readonly string[];
 
   /**
    * @param children supplies the targets; `selector.n` must equal `children.length`
    * @param selector supplies the key → index mapping
+   * @param salt supplies the salt, for the route_handles name
    */
   constructor(
     private readonly children: readonly RouteHandle[],
     private readonly selector: Selector,
     hashFunc: string,
+    salt?: string,
   ) {
     if (selector.n !== children.length) throw new Error(`HashRoute: selector has ${selector.n} slots for ${children.length} children`);
     this.name = `HashRoute|${hashFunc}`;
+    this.routeNames = [selectionRouteName(hashFunc, salt)];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
@@ -245,6 +262,6 @@ export const hashRouteFactory = defineRoute<HashRouteOptions>({
     const selector = makeSelector(b, 'HashRoute', spec, childServers(children), path, (k) => `${path}/${k}`, 'children');
     const [only] = children;
     if (children.length === 1 && only !== undefined) return only;
-    return new HashRoute(children, selector, spec.hashFunc);
+    return new HashRoute(children, selector, spec.hashFunc, spec.salt);
   },
 });

@@ -24,6 +24,8 @@ export function hostIdIndex(hostId: number, n: number, salt: string): number {
 export class HostIdRoute implements RouteHandle {
   readonly type = 'HostIdRoute';
   readonly name: string;
+  /** mcrouter's HostIdRoute factory returns the chosen child itself: no handle of its own in route_handles. */
+  readonly routeNames: readonly string[] = [];
 
   constructor(
     private readonly target: RouteHandle,

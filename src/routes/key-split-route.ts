@@ -36,19 +36,24 @@ export function replicaKey(key: Buffer, id: number): Buffer {
 export class KeySplitRoute implements RouteHandle {
   readonly type = 'KeySplitRoute';
   readonly name: string;
+  /** mcrouter's `keysplit|replicas=N|all-sync=B|first-hit=B|replicaId=<hostid % N>`. */
+  readonly routeNames: readonly string[];
 
   /**
    * @param destination supplies where every replica key goes
    * @param replicas supplies the number of copies, 2..1000
+   * @param hostId supplies this host's id (for the route_handles name; requests use the context's)
    */
   constructor(
     readonly destination: RouteHandle,
     readonly replicas: number,
     readonly allSync: boolean,
     readonly firstHit: boolean = false,
+    hostId = 0,
   ) {
     if (!(replicas >= 2 && replicas <= 1000)) throw new Error('KeySplitRoute: replicas must be in 2..1000');
     this.name = `KeySplitRoute|${replicas}`;
+    this.routeNames = [`keysplit|replicas=${replicas}|all-sync=${allSync}|first-hit=${firstHit}|replicaId=${(hostId >>> 0) % replicas}`];
   }
 
   private splittable(req: Request): boolean {
@@ -157,5 +162,5 @@ export const keySplitRouteFactory = defineRoute<KeySplitRouteOptions>({
     required: ['destination', 'replicas', 'all_sync'],
     additionalProperties: false,
   },
-  create: (o, b, path) => new KeySplitRoute(b.route(o.destination, `${path}/destination`), o.replicas, o.all_sync, o.first_hit),
+  create: (o, b, path) => new KeySplitRoute(b.route(o.destination, `${path}/destination`), o.replicas, o.all_sync, o.first_hit, b.options.hostId),
 });

@@ -60,6 +60,8 @@ export { hitFlags };
 class NcacheRefresh implements RouteHandle {
   readonly type = 'L1L2CacheRoute';
   readonly name = 'L1L2CacheRoute:ncache-refresh';
+  /** Not a handle in mcrouter's tree (its L1L2CacheRoute refreshes inline on a fiber). */
+  readonly routeNames: readonly string[] = [];
 
   constructor(
     private readonly l1: RouteHandle,
@@ -83,6 +85,7 @@ class NcacheRefresh implements RouteHandle {
 export class L1L2CacheRoute implements RouteHandle {
   readonly type = 'L1L2CacheRoute';
   readonly name = 'L1L2CacheRoute';
+  readonly routeNames: readonly string[] = ['l1l2-cache'];
   /** mcrouter's ncacheUpdateCounter_: sentinel hits left before the next background refresh. */
   private ncacheUpdateCounter: number;
   private readonly both: readonly RouteHandle[];

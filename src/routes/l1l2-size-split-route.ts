@@ -50,6 +50,7 @@ export interface SizeSplitSettings {
 export class L1L2SizeSplitRoute implements RouteHandle {
   readonly type = 'L1L2SizeSplitRoute';
   readonly name = 'L1L2SizeSplitRoute';
+  readonly routeNames: readonly string[] = ['l1l2-sizesplit'];
 
   constructor(
     private readonly l1: RouteHandle,

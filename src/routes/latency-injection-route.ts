@@ -24,11 +24,18 @@ export interface Latencies {
 export class LatencyInjectionRoute implements RouteHandle {
   readonly type = 'LatencyInjectionRoute';
   readonly name = 'LatencyInjectionRoute';
+  /** mcrouter's name; none when nothing is injected (mcrouter then returns the child itself). */
+  readonly routeNames: readonly string[];
 
   constructor(
     readonly child: RouteHandle,
     readonly latency: Latencies,
-  ) {}
+  ) {
+    const { beforeMs, afterMs, totalMs } = latency;
+    this.routeNames = beforeMs === 0 && afterMs === 0 && totalMs === 0
+      ? []
+      : [`latency-injection|before:${beforeMs}ms|after:${afterMs}ms|total:${totalMs}ms|request_payload:false|max_request_latency_us:0`];
+  }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     const { beforeMs, afterMs, totalMs } = this.latency;

@@ -19,6 +19,7 @@
  */
 import { ALL_RESULTS, FAILOVER_ERRORS, Reply, opGroup, type Request, type Result } from '../protocol/types.js';
 import { buildMultiChild } from './all-sync-route.js';
+import { failoverRouteName } from './failover-route.js';
 import { weightedCh3Index, weightedCh3Thresholds } from './hash/weighted-ch3.js';
 import { defineRoute, routeNodeSchema, type RouteBuilder } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -121,18 +122,23 @@ export function latestPicks(hostId: number, n: number, count: number, salt: stri
 export class LatestRoute implements RouteHandle {
   readonly type = 'LatestRoute';
   readonly name: string;
+  /** mcrouter builds LatestRoute as a FailoverRoute over the picks: `failover[:<name>:failover_targets=N]`. */
+  readonly routeNames: readonly string[];
 
   /**
    * @param children supplies all replicas
    * @param order supplies the picks (indices into children), first = this host's replica
+   * @param routeNames supplies the route_handles lines (default: mcrouter's unnamed FailoverRoute)
    */
   constructor(
     private readonly children: readonly RouteHandle[],
     readonly order: readonly number[],
     private readonly shouldFailover: FailoverPredicate,
+    routeNames: readonly string[] = [failoverRouteName(undefined, order.length)],
   ) {
     if (order.length === 0) throw new Error('LatestRoute: no picks');
     this.name = `LatestRoute|${order.join(',')}`;
+    this.routeNames = routeNames;
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
@@ -140,8 +146,13 @@ export class LatestRoute implements RouteHandle {
   }
 
   traverse(req: Request, t: Traversal): void {
-    // A failover route reaches its first pick unless that fails.
-    t.visit(this.children[this.order[0] as number] as RouteHandle, req);
+    // A failover route reaches its first pick unless that fails; route_handles lists the other picks too,
+    // in failover order, as mcrouter's FailoverRoute traverses them.
+    this.order.forEach((i, pos) => {
+      const child = this.children[i] as RouteHandle;
+      if (pos === 0) t.visit(child, req);
+      else t.visitListed(child, req);
+    });
   }
 }
 
@@ -161,7 +172,7 @@ export function buildLatest(o: LatestRouteOptions, b: RouteBuilder, path: string
       b.fail(`${path}/weights`, `LatestRoute: weights has ${o.weights.length} entries but there are ${children.length} children`);
     }
     const picks = latestPicks(b.options.hostId, children.length, o.failover_count, o.salt, o.weights ?? null);
-    return new LatestRoute(children, picks, failoverErrorsFrom(o.failover_errors));
+    return new LatestRoute(children, picks, failoverErrorsFrom(o.failover_errors), [failoverRouteName(b.nodeName?.(), picks.length)]);
   });
 }
 

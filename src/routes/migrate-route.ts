@@ -24,6 +24,7 @@ const wallClock: UnixClock = () => Date.now() / 1000;
 export class MigrateRoute implements RouteHandle {
   readonly type = 'MigrateRoute';
   readonly name = 'MigrateRoute';
+  readonly routeNames: readonly string[] = ['migrate'];
   private readonly both: readonly RouteHandle[];
   private readonly fromOnly: readonly RouteHandle[];
   private readonly toOnly: readonly RouteHandle[];

@@ -23,12 +23,15 @@ function isHitReply(r: Reply): boolean {
 export class MissFailoverRoute implements RouteHandle {
   readonly type = 'MissFailoverRoute';
   readonly name = 'MissFailoverRoute';
+  /** mcrouter builds no MissFailoverRoute over one child: the child stands in its place. */
+  readonly routeNames: readonly string[];
 
   constructor(
     readonly children: readonly RouteHandle[],
     readonly returnBestOnError: boolean = false,
   ) {
     if (children.length === 0) throw new Error('MissFailoverRoute: children must be non-empty');
+    this.routeNames = children.length === 1 ? [] : ['miss-failover'];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

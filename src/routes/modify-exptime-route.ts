@@ -34,6 +34,8 @@ export function modifiedExptime(current: number, exptime: number, action: Exptim
 export class ModifyExptimeRoute implements RouteHandle {
   readonly type = 'ModifyExptimeRoute';
   readonly name: string;
+  /** mcrouter's `modify-exptime|<action>|exptime=N`; none for "min" with 0 (mcrouter returns the target). */
+  readonly routeNames: readonly string[];
 
   /**
    * @param target supplies where every request goes
@@ -47,6 +49,7 @@ export class ModifyExptimeRoute implements RouteHandle {
     private readonly now: () => number = () => Date.now() / 1000,
   ) {
     this.name = `ModifyExptimeRoute|${action}:${exptime}`;
+    this.routeNames = action === 'min' && exptime === 0 ? [] : [`modify-exptime|${action}|exptime=${exptime}`];
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

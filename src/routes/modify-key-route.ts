@@ -38,6 +38,7 @@ function startsWith(buf: Buffer, at: number, prefix: Buffer): boolean {
 export class ModifyKeyRoute implements RouteHandle {
   readonly type = 'ModifyKeyRoute';
   readonly name = 'ModifyKeyRoute';
+  readonly routeNames: readonly string[] = ['modify-key'];
   private readonly routingPrefix: Buffer | null;
   private readonly ensure: Buffer;
   private readonly replace: Buffer;

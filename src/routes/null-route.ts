@@ -29,6 +29,7 @@ export function defaultReply(op: Op): Reply {
 export class NullRoute implements RouteHandle {
   readonly type = 'NullRoute';
   readonly name = 'NullRoute';
+  readonly routeNames: readonly string[] = ['null'];
 
   route(req: Request, _ctx: RouteContext, done: ReplyCallback): void {
     done(defaultReply(req.op));

@@ -43,13 +43,17 @@ const NULL_ROUTE = new NullRoute();
 export class OperationSelectorRoute implements RouteHandle {
   readonly type = 'OperationSelectorRoute';
   readonly name = 'OperationSelectorRoute';
+  readonly routeNames: readonly string[];
   private readonly table: Readonly<Record<Op, RouteHandle>>;
 
   /**
    * @param policies supplies carbon op name → route
    * @param defaultPolicy supplies the route for ops without a policy, or null (NullRoute replies)
+   * @param routeNames supplies the route_handles lines: mcrouter's `operation-selector`, or none when the
+   *   config has no `operation_policies` (mcrouter then uses default_policy itself)
    */
-  constructor(policies: ReadonlyMap<CarbonOperation, RouteHandle>, defaultPolicy: RouteHandle | null) {
+  constructor(policies: ReadonlyMap<CarbonOperation, RouteHandle>, defaultPolicy: RouteHandle | null, routeNames: readonly string[] = ['operation-selector']) {
+    this.routeNames = routeNames;
     const fallback = defaultPolicy ?? NULL_ROUTE;
     const table = {} as Record<Op, RouteHandle>;
     for (const op of Object.keys(OP_POLICY_NAMES) as Op[]) {
@@ -111,6 +115,6 @@ export const operationSelectorRouteFactory = defineRoute<OperationSelectorRouteO
       policies.set(name as CarbonOperation, b.route(given[name], p));
     }
     const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
-    return new OperationSelectorRoute(policies, def);
+    return new OperationSelectorRoute(policies, def, o.operation_policies === undefined ? [] : undefined);
   },
 });

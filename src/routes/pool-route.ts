@@ -22,7 +22,7 @@
 import { hashStopIndex, type Request } from '../protocol/types.js';
 import type { HashFuncName, Selector } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
-import { HASH_OPTION_PROPERTIES, hashFuncAt, hashSpecFromOptions, latestFromHash, makeSelector, type HashOptions } from './hash-route.js';
+import { HASH_OPTION_PROPERTIES, hashFuncAt, hashSpecFromOptions, latestFromHash, makeSelector, selectionRouteName, type HashOptions } from './hash-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
@@ -33,11 +33,18 @@ import { SLOW_WARM_UP_SCHEMA, SlowWarmUpRoute, slowWarmUpSettings, type SlowWarm
 export class PoolRoute implements RouteHandle {
   readonly type = 'PoolRoute';
   readonly name: string;
+  /**
+   * What mcrouter builds for a PoolRoute, top down: `asynclog:<pool>` (when failed deletes are spooled),
+   * `rate-limit|…` (with `rates`; here a RateLimitRoute above this route prints both), and
+   * `selection|hash|<func>` (not over a single server, which mcrouter uses directly).
+   */
+  readonly routeNames: readonly string[];
 
   /**
    * @param children supplies one destination route per server, in server order
    * @param selector supplies the key → server index mapping (`selector.n === children.length`)
    * @param deferredOptions names the options given but not implemented yet
+   * @param routeNames supplies the route_handles lines (default: the selection route alone)
    */
   constructor(
     readonly poolName: string,
@@ -45,9 +52,11 @@ export class PoolRoute implements RouteHandle {
     private readonly selector: Selector,
     readonly hashFunc: HashFuncName,
     readonly deferredOptions: readonly string[] = [],
+    routeNames?: readonly string[],
   ) {
     if (selector.n !== children.length) throw new Error(`PoolRoute: selector has ${selector.n} slots for ${children.length} servers`);
     this.name = `PoolRoute|${poolName}`;
+    this.routeNames = routeNames ?? (children.length === 1 ? [] : [selectionRouteName(hashFunc, undefined)]);
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
@@ -142,9 +151,13 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
     }
     const hashOpts: HashOptions = typeof o.hash === 'string' ? { hash_func: o.hash } : o.hash ?? {};
     const funcPath = typeof o.hash === 'string' ? `${path}/hash` : `${path}/hash/hash_func`;
+    // mcrouter wraps every PoolRoute in an AsynclogRoute unless spooling is off; deletes are spooled here
+    // by the pool's destinations, under the pool's name.
+    const asynclog = pool.asynclog && !b.options.asynclogDisable ? [`asynclog:${pool.name}`] : [];
     if (hashFuncAt(b, hashOpts.hash_func, 'Ch3', funcPath) === 'Latest') {
-      // mcrouter's createHashRoute builds a LatestRoute over the pool's destinations for `hash: "Latest"`.
-      return latestFromHash(hashOpts, children, hashOpts.weights ?? pool.weights, b, typeof o.hash === 'object' ? `${path}/hash` : pool.path);
+      // mcrouter's createHashRoute builds a LatestRoute over the pool's destinations for `hash: "Latest"`
+      // (a FailoverRoute named after the pool, under the AsynclogRoute).
+      return latestFromHash(hashOpts, children, hashOpts.weights ?? pool.weights, b, typeof o.hash === 'object' ? `${path}/hash` : pool.path, pool.name, asynclog);
     }
     const spec = hashSpecFromOptions(hashOpts, pool.weights !== null ? 'WeightedCh3' : 'Ch3', { weights: pool.weights, tags: pool.tags });
     const hashPath = `${path}/hash`;
@@ -163,8 +176,12 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
       destinations = children.map((d) => new SlowWarmUpRoute(d, failoverTarget, settings));
     }
     const shadows = o.shadows === undefined ? [] : buildShadows(b, o.shadows, `${path}/shadows`);
-    const poolRoute = new PoolRoute(pool.name, wrapWithShadows(destinations, shadows), selector, spec.hashFunc, deferred);
-    // mcrouter builds PoolRoute as HashRoute → RateLimitRoute when `rates` is set.
-    return o.rates === undefined ? poolRoute : new RateLimitRoute(poolRoute, rateBuckets(o.rates as Rates));
+    const selection = children.length === 1 ? [] : [selectionRouteName(spec.hashFunc, spec.salt)];
+    if (o.rates === undefined) {
+      return new PoolRoute(pool.name, wrapWithShadows(destinations, shadows), selector, spec.hashFunc, deferred, [...asynclog, ...selection]);
+    }
+    // mcrouter builds PoolRoute as HashRoute → RateLimitRoute → AsynclogRoute when `rates` is set.
+    const poolRoute = new PoolRoute(pool.name, wrapWithShadows(destinations, shadows), selector, spec.hashFunc, deferred, selection);
+    return new RateLimitRoute(poolRoute, rateBuckets(o.rates as Rates), null, asynclog);
   },
 });

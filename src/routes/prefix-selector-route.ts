@@ -30,6 +30,8 @@ interface TrieNode {
 export class PrefixSelectorRoute implements RouteHandle {
   readonly type = 'PrefixSelectorRoute';
   readonly name = 'PrefixSelectorRoute';
+  /** mcrouter makes this choice in RootRoute's map (RouteSelectorMap): no handle of its own in route_handles. */
+  readonly routeNames: readonly string[] = [];
   private readonly root: TrieNode = { handle: null, next: null };
 
   /**

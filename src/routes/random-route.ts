@@ -14,6 +14,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 export class RandomRoute implements RouteHandle {
   readonly type = 'RandomRoute';
   readonly name = 'RandomRoute';
+  readonly routeNames: readonly string[] = ['random'];
 
   /** @param random supplies a number in [0, 1) (tests inject a fixed sequence) */
   constructor(

@@ -51,16 +51,26 @@ export function rateBuckets(rates: Rates, clock: Clock = monotonicSeconds): Rate
 export class RateLimitRoute implements RouteHandle {
   readonly type = 'RateLimitRoute';
   readonly name = 'RateLimitRoute';
+  /** mcrouter's `rate-limit|gets_rate=R|gets_burst=B|…` (`rate-limit` with no rates), after any lines of `above`. */
+  readonly routeNames: readonly string[];
 
   /**
    * @param buckets supplies one bucket per op class (null = unlimited)
    * @param fallback supplies the route for over-limit requests, or null for a `busy` error
+   * @param above supplies route_handles lines mcrouter prints above it (a PoolRoute's `asynclog:<pool>`)
    */
   constructor(
     readonly target: RouteHandle,
     private readonly buckets: RateBuckets,
     readonly fallback: RouteHandle | null = null,
-  ) {}
+    above: readonly string[] = [],
+  ) {
+    const pieces: string[] = [];
+    for (const [cls, bucket] of [['gets', buckets.gets], ['sets', buckets.sets], ['deletes', buckets.deletes]] as const) {
+      if (bucket !== null) pieces.push(`${cls}_rate=${bucket.rate}`, `${cls}_burst=${bucket.burst}`);
+    }
+    this.routeNames = [...above, pieces.length === 0 ? 'rate-limit' : `rate-limit|${pieces.join('|')}`];
+  }
 
   private allowed(req: Request): boolean {
     let bucket: TimeTokenBucket | null;

@@ -91,6 +91,11 @@ function globToRegExp(glob: string): { test(s: string): boolean } {
 export class RootRoute implements RouteHandle {
   readonly type = 'RootRoute';
   readonly name = 'RootRoute';
+  /**
+   * mcrouter's `root`. With a BigValueRoute on top this handle is mcrouter's ProxyRoute (which route_handles
+   * does not print): `big-value` comes first, then `root` (RootDispatch).
+   */
+  readonly routeNames: readonly string[];
   /** The tree for keys without a routing prefix. */
   readonly defaultRoute: RouteHandle;
   private readonly exact = new Map<string, readonly RouteHandle[]>();
@@ -126,6 +131,7 @@ export class RootRoute implements RouteHandle {
     const t = opts.bigValueSplitThreshold ?? 0;
     const bv = opts.bigValue ?? (t > 0 ? { threshold: t, batchSize: DEFAULT_BIG_VALUE_BATCH_SIZE, hideReplyFlag: false } : null);
     this.bigValue = bv === null ? null : new BigValueRoute(new RootDispatch(this), bv);
+    this.routeNames = this.bigValue === null ? ['root'] : [];
   }
 
   /** Every alias served, in config order. */
@@ -211,6 +217,7 @@ export class RootRoute implements RouteHandle {
 class RootDispatch implements RouteHandle {
   readonly type = 'RootRoute';
   readonly name = 'RootRoute';
+  readonly routeNames: readonly string[] = ['root'];
 
   constructor(private readonly root: RootRoute) {}
 

@@ -75,6 +75,11 @@ export interface RouteBuilder {
   fail(path: string, message: string): never;
   /** Record a non-fatal problem (an accepted but unimplemented option); the proxy logs it at warn. */
   warn(path: string, message: string): void;
+  /**
+   * The `name` of the route object being built (the one whose factory is running), if it has one. Routes
+   * whose mcrouter route_handles name includes it read it here (FailoverRoute, LatestRoute).
+   */
+  nodeName?(): string | undefined;
 }
 
 export interface RouteFactory {

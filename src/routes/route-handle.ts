@@ -15,8 +15,16 @@ export type ReplyCallback = (reply: Reply) => void;
 export interface RouteHandle {
   /** The config type name ("FailoverRoute"); also the class and file name. */
   readonly type: string;
-  /** Display name for logs, metrics and route_handles output, e.g. "FailoverRoute" or "PoolRoute|A". */
+  /** mcrelay's display name for logs, metrics labels and the admin HTTP `/route`, e.g. "PoolRoute|A". */
   readonly name: string;
+  /**
+   * mcrouter's `routeName()` for what this handle stands for, as `__mcrouter__.route_handles` prints it, one
+   * entry per line: usually one; several where mcrouter builds a chain of handles for one of ours (a
+   * PoolRoute is mcrouter's `asynclog:A` over `selection|hash|Ch3`); none where mcrouter builds no handle
+   * of its own (a PrefixSelectorRoute's choice is made in RootRoute's map, a HostIdRoute is its chosen
+   * child), so its children print in its place.
+   */
+  readonly routeNames: readonly string[];
   /** Route the request; call `done` exactly once with the reply. */
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void;
   /** Dry run: visit every child or destination this request would reach. Sends nothing. */
@@ -80,28 +88,57 @@ export class RouteStats {
 }
 
 /**
- * Collects what `traverse` visits: the route handle tree (for `__mcrouter__.route_handles`) and the
- * destinations (for `__mcrouter__.route` and `/route`).
+ * Collects what `traverse` visits: the handle tree in our names (`nodes`, for the admin HTTP `/route`), the
+ * same tree in mcrouter's names (`routeHandles`, for `__mcrouter__.route_handles`), and the destinations
+ * (for `__mcrouter__.route` and `/route`).
  */
 export class Traversal {
   readonly nodes: { depth: number; name: string }[] = [];
+  /** One entry per mcrouter route handle line: `depth` spaces of indent, then `name`. */
+  readonly routeHandles: { depth: number; name: string }[] = [];
   readonly destinations: string[] = [];
   private depth = 0;
+  private mcrouterDepth = 0;
+  /** >0 inside visitListed(): recorded in routeHandles only. */
+  private listedLevel = 0;
 
   /** Visit a child handle: records it and recurses into its own traverse(). */
   visit(handle: RouteHandle, req: Request): void {
-    this.nodes.push({ depth: this.depth, name: handle.name });
+    const names = handle.routeNames;
+    if (this.listedLevel === 0) this.nodes.push({ depth: this.depth, name: handle.name });
+    for (let i = 0; i < names.length; i++) this.routeHandles.push({ depth: this.mcrouterDepth + i, name: names[i] as string });
     this.depth++;
+    this.mcrouterDepth += names.length;
     try {
       handle.traverse(req, this);
     } finally {
       this.depth--;
+      this.mcrouterDepth -= names.length;
+    }
+  }
+
+  /**
+   * Visit a handle that mcrouter's traverse walks but that is not where this request goes: a shadow target
+   * (mcrouter's ShadowRoute traverses its shadows after the normal route), LatestRoute's later picks.
+   * route_handles lists it; nothing under it is recorded in `nodes` or `destinations`.
+   */
+  visitListed(handle: RouteHandle, req: Request): void {
+    this.listedLevel++;
+    try {
+      this.visit(handle, req);
+    } finally {
+      this.listedLevel--;
     }
   }
 
   /** Called by leaf routes (already recorded by visit()) with the destination's `host:port`. */
   destination(address: string): void {
-    this.destinations.push(address);
+    if (this.listedLevel === 0) this.destinations.push(address);
+  }
+
+  /** `__mcrouter__.route_handles`: one line per mcrouter route handle, indented one space per level. */
+  routeHandlesText(): string {
+    return this.routeHandles.map((n) => `${' '.repeat(n.depth)}${n.name}`).join('\n');
   }
 }
 

@@ -23,13 +23,17 @@ const NULL_ROUTE = new NullRoute();
 export class RoutingGroupRoute implements RouteHandle {
   readonly type = 'RoutingGroupRoute';
   readonly name = 'RoutingGroupRoute';
+  readonly routeNames: readonly string[];
   private readonly table: Readonly<Record<OpGroup, RouteHandle>>;
 
   /**
    * @param policies supplies group → route
    * @param defaultPolicy supplies the route for groups without a policy, or null (NullRoute replies)
+   * @param routeNames supplies the route_handles lines: mcrouter's `routing-group`, or none when the config
+   *   has no `routing_group_policies` (mcrouter then uses default_policy itself)
    */
-  constructor(policies: Partial<Record<OpGroup, RouteHandle>>, defaultPolicy: RouteHandle | null) {
+  constructor(policies: Partial<Record<OpGroup, RouteHandle>>, defaultPolicy: RouteHandle | null, routeNames: readonly string[] = ['routing-group']) {
+    this.routeNames = routeNames;
     const d = defaultPolicy ?? NULL_ROUTE;
     this.table = Object.freeze({
       get_like: policies.get_like ?? d,
@@ -86,6 +90,6 @@ export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
       if (node !== undefined) policies[g] = b.route(node, `${path}/routing_group_policies/${g}`);
     }
     const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
-    return new RoutingGroupRoute(policies, def);
+    return new RoutingGroupRoute(policies, def, o.routing_group_policies === undefined ? [] : undefined);
   },
 });

@@ -16,6 +16,7 @@
  */
 import type { Request } from '../protocol/types.js';
 import { createSelector, type Selector } from './hash/selector.js';
+import { selectionRouteName } from './hash-route.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -24,6 +25,11 @@ import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } fro
 export class ShadowRoute implements RouteHandle {
   readonly type = 'ShadowRoute';
   readonly name = 'ShadowRoute';
+  /**
+   * mcrouter's ShadowRoute type is a list (each child wrapped in `shadow`), not a handle: nothing of its own
+   * over one child; over several, our Ch3 choice among them (`selection|hash|Ch3`).
+   */
+  readonly routeNames: readonly string[];
 
   /**
    * @param children supplies the normal children, already wrapped with the shadows covering their index
@@ -34,6 +40,7 @@ export class ShadowRoute implements RouteHandle {
     private readonly selector: Selector | null,
   ) {
     if (children.length === 0) throw new Error('ShadowRoute: children must be non-empty');
+    this.routeNames = selector === null ? [] : [selectionRouteName('Ch3', undefined)];
   }
 
   private pick(req: Request): RouteHandle {

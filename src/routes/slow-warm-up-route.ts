@@ -49,6 +49,7 @@ function isHitResult(r: Result): boolean {
 export class SlowWarmUpRoute implements RouteHandle {
   readonly type = 'SlowWarmUpRoute';
   readonly name: string;
+  readonly routeNames: readonly string[] = ['slow-warmup'];
   private hits = 0;
   private misses = 0;
   private enabled = false;

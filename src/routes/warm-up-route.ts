@@ -32,6 +32,7 @@ function valueBlock(key: Buffer, flags: number, data: Buffer): Buffer {
 export class WarmUpRoute implements RouteHandle {
   readonly type = 'WarmUpRoute';
   readonly name = 'WarmUpRoute';
+  readonly routeNames: readonly string[] = ['warm-up'];
 
   constructor(
     private readonly cold: RouteHandle,

@@ -195,9 +195,11 @@ export class Admin {
         if (args !== null) return this.option(args);
         return this.optionLines().join('\n');
       case 'pools': {
+        // mcrouter's answer: pretty, key-sorted JSON of each pool the config uses → its members' route names.
         const out: Record<string, string[]> = {};
-        for (const [poolName, pool] of core.active.built.pools) out[poolName] = pool.servers.map((s) => s.address);
-        return JSON.stringify(out);
+        const used = core.active.built.poolRoutes;
+        for (const poolName of [...used.keys()].sort()) out[poolName] = (used.get(poolName) ?? []).map((r) => r.routeNames[0] ?? r.name);
+        return JSON.stringify(out, null, 2);
       }
       case 'hot_keys': {
         const hk = this.observability?.hotKeys ?? null;
@@ -216,7 +218,7 @@ export class Admin {
         const t = new Traversal();
         t.visit(core.root, req);
         if (name === 'route') return t.destinations.join('\r\n');
-        return t.nodes.map((n) => `${' '.repeat(n.depth)}${n.name}`).join('\n');
+        return t.routeHandlesText();
       }
       default:
         throw new Error(`unknown command: ${cmd}`);

@@ -95,6 +95,7 @@ export class HotKeyCache {
 class HotKeyCacheRoute implements RouteHandle {
   readonly type: string;
   readonly name: string;
+  readonly routeNames: readonly string[];
 
   constructor(
     private readonly child: RouteHandle,
@@ -102,6 +103,7 @@ class HotKeyCacheRoute implements RouteHandle {
   ) {
     this.type = child.type;
     this.name = child.name;
+    this.routeNames = child.routeNames;
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {

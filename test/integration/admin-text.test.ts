@@ -91,8 +91,11 @@ describe('get __mcrouter__.*', () => {
 
   test('route, route_handles (keys may contain commas), pools, preprocessed_config', async () => {
     expect(await adminValue('route(get,a,b)')).toBe(be.address);
-    expect(await adminValue('route_handles(get,k)')).toBe(`RootRoute\n PoolRoute|A\n  host|pool=A|id=0|ssl=false|ap=${be.address}:TCP:ascii`);
-    expect(JSON.parse(await adminValue('pools'))).toEqual({ A: [be.address] });
+    // mcrouter's names: RootRoute, AsynclogRoute (a one-server PoolRoute has no selection route), DestinationRoute.
+    const dest = `host|pool=A|id=0|ap=${be.address}:ascii:plain:notcompressed|timeout=1000ms|keep_routing_prefix=false|msb=0`;
+    expect(await adminValue('route_handles(get,k)')).toBe(`root\n asynclog:A\n  ${dest}`);
+    // mcrouter's pools: pretty, key-sorted JSON of each pool's member route names.
+    expect(await adminValue('pools')).toBe(`{\n  "A": [\n    "${dest}"\n  ]\n}`);
     expect(JSON.parse(await adminValue('preprocessed_config'))).toEqual(config);
     expect(await adminValue('route(bogus,k)')).toBe('ERROR: unknown operation: bogus');
     expect(await adminValue('nonsense')).toBe('ERROR: unknown command: nonsense');

@@ -176,6 +176,7 @@ export function selectsRequest(s: ShadowSettings, req: Request, random: () => nu
 export class ShadowedRoute implements RouteHandle {
   readonly type = 'ShadowRoute';
   readonly name: string;
+  readonly routeNames: readonly string[] = ['shadow'];
 
   constructor(
     readonly normal: RouteHandle,
@@ -193,9 +194,13 @@ export class ShadowedRoute implements RouteHandle {
     }
   }
 
-  /** Visits the normal child only: shadow copies are not where the request "goes". */
+  /**
+   * Visits the normal child, then every shadow target as a shadow (listed by route_handles, as mcrouter's
+   * ShadowRoute traverses them, but a shadow copy is not where the request goes: no destinations).
+   */
   traverse(req: Request, t: Traversal): void {
     t.visit(this.normal, req);
+    for (const s of this.shadows) t.visitListed(s.target, req);
   }
 }
 

@@ -30,11 +30,16 @@ export class FakeRoute implements RouteHandle {
   /** Requests whose `done` has not been called yet (only with `hang`). */
   readonly pending: { req: Request; done: ReplyCallback }[] = [];
 
+  /** route_handles shows a fake leaf by its name. */
+  readonly routeNames: readonly string[];
+
   constructor(
     readonly name: string,
     private readonly reply: ReplySource = 'notfound',
     private readonly opts: FakeRouteOptions = {},
-  ) {}
+  ) {
+    this.routeNames = [name];
+  }
 
   /** Keys (as text) of every request seen, in order. */
   get keys(): string[] {
