@@ -187,6 +187,8 @@ class TreeBuilder implements RouteBuilder {
   private readonly inlinePools = new Map<string, PoolInfo>();
   private readonly poolRoutes = new Map<PoolInfo, readonly RouteHandle[]>();
   private readonly namedLists = new Map<string, readonly RouteHandle[]>();
+  /** Pools whose entries are being built (a route-object entry may refer back to its pool). */
+  private readonly buildingPools = new Set<PoolInfo>();
   /** named_handles not built yet: name → [node, path]. Built in order, or earlier on a forward reference. */
   private readonly pendingNamed = new Map<string, { node: unknown; path: string }>();
   private readonly building = new Set<string>();
@@ -331,10 +333,18 @@ class TreeBuilder implements RouteBuilder {
     return info;
   }
 
-  poolDestinations(pool: PoolInfo, _path: string): RouteHandle[] {
+  poolDestinations(pool: PoolInfo, path: string): RouteHandle[] {
     const cached = this.poolRoutes.get(pool);
     if (cached !== undefined) return [...cached];
-    const list: RouteHandle[] = pool.servers.map((s, i) => new DestinationRoute(this.destination(s, pool), pool, i));
+    // A route-object entry may lead back to its own pool; mcrouter would recurse without end.
+    if (this.buildingPools.has(pool)) throw new ConfigError(path, `pool "${pool.name}" contains itself (through a route object in its servers)`, 'MCP_ERR_CONFIG_BAD_SERVER');
+    this.buildingPools.add(pool);
+    let list: RouteHandle[];
+    try {
+      list = pool.entries.map((e, i) => (e.kind === 'server' ? new DestinationRoute(this.destination(e.server, pool), pool, i, e.server) : this.route(e.node, e.path)));
+    } finally {
+      this.buildingPools.delete(pool);
+    }
     this.poolRoutes.set(pool, Object.freeze(list.slice()));
     return list;
   }

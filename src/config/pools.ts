@@ -2,7 +2,7 @@
  * Pools: server strings, `inherit` resolution, and per-pool defaults. Pure (no sockets), so it serves
  * `--validate-config` and tests as well as the real build.
  */
-import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
+import type { PoolEntry, PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import { ConfigError, joinPointer } from './config-error.js';
 import { parseDiscoverySpec, placeholderMembers, specKey, type MemberLookup } from './discovery.js';
 
@@ -173,21 +173,37 @@ export function makePoolInfo(name: string, raw: Obj, path: string, origins: Read
     throw new ConfigError(where('protocol'), `pool "${name}": protocol "${protocol}" ${why}`, 'MCP_ERR_CONFIG_BAD_SERVER');
   }
   const serverDefaults: ServerDefaults = { security: defaultSecurity, caret: poolCaret, portOverride: portOverrideOf(raw, where, warn) };
-  const parsed = serversRaw.map((s: unknown, i: number) => parseServerText(String(s), joinPointer(where('servers'), i), serverDefaults));
-  const servers = parsed.map((p) => p.spec);
-  const caretAt = parsed.findIndex((p) => p.caret);
+  // mcrouter's makePool: each entry is a server string or a route object (built by the route factory and
+  // used as that member of the pool); anything else is refused.
+  const entries: PoolEntry[] = [];
+  /** The parsed server string of each entry (null for a route object). */
+  const parsed: (ParsedServer | null)[] = [];
+  serversRaw.forEach((s: unknown, i: number) => {
+    const at = joinPointer(where('servers'), i);
+    if (typeof s === 'object' && s !== null && !Array.isArray(s)) {
+      entries.push(Object.freeze({ kind: 'route' as const, node: s as Obj, path: at }));
+      parsed.push(null);
+      return;
+    }
+    if (typeof s !== 'string') throw new ConfigError(at, `pool "${name}": server #${i} is not a string/object`, 'MCP_ERR_CONFIG_BAD_SERVER');
+    const p = parseServerText(s, at, serverDefaults);
+    entries.push(Object.freeze({ kind: 'server' as const, server: p.spec }));
+    parsed.push(p);
+  });
+  const servers = parsed.flatMap((p) => (p === null ? [] : [p.spec]));
+  const caretAt = parsed.findIndex((p) => p?.caret === true);
   if (caretAt !== -1) {
     const at = poolCaret ? where('protocol') : joinPointer(where('servers'), caretAt);
     warn(at, `pool "${name}" uses the caret protocol; mcrelay talks ASCII to its servers (they must speak ASCII, as memcached does)`);
   }
   parsed.forEach((p, i) => {
-    if (p.portZero) warn(joinPointer(where('servers'), i), `pool "${name}": port 0 (accepted, as mcrouter does; nothing listens there, so requests fail until the config gives a port)`);
+    if (p?.portZero === true) warn(joinPointer(where('servers'), i), `pool "${name}": port 0 (accepted, as mcrouter does; nothing listens there, so requests fail until the config gives a port)`);
   });
   const listOf = <T>(key: string, strict: boolean): readonly T[] | null => {
     const v = raw[key];
     if (!Array.isArray(v)) return null;
-    if (strict && v.length !== servers.length) {
-      throw new ConfigError(where(key), `pool "${name}" has ${v.length} ${key} for ${servers.length} servers`);
+    if (strict && v.length !== entries.length) {
+      throw new ConfigError(where(key), `pool "${name}" has ${v.length} ${key} for ${entries.length} servers`);
     }
     return Object.freeze(v.slice() as T[]);
   };
@@ -201,6 +217,7 @@ export function makePoolInfo(name: string, raw: Obj, path: string, origins: Read
   return Object.freeze({
     name,
     servers: Object.freeze(servers),
+    entries: Object.freeze(entries),
     serverTimeoutMs,
     connectTimeoutMs: typeof ct === 'number' ? ct : serverTimeoutMs,
     keepRoutingPrefix: raw['keep_routing_prefix'] === true,

@@ -23,9 +23,9 @@ export const POOL_SCHEMA: SchemaObject = {
   description: 'A pool: a list of memcached servers that PoolRoute hashes over.',
   properties: {
     servers: {
-      description: 'Servers as "host:port[:protocol[:security[:compression]]]" (IPv6, or any host, in brackets: "[::1]:11211"); an empty field takes the pool\'s default; "host" alone with port_override. Protocol "ascii" or "caret", security "plain" or "ssl". Or from DNS, re-resolved every --dns-refresh-interval-ms and sorted: {"srv": NAME} (SRV records: target:port) or {"dns": NAME, "port": PORT} (every A/AAAA record, e.g. a Kubernetes headless Service; port 11211 by default).',
+      description: 'Servers as "host:port[:protocol[:security[:compression]]]" (IPv6, or any host, in brackets: "[::1]:11211"); an empty field takes the pool\'s default; "host" alone with port_override. Protocol "ascii" or "caret", security "plain" or "ssl". An entry may also be a route object (as in mcrouter): that route is the pool member at its position (its weight is weights[i]). Or from DNS, re-resolved every --dns-refresh-interval-ms and sorted: {"srv": NAME} (SRV records: target:port) or {"dns": NAME, "port": PORT} (every A/AAAA record, e.g. a Kubernetes headless Service; port 11211 by default).',
       oneOf: [
-        { type: 'array', items: { type: 'string' } },
+        { type: 'array', items: { type: ['string', 'object'] } },
         {
           type: 'object',
           properties: { srv: { type: 'string', minLength: 1 } },

@@ -70,15 +70,18 @@ export class DestinationRoute implements RouteHandle {
   private readonly spool: DeleteSpool | null;
   private readonly direct: DirectTarget | null;
 
+  /**
+   * @param index supplies the entry's position in the pool's `servers` (route-object entries count)
+   * @param server supplies that entry's server
+   */
   constructor(
     readonly destination: Destination,
     readonly pool: PoolInfo,
     readonly index: number,
+    readonly server: ServerSpec,
   ) {
-    this.name = `host|pool=${pool.name}|id=${index}|ssl=${pool.servers[index]?.security === 'ssl'}|ap=${destination.address}:TCP:ascii`;
-    const server = pool.servers[index];
-    const ap = server === undefined ? `${destination.address}:ascii:plain:notcompressed` : accessPointString(server);
-    this.routeNames = [`host|pool=${pool.name}|id=${index}|ap=${ap}|timeout=${pool.serverTimeoutMs}ms|keep_routing_prefix=${pool.keepRoutingPrefix}|msb=0`];
+    this.name = `host|pool=${pool.name}|id=${index}|ssl=${server.security === 'ssl'}|ap=${destination.address}:TCP:ascii`;
+    this.routeNames = [`host|pool=${pool.name}|id=${index}|ap=${accessPointString(server)}|timeout=${pool.serverTimeoutMs}ms|keep_routing_prefix=${pool.keepRoutingPrefix}|msb=0`];
     this.timeoutMs = pool.serverTimeoutMs;
     this.keepPrefix = pool.keepRoutingPrefix;
     this.spool = pool.asynclog ? (destination.spool ?? null) : null;
@@ -126,14 +129,13 @@ export class DestinationRoute implements RouteHandle {
       done(reply);
       return;
     }
-    const server = this.pool.servers[this.index];
+    const server = this.server;
     const address = this.destination.address;
-    const colon = address.lastIndexOf(':');
     spool.append(
       {
         address,
-        host: server?.host ?? address.slice(0, colon),
-        port: server?.port ?? Number(address.slice(colon + 1)),
+        host: server.host,
+        port: server.port,
         pool: this.pool.name,
         key: Buffer.from(key),
       },

@@ -165,7 +165,9 @@ export const poolRouteFactory = defineRoute<PoolRouteOptions>({
       if (typeof o.hash === 'object' && (hashOpts as Record<string, unknown>)[k] !== undefined) return `${hashPath}/${k}`;
       return `${pool.path}/${k}`;
     };
-    const selector = makeSelector(b, 'PoolRoute', spec, pool.servers, o.hash === undefined ? path : hashPath, optionPath, 'servers');
+    // A route-object entry has no host:port; like HashRoute's other children it is its name and position.
+    const hashed = pool.entries.map((e, i) => (e.kind === 'server' ? e.server : { host: (children[i] as RouteHandle).name, port: i }));
+    const selector = makeSelector(b, 'PoolRoute', spec, hashed, o.hash === undefined ? path : hashPath, optionPath, 'servers');
     const deferred = DEFERRED.filter((k) => o[k] !== undefined);
     for (const k of deferred) b.warn(`${path}/${k}`, `${k} is accepted but not implemented yet; ignored`);
     let destinations = children;

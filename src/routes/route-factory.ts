@@ -22,10 +22,24 @@ export interface ServerSpec {
   readonly text: string;
 }
 
+/**
+ * One entry of a pool's `servers`, in config order: a server string, or (as mcrouter's makePool allows) a
+ * route object, which the builder makes with the route factory and uses as that member of the pool.
+ */
+export type PoolEntry =
+  | { readonly kind: 'server'; readonly server: ServerSpec }
+  | { readonly kind: 'route'; readonly node: Readonly<Record<string, unknown>>; readonly path: string };
+
 /** A pool after `inherit` was applied and defaults filled. */
 export interface PoolInfo {
   readonly name: string;
+  /** The pool's servers: its string entries, in config order (a route-object entry is not a server). */
   readonly servers: readonly ServerSpec[];
+  /**
+   * Every entry of `servers`, in config order: what PoolRoute hashes over and `Pool|A` lists. Entry i is
+   * mcrouter's `id=i`, and `weights[i]`/`tags[i]` are its weight and tag.
+   */
+  readonly entries: readonly PoolEntry[];
   readonly serverTimeoutMs: number;
   readonly connectTimeoutMs: number;
   readonly keepRoutingPrefix: boolean;
@@ -67,7 +81,7 @@ export interface RouteBuilder {
   routeList(node: unknown, path: string): RouteHandle[];
   /** Resolve a pool by name, or an inline pool object (`{name, servers, ...}`). */
   pool(node: unknown, path: string): PoolInfo;
-  /** One leaf route per server of the pool, in server order. */
+  /** One route per entry of the pool, in config order: a destination per server, the built route per route object. */
   poolDestinations(pool: PoolInfo, path: string): RouteHandle[];
   /** The shared upstream destination for a server (keyed by host:port across pools and reloads). */
   destination(server: ServerSpec, pool: PoolInfo): Destination;

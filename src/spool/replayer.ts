@@ -174,7 +174,7 @@ export class SpoolReplayer {
     if (a === null) return null;
     const server: ServerSpec = { host: a.host, port: a.port, protocol: 'ascii', security: 'plain', address: a.address, text: a.address };
     const pool: PoolInfo = {
-      name: 'asynclog-replay', servers: [server], serverTimeoutMs: this.opts.timeoutMs, connectTimeoutMs: this.opts.timeoutMs,
+      name: 'asynclog-replay', servers: [server], entries: [{ kind: 'server', server }], serverTimeoutMs: this.opts.timeoutMs, connectTimeoutMs: this.opts.timeoutMs,
       keepRoutingPrefix: true, weights: null, tags: null, asynclog: false, raw: {}, path: '',
     };
     return extra.get(server, pool);

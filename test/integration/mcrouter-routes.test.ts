@@ -210,6 +210,27 @@ describe('issue 12 route fixtures boot and answer gets against real memcached', 
     expect(text(await l1.roundTrip('get ss:big\r\n'))).toBe('END\r\n');
   });
 
+  it('servers-route-objects.json: a route object in servers is a pool member; its keys go to the pair, then fail over', async () => {
+    const b = await boot('servers-route-objects.json');
+    await setGet(b.relay, 'ro:k', 'one');
+    const keys = Array.from({ length: 60 }, (_, i) => `ro:${i}`);
+    const member = (k: string): number => furcHash(Buffer.from(k), 3);
+    const onPair = keys.filter((k) => member(k) === 2);
+    const onServer = keys.filter((k) => member(k) === 1);
+    expect(onPair.length).toBeGreaterThan(5);
+    for (const k of [...onPair, ...onServer]) expect(text(await b.relay.roundTrip(`set ${k} 0 0 1\r\nv\r\n`))).toBe('STORED\r\n');
+    const first = await b.direct('127.0.0.1:12481');
+    const second = await b.direct('127.0.0.1:12484');
+    for (const k of onPair) expect(text(await first.roundTrip(`get ${k}\r\n`)), k).toBe(`VALUE ${k} 0 1\r\nv\r\nEND\r\n`);
+    for (const k of onServer) expect(text(await second.roundTrip(`get ${k}\r\n`)), k).toBe(`VALUE ${k} 0 1\r\nv\r\nEND\r\n`);
+    // The member is a FailoverRoute: with the pair's first server dead, its keys go to the second.
+    b.server('127.0.0.1:12481').kill();
+    const k = onPair[0] as string;
+    expect(text(await b.relay.roundTrip(`set ${k} 0 0 1\r\nw\r\n`))).toBe('STORED\r\n');
+    expect(text(await (await b.direct('127.0.0.1:12482')).roundTrip(`get ${k}\r\n`))).toBe(`VALUE ${k} 0 1\r\nw\r\nEND\r\n`);
+    expect(text(await b.relay.roundTrip(`get ${k}\r\n`))).toBe(`VALUE ${k} 0 1\r\nw\r\nEND\r\n`);
+  });
+
   it('big-value-pool.json with --big-value-split-threshold 5000: a 2 MB value is chunked over the pool and read back', async () => {
     const servers = ['127.0.0.1:12471', '127.0.0.1:12472', '127.0.0.1:12473'];
     const b = await boot('big-value-pool.json', ['--big-value-split-threshold', '5000']);
