@@ -11,6 +11,7 @@
  * `lease-get` and `lease-set` are accepted for config compatibility but never match (mcrelay has no lease
  * commands); `mn`, `version`, `stats` and other non-key ops go to `default_policy`.
  *
+ * At least one of `default_policy` and `operation_policies` must be given, as mcrouter requires.
  * When everything fails: an op with no policy and no `default_policy` gets the NullRoute reply (miss,
  * NOT_STORED or NOT_FOUND), like mcrouter's missing default. Otherwise the chosen child's reply.
  * Speed: the op → route table is resolved at build time; routing is one property read.
@@ -106,15 +107,20 @@ export const operationSelectorRouteFactory = defineRoute<OperationSelectorRouteO
   },
   fromString: (rest) => ({ default_policy: rest }),
   create(o, b, path) {
+    // mcrouter refuses an OperationSelectorRoute object with neither key (a route to nowhere).
+    if (o.default_policy === undefined && o.operation_policies === undefined) {
+      b.fail(path, 'OperationSelectorRoute: needs "default_policy" or "operation_policies"');
+    }
+    // mcrouter builds default_policy first, then the policies in sorted-name order, so named handles
+    // resolve the same way (the first definition of a name wins).
+    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
     const policies = new Map<CarbonOperation, RouteHandle>();
     const given = o.operation_policies ?? {};
-    // Sorted-name order, as mcrouter parses them, so named handles resolve deterministically.
     for (const name of Object.keys(given).sort()) {
       const p = joinPointer(`${path}/operation_policies`, name);
       if (!KNOWN.has(name)) b.fail(p, `OperationSelectorRoute: unknown operation "${name}" (expected one of ${CARBON_OPERATIONS.join(', ')})`);
       policies.set(name as CarbonOperation, b.route(given[name], p));
     }
-    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
     return new OperationSelectorRoute(policies, def, o.operation_policies === undefined ? [] : undefined);
   },
 });

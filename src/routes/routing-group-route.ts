@@ -7,7 +7,8 @@
  *   delete_like     delete md
  *   arithmetic_like incr decr ma
  *
- * Ops outside the groups (mn, version, stats, ...) go to `default_policy`.
+ * Ops outside the groups (mn, version, stats, ...) go to `default_policy`. At least one of `default_policy`
+ * and `routing_group_policies` must be given, as mcrouter requires.
  * When everything fails: with no policy for the group and no `default_policy`, the NullRoute reply.
  * Speed: the group → route table is resolved at build time; routing is a switch and a call.
  */
@@ -83,13 +84,18 @@ export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
   },
   fromString: (rest) => ({ default_policy: rest }),
   create(o, b, path) {
+    // mcrouter refuses a RoutingGroupRoute object with neither key (a route to nowhere).
+    if (o.default_policy === undefined && o.routing_group_policies === undefined) {
+      b.fail(path, 'RoutingGroupRoute: needs "default_policy" or "routing_group_policies"');
+    }
+    // default_policy first, as mcrouter builds it (the first definition of a named handle wins).
+    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
     const policies: Partial<Record<OpGroup, RouteHandle>> = {};
     const given = o.routing_group_policies ?? {};
     for (const g of [...ROUTING_GROUPS].sort()) {
       const node = given[g];
       if (node !== undefined) policies[g] = b.route(node, `${path}/routing_group_policies/${g}`);
     }
-    const def = o.default_policy === undefined ? null : b.route(o.default_policy, `${path}/default_policy`);
     return new RoutingGroupRoute(policies, def, o.routing_group_policies === undefined ? [] : undefined);
   },
 });

@@ -55,4 +55,22 @@ describe('OperationSelectorRoute', () => {
     expect(configError({ type: 'OperationSelectorRoute', operation_policies: { get: 'Nope' } }).path).toBe('/route/operation_policies/get');
     expect(configError({ type: 'OperationSelectorRoute', default_policy: 3 }).path).toBe('/route/default_policy');
   });
+
+  test('needs default_policy or operation_policies, as mcrouter (either one alone, or an empty policies object, will do)', () => {
+    const e = configError({ type: 'OperationSelectorRoute', default: 'Fake|D' });
+    expect(e.path).toBe('/route');
+    expect(e.detail).toBe('OperationSelectorRoute: needs "default_policy" or "operation_policies"');
+    expect(configError({ type: 'PrefixPolicyRoute' }).detail).toBe('OperationSelectorRoute: needs "default_policy" or "operation_policies"');
+    expect(who(routeSync(buildRoute({ type: 'OperationSelectorRoute', default_policy: 'Fake|D' }).root, makeRequest('get', 'k')))).toBe('D');
+    expect(routeSync(buildRoute({ type: 'OperationSelectorRoute', operation_policies: {} }).root, makeRequest('get', 'k')).result).toBe('notfound');
+  });
+
+  test('default_policy is built before the policies, as mcrouter: a name defined in both is the default\'s', () => {
+    const { root } = buildRoute({
+      type: 'OperationSelectorRoute',
+      default_policy: { type: 'Fake', id: 'D', name: 'shared' },
+      operation_policies: { get: { type: 'Fake', id: 'G', name: 'shared' } },
+    });
+    expect(who(routeSync(root, makeRequest('get', 'k')))).toBe('D');
+  });
 });

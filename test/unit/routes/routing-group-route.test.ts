@@ -36,4 +36,21 @@ describe('RoutingGroupRoute', () => {
     expect(e.message).toMatch(/read_like/);
     expect(configError({ type: 'RoutingGroupRoute', routing_group_policies: { get_like: 'Nope' } }).path).toBe('/route/routing_group_policies/get_like');
   });
+
+  test('needs default_policy or routing_group_policies, as mcrouter', () => {
+    const e = configError({ type: 'RoutingGroupRoute', routing_groups: { get_like: 'Fake|G' } });
+    expect(e.path).toBe('/route');
+    expect(e.detail).toBe('RoutingGroupRoute: needs "default_policy" or "routing_group_policies"');
+    expect(who(routeSync(buildRoute({ type: 'RoutingGroupRoute', default_policy: 'Fake|D' }).root, makeRequest('set', 'k', 'v')))).toBe('D');
+    expect(routeSync(buildRoute({ type: 'RoutingGroupRoute', routing_group_policies: {} }).root, makeRequest('get', 'k')).result).toBe('notfound');
+  });
+
+  test('default_policy is built before the group policies, as mcrouter: a name defined in both is the default\'s', () => {
+    const { root } = buildRoute({
+      type: 'RoutingGroupRoute',
+      default_policy: { type: 'Fake', id: 'D', name: 'shared' },
+      routing_group_policies: { get_like: { type: 'Fake', id: 'G', name: 'shared' } },
+    });
+    expect(who(routeSync(root, makeRequest('get', 'k')))).toBe('D');
+  });
 });
