@@ -177,6 +177,8 @@ export function createMetrics(core: ProxyCore, obs: Observability | null): Regis
   collected(registry, 'gauge', 'mcrelay_config_last_success_timestamp_seconds', 'Unix time of the last successful config load.', [], (emit) => emit({}, s.configLastSuccess / 1000));
   collected(registry, 'gauge', 'mcrelay_config_last_attempt_timestamp_seconds', 'Unix time of the last config load attempt.', [], (emit) => emit({}, s.configLastAttempt / 1000));
   collected(registry, 'counter', 'mcrelay_config_failures_total', 'Config loads that failed (the old config kept serving).', [], (emit) => emit({}, s.configFailures));
+  collected(registry, 'counter', 'mcrelay_dns_lookup_failures_total', 'DNS lookups of pool members that failed or came back empty (the last members were kept).', [], (emit) => emit({}, core.dnsMembers.failures));
+  collected(registry, 'counter', 'mcrelay_dns_member_changes_total', 'DNS lookups that changed a pool\'s members (applied as a config change).', [], (emit) => emit({}, core.dnsMembers.changes));
 
   // ---------------------------------------------------------------- prefixes, hot keys
   if (obs !== null && obs.prefixStats !== null) {

@@ -367,6 +367,10 @@ export class Admin {
     for (const d of core.destinations.all()) resets += d.connectionResets;
     lines.push(
       ['num_connection_resets', resets],
+      // Pools whose members come from DNS: lookups that failed or came back empty (the members were kept),
+      // and lookups that changed a pool's members.
+      ['dns_lookup_failures', core.dnsMembers.failures],
+      ['dns_member_changes', core.dnsMembers.changes],
       ['shadow_requests_sent', r.shadowSent],
       ['shadow_requests_dropped', r.shadowDropped],
       ['total_client_connections', core.stats.totalClientConnections],

@@ -141,6 +141,10 @@ describe('DNS discovery of pool members', () => {
     expect(await placement(c, keys.slice(0, 1000))).toEqual(before);
     expect((await c.roundTrip('set outage:k 0 0 1\r\nx\r\nget outage:k\r\n')).toString('latin1')).toBe('STORED\r\nVALUE outage:k 0 1\r\nx\r\nEND\r\n');
     expect(relay.output()).toMatch(/dns: lookup failed; keeping the last known members/);
+    const stats = (await c.roundTrip('stats detailed\r\n')).toString('latin1');
+    expect(Number(/STAT dns_lookup_failures (\d+)/.exec(stats)?.[1])).toBeGreaterThan(0);
+    // The added A record of the test before was one change.
+    expect(stats).toContain('STAT dns_member_changes 1\r\n');
     await c.close();
   });
 });
