@@ -20,7 +20,10 @@ if [ ${#missing[@]} -gt 0 ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || {
     echo "could not install ${missing[*]}: integration tests need them" >&2; exit 2; }
 fi
-if [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
+if [ -L node_modules ]; then
+  # A worktree sharing another checkout's node_modules: npm ci would empty that checkout's copy.
+  echo "node_modules is a symlink: not running npm ci (run it where it points to if the lock changed)"
+elif [ ! -d node_modules ] || [ package-lock.json -nt node_modules ]; then
   npm ci --no-audit --no-fund || exit 2
 fi
 npm run -s build || exit 2
