@@ -351,7 +351,7 @@ export function failoverPolicyFrom(
       return new LeastFailuresPolicy(n, maxTries);
     }
     default:
-      // mcrouter: any other type is the in-order policy, with none of the policy's options.
+      // mcrouter: every other type is the in-order policy, with none of the policy's options.
       b.warn(`${at}/type`, `${type}: failover policy type "${p.type}" is not one mcrouter knows; children are tried in order`);
       return IN_ORDER;
   }

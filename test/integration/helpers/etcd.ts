@@ -25,8 +25,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { getFreePort, LOOPBACK, PortInUseError, sleep } from './ports.js';
-import { ensureBuilt, REPO_ROOT } from './proxy-harness.js';
-import { answersVersion, trackChild } from './real-memcached.js';
+import { startRelayWithConfig } from './proxy-harness.js';
+import { trackChild } from './real-memcached.js';
 
 const run = promisify(execFile);
 
@@ -272,61 +272,8 @@ export class TcpGate {
   }
 }
 
-export interface ConfigRelay {
-  readonly port: number;
-  /** Everything it logged so far (JSON lines). */
-  output(): string;
-  /** Resolves with the exit code once it exited. */
-  readonly exited: Promise<number | null>;
-  /** SIGTERM, then SIGKILL after 8 s; waits for the exit. Safe to call twice. */
-  close(): Promise<void>;
-}
+/** A relay started with `--config CONFIG` (see startRelayWithConfig in proxy-harness.ts). */
+export type { ConfigRelay } from './proxy-harness.js';
 
-/**
- * Start the CLI with `--config CONFIG` (an etcd:// URL here; the harness passes only --config-str).
- * Resolves once it answers `version`; with `expectExit`, once it exited instead (a start that must fail).
- */
-export async function startConfigRelay(config: string, args: readonly string[] = [], opts: { expectExit?: boolean; startTimeoutMs?: number } = {}): Promise<ConfigRelay> {
-  await ensureBuilt();
-  const port = await getFreePort();
-  const child = spawn(process.execPath, [join(REPO_ROOT, 'dist', 'cli.js'), '--config', config, '-p', String(port), '--listen-addresses', LOOPBACK, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (t: string) => (out += t));
-  child.stderr?.setEncoding('utf8').on('data', (t: string) => (out += t));
-  let gone = false;
-  const exited = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
-      gone = true;
-      r(code);
-    }),
-  );
-  const relay: ConfigRelay = {
-    port,
-    output: () => out,
-    exited,
-    close: async () => {
-      if (gone) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
-  if (opts.expectExit === true) {
-    await exited;
-    return relay;
-  }
-  const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
-  while (!(await answersVersion(port))) {
-    if (gone || Date.now() > deadline) {
-      await relay.close();
-      throw new Error(`relay did not start: ${out}`);
-    }
-    await sleep(25);
-  }
-  return relay;
-}
+/** Start the CLI with `--config CONFIG` (an etcd:// URL here). */
+export const startConfigRelay = startRelayWithConfig;

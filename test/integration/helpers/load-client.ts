@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { LOOPBACK } from './ports.js';
+import type { ConfigRelay } from './proxy-harness.js';
 
 export interface LoadStats {
   sent: number;
@@ -141,50 +142,10 @@ export class Load {
   }
 }
 
-/** Start the CLI with `--config file:PATH` (the harness only passes --config-str), for reload tests. */
-export async function startRelayWithFile(
-  file: string,
-  args: readonly string[] = [],
-): Promise<{ port: number; pid: number; output: () => string; signal: (s: NodeJS.Signals) => void; exited: Promise<number | null>; close: () => Promise<void> }> {
-  const { spawn } = await import('node:child_process');
-  const { ensureBuilt, REPO_ROOT } = await import('./proxy-harness.js');
-  const { getFreePort, sleep } = await import('./ports.js');
-  const { answersVersion, trackChild } = await import('./real-memcached.js');
-  const path = await import('node:path');
-  await ensureBuilt();
-  const port = await getFreePort();
-  const child = spawn(process.execPath, [path.join(REPO_ROOT, 'dist', 'cli.js'), '--config', `file:${file}`, '-p', String(port), '--listen-addresses', LOOPBACK, ...args], {
-    cwd: REPO_ROOT,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  trackChild(child);
-  let out = '';
-  child.stdout?.setEncoding('utf8').on('data', (t: string) => (out += t));
-  child.stderr?.setEncoding('utf8').on('data', (t: string) => (out += t));
-  const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
-  let gone = false;
-  void exited.then(() => (gone = true));
-  const deadline = Date.now() + 15_000;
-  while (!(await answersVersion(port))) {
-    if (gone || Date.now() > deadline) throw new Error(`relay did not start: ${out}`);
-    await sleep(25);
-  }
-  return {
-    port,
-    pid: child.pid ?? -1,
-    output: () => out,
-    signal: (s) => {
-      if (!gone) child.kill(s);
-    },
-    exited,
-    close: async () => {
-      if (gone) return;
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
-      await exited;
-      clearTimeout(t);
-    },
-  };
+/** Start the CLI with `--config file:PATH` (the harness's startRelay only passes --config-str), for reload tests. */
+export async function startRelayWithFile(file: string, args: readonly string[] = []): Promise<ConfigRelay> {
+  const { startRelayWithConfig } = await import('./proxy-harness.js');
+  return startRelayWithConfig(`file:${file}`, args);
 }
 
 /** Peak and current RSS of a process, in MB (Linux /proc). */

@@ -20,7 +20,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { LOOPBACK, PortInUseError, sleep, withFreePort } from './ports.js';
+import { getFreePort, LOOPBACK, PortInUseError, sleep, withFreePort } from './ports.js';
 import { answersVersion, trackChild } from './real-memcached.js';
 
 /** Repository root: test/integration/helpers/../../.. */
@@ -202,4 +202,70 @@ async function acquireLock(): Promise<void> {
 
 function releaseLock(): void {
   fs.rmSync(LOCK_DIR, { recursive: true, force: true });
+}
+
+export interface ConfigRelay {
+  readonly port: number;
+  readonly pid: number;
+  /** Send a signal while it runs (SIGHUP, SIGSTOP, ...). */
+  signal(s: NodeJS.Signals): void;
+  /** Everything it logged so far (JSON lines). */
+  output(): string;
+  /** Resolves with the exit code once it exited. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after 8 s; waits for the exit. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+/**
+ * Start the CLI with `--config CONFIG` (`file:PATH`, an `etcd://` URL; startRelay passes only --config-str).
+ * Resolves once it answers `version`; with `expectExit`, once it exited instead (a start that must fail).
+ */
+export async function startRelayWithConfig(config: string, args: readonly string[] = [], opts: { expectExit?: boolean; startTimeoutMs?: number } = {}): Promise<ConfigRelay> {
+  await ensureBuilt();
+  const port = await getFreePort();
+  const child = spawn(process.execPath, [CLI_PATH, '--config', config, '-p', String(port), '--listen-addresses', LOOPBACK, ...args], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  trackChild(child);
+  let out = '';
+  child.stdout?.setEncoding('utf8').on('data', (t: string) => (out += t));
+  child.stderr?.setEncoding('utf8').on('data', (t: string) => (out += t));
+  let gone = false;
+  const exited = new Promise<number | null>((r) =>
+    child.once('exit', (code) => {
+      gone = true;
+      r(code);
+    }),
+  );
+  const relay: ConfigRelay = {
+    port,
+    pid: child.pid ?? -1,
+    signal: (s) => {
+      if (!gone) child.kill(s);
+    },
+    output: () => out,
+    exited,
+    close: async () => {
+      if (gone) return;
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+      await exited;
+      clearTimeout(t);
+    },
+  };
+  if (opts.expectExit === true) {
+    await exited;
+    return relay;
+  }
+  const deadline = Date.now() + (opts.startTimeoutMs ?? 15_000);
+  while (!(await answersVersion(port))) {
+    if (gone || Date.now() > deadline) {
+      await relay.close();
+      throw new Error(`relay did not start: ${out}`);
+    }
+    await sleep(25);
+  }
+  return relay;
 }
