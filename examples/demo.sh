@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Start mcrelay on a working demo topology: three local memcached servers behind mcrelay on
-# 127.0.0.1:11211 (override with PORT=...). Installs what is missing on a fresh Debian machine.
+# 127.0.0.1:11211 (override with PORT=...), with the admin listener and its status page on a free port
+# (ADMIN_PORT=... to choose it). Installs what is missing on a fresh Debian machine.
 # Stop with Ctrl-C; everything it started is stopped with it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -36,7 +37,9 @@ for placeholder in 11311 11312 11313; do
   echo "memcached on 127.0.0.1:$p"
 done
 sleep 0.3
+ADMIN_PORT="${ADMIN_PORT:-$(free_port)}"
 echo "mcrelay on 127.0.0.1:$PORT with $CONFIG_TEMPLATE (try: printf 'set k 0 0 2\\r\\nhi\\r\\nget k\\r\\n' | nc -q1 127.0.0.1 $PORT)"
-node --initial-old-space-size=64 dist/cli.js --config "file:$config" -p "$PORT" "$@" &
+echo "status page: http://127.0.0.1:$ADMIN_PORT/  (metrics: /metrics, health: /healthz)"
+node --initial-old-space-size=64 dist/cli.js --config "file:$config" -p "$PORT" --admin-port "$ADMIN_PORT" "$@" &
 pids+=($!)
 wait "${pids[-1]}"
