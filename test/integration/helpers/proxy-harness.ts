@@ -233,8 +233,9 @@ export async function startRelayWithConfig(config: string, args: readonly string
   child.stdout?.setEncoding('utf8').on('data', (t: string) => (out += t));
   child.stderr?.setEncoding('utf8').on('data', (t: string) => (out += t));
   let gone = false;
+  // 'close', not 'exit': it fires once the child's stdout and stderr are drained, so output() is complete.
   const exited = new Promise<number | null>((r) =>
-    child.once('exit', (code) => {
+    child.once('close', (code) => {
       gone = true;
       r(code);
     }),
