@@ -141,7 +141,10 @@ describe('config from etcd', () => {
     expect(await statValue(c, 'config_failures')).toBe(2);
     expect(await digest(c)).toBe(md5(good));
     expect(await landsOn(c, 'bad:still-a', [a, b])).toEqual([a.address]);
-    const rejected = r.output().split('\n').filter((l) => l.includes('Failed to reconfigure'));
+    const rejectedLines = (): string[] => r.output().split('\n').filter((l) => l.includes('Failed to reconfigure'));
+    const logDeadline = Date.now() + 3000;
+    while (rejectedLines().length < 2 && Date.now() < logDeadline) await sleep(20);
+    const rejected = rejectedLines();
     expect(rejected.length).toBe(2);
     expect(JSON.parse(rejected[0] ?? '{}')).toMatchObject({ path: '/route', err: expect.stringContaining('NoSuchRoute') as unknown });
     expect(rejected[1]).toContain(`etcd://${etcd.endpoint}${key}:1:`);
@@ -265,7 +268,7 @@ describe('config from etcd', () => {
       const c = await connect(r.port);
       expect(await digest(c)).toBe(md5(poolConfig(a.address)));
       expect(await landsOn(c, 'dump:1', [a, b])).toEqual([a.address]);
-      const warn = r.output().split('\n').find((l) => l.includes('serving the dumped config'));
+      const warn = (await logHas(r, 'serving the dumped config')).split('\n').find((l) => l.includes('serving the dumped config'));
       expect(JSON.parse(warn ?? '{}')).toMatchObject({ level: 40 });
       console.log(`[etcd-config] start with etcd down: serving from the dump after ${startMs} ms`);
       // A dump older than --max-dumped-config-age is not used: the start fails.
