@@ -126,8 +126,6 @@ export class UpstreamDestination implements Destination, EntryOwner {
   // Counters for `stats servers` and metrics.
   sent = 0;
   replied = 0;
-  errors = 0;
-  timeouts = 0;
   latencySumUs = 0;
   connectionsOpened = 0;
   connectionsClosed = 0;
@@ -393,7 +391,6 @@ export class UpstreamDestination implements Destination, EntryOwner {
     this.tko.recordResult('timeout');
     const ri = RESULT_INDEX['timeout'] as number;
     this.results[ri] = (this.results[ri] as number) + 1;
-    this.timeouts++;
   }
 
   /** Per finished request (n keys of a batch): counters, and the result's TKO signal, once per request. */
@@ -405,8 +402,17 @@ export class UpstreamDestination implements Destination, EntryOwner {
     this.results[ri] = (this.results[ri] as number) + n;
     this.replied += n;
     this.latencySumUs += (turnNow() - started) * 1000 * n;
-    if (result === 'timeout') this.timeouts += n;
-    else if (result === 'remote_error' || result === 'connect_error' || result === 'connect_timeout') this.errors += n;
+  }
+
+  /** Requests that timed out (read from the result counts, at scrape time). */
+  get timeouts(): number {
+    return this.results[RESULT_INDEX['timeout'] as number] as number;
+  }
+
+  /** Requests that failed upstream: remote errors, connect errors and connect timeouts. */
+  get errors(): number {
+    const r = this.results;
+    return (r[RESULT_INDEX['remote_error'] as number] as number) + (r[RESULT_INDEX['connect_error'] as number] as number) + (r[RESULT_INDEX['connect_timeout'] as number] as number);
   }
 
   private pick(): Connection {
