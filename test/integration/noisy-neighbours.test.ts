@@ -371,8 +371,10 @@ describe('fairness at the caps', () => {
     await Promise.all([countA, bDone]);
     console.log(`[noisy-neighbours] in-flight cap 8: B's get answered after ${aAtB} of A's 1000`);
     expect(bReply).toBe('END\r\n');
-    // A's 8 in flight, then turns: A, B. Allow for replies read in one chunk.
-    expect(aAtB).toBeLessThan(50);
+    // A's 8 in flight, then turns: A, B. B is dispatched within the first ~10 slots; what this counts also
+    // includes A's replies that reached A's socket before B's read finished (seen: 15 to 63 on a loaded
+    // machine). One FIFO answers B after all 1,000.
+    expect(aAtB).toBeLessThan(250);
   });
 
   test('pending cap without an in-flight cap: a client pipelining past it does not get another client refused', async () => {
