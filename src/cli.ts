@@ -14,14 +14,14 @@ import { runImportCommand } from './import/import-command.js';
 import { createLogger } from './log.js';
 import { parseArgs, usage, UsageError } from './options.js';
 import { startProxy } from './index.js';
-import { ReloadWatcher } from './server/reload.js';
+import { ReloadWatcher } from './router/config-watch.js';
 import { VERSION } from './version.js';
 import type { ConfigSpec } from './config/loader.js';
 import { readEtcdConfigOnce } from './fleet/etcd-config.js';
 import { runFleetCommand } from './fleet/fleet-command.js';
 import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
 import { etcdAuthOf } from './fleet/etcd-client.js';
-import { isClusterWorker, runPrimary } from './server/cluster.js';
+import { isClusterWorker, runPrimary } from './cluster/cluster.js';
 
 async function main(argv: readonly string[]): Promise<number> {
   // `mcrelay import twemproxy FILE` is a subcommand: it prints configs and exits (src/import/).
@@ -105,7 +105,7 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`mcrelay: ${err instanceof Error ? err.message : String(err)}\n`);
     return 3;
   }
-  const core = proxy.core;
+  const core = proxy.router;
   log.info(
     { ports: proxy.ports, addresses: options.listenAddresses, adminPort: proxy.adminPort, config: core.active.source.sourcePath ?? 'inline', md5: core.active.source.md5, pools: core.active.built.pools.size, destinations: core.active.built.destinations.size },
     'mcrelay listening',

@@ -4,9 +4,9 @@
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
 import { DEFAULT_OPTIONS, parseArgs, type ProxyOptions } from './options.js';
-import { ProxyCore } from './server/proxy-core.js';
-import { startAdminHttp, type AdminHttp } from './server/admin-http.js';
-import { Observability, observabilityOptions } from './server/observer.js';
+import { RouterCore } from './router/router-core.js';
+import { Sidecar } from './server/sidecar.js';
+import { startAdminHttp, type AdminHttp } from './admin/admin-http.js';
 
 export { VERSION } from './version.js';
 export { parseArgs, DEFAULT_OPTIONS, type ProxyOptions } from './options.js';
@@ -15,13 +15,28 @@ export { validateConfig } from './config/validate.js';
 export interface RunningProxy {
   /** Ports actually bound (useful with port 0). */
   readonly ports: readonly number[];
-  readonly core: ProxyCore;
+  /** The router under the sidecar: config, route tree, destinations. */
+  readonly router: RouterCore;
+  /** The memcached-protocol front end: listeners and client sessions. */
+  readonly sidecar: Sidecar;
   /** The admin HTTP listener's port (`--admin-port`), or null when it is off. */
   readonly adminPort: number | null;
   /** Re-read and rebuild the config; false (old config kept) when it is invalid. */
   reload(): boolean;
   /** Stop accepting, finish in-flight requests (up to `deadlineMs`), close everything. */
   close(deadlineMs?: number): Promise<void>;
+}
+
+/** Load the router's first config: etcd and DNS first when the config needs them. */
+export async function loadFirstConfig(router: RouterCore): Promise<void> {
+  try {
+    await router.fetchConfig(); // --config etcd://…: read it and watch it (src/fleet/)
+    await router.resolveMembers();
+    router.loadConfig();
+  } catch (err) {
+    await router.close();
+    throw err;
+  }
 }
 
 /**
@@ -32,38 +47,29 @@ export async function startProxy(opts: Partial<ProxyOptions> | readonly string[]
     ? parseArgs(opts as readonly string[]).options
     : { ...DEFAULT_OPTIONS, ...(opts as Partial<ProxyOptions>) };
   const logger = log ?? createLogger(options.logLevel, { pretty: options.logPretty });
-  const core = new ProxyCore(options, logger);
-  // Observability hooks go in before the first load, so every destination gets its instruments.
-  const obsOpts = observabilityOptions(options);
-  const obs = options.adminPort !== null || obsOpts.prefixStats !== null || obsOpts.hotKeys !== null ? new Observability(core, obsOpts) : null;
-  obs?.install();
-  try {
-    await core.fetchConfig(); // --config etcd://…: read it and watch it (src/fleet/)
-    await core.resolveMembers();
-    core.loadConfig();
-  } catch (err) {
-    await core.closeConfigSources();
-    throw err;
-  }
-  const ports = await core.listen();
+  const router = new RouterCore(options, logger);
+  await loadFirstConfig(router);
+  const sidecar = new Sidecar(router);
+  const ports = await sidecar.listen();
   let admin: AdminHttp | null = null;
+  const obs = router.observability;
   if (obs !== null && options.adminPort !== null) {
     try {
-      admin = await startAdminHttp(core, obs, logger, options.adminPort, options.adminAddress);
+      admin = await startAdminHttp(router, obs, logger, options.adminPort, options.adminAddress);
     } catch (err) {
-      await core.shutdown(0);
+      await sidecar.shutdown(0);
       throw err;
     }
   }
   return {
     ports,
-    core,
+    router,
+    sidecar,
     adminPort: admin?.port ?? null,
-    reload: () => core.reload('api'),
+    reload: () => router.reload('api'),
     close: async (deadlineMs = 5_000) => {
       await admin?.close();
-      obs?.close();
-      await core.shutdown(deadlineMs);
+      await sidecar.shutdown(deadlineMs);
     },
   };
 }

@@ -8,7 +8,7 @@
  *   2. watch each of those keys from the revision after that read, so no change falls in between (no
  *      polling);
  *   3. on a put or delete of any of them, update that key's value, fetch imports that became new, and hand
- *      the new snapshot to `onChange` (ProxyCore reloads it exactly as a changed file: validate, build,
+ *      the new snapshot to `onChange` (RouterCore reloads it exactly as a changed file: validate, build,
  *      swap, or reject with the JSON pointer and count `config_failures`). Events within COALESCE_MS are
  *      applied together.
  *

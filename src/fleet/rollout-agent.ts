@@ -3,7 +3,7 @@
  *
  * - watches `KEY/rollout` (and the candidate's own key when the record names one, with its imports);
  * - serves the candidate when this host is in the cohort and has not reverted that candidate, else the
- *   stable config (`KEY`); every switch goes through ProxyCore's reload, so a candidate that does not build
+ *   stable config (`KEY`); every switch goes through RouterCore's reload, so a candidate that does not build
  *   is rejected like any bad config and the host stays stable;
  * - after switching to a candidate, the guard compares the traffic since the switch with the window before
  *   it (ProxyStats counters, sampled every second; nothing on the request path) and, on a regression,

@@ -29,7 +29,10 @@ import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.j
 import type { DirectTarget } from '../routes/route-handle.js';
 import { stageKeys, unstageKeys } from '../routes/hash/murmur64a-wasm.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
-import type { ProxyCore, RequestObserver } from './proxy-core.js';
+import type { RequestObserver } from '../observe/events.js';
+import type { RouterCore } from '../router/router-core.js';
+import { renderError } from '../protocol/error-line.js';
+import type { Sidecar } from './sidecar.js';
 
 const END = Buffer.from('END\r\n');
 const MN = Buffer.from('MN\r\n');
@@ -137,6 +140,7 @@ export class ClientSession implements RequestSink, Flushable {
   flushQueued = false;
   /** This session's id on its requests (fair queueing at destinations; see wait-queue.ts). */
   readonly clientId = nextClientId++;
+  private readonly router: RouterCore;
   private readonly parser: RequestParser;
   private slots: Slot[] = [];
   private head = 0;
@@ -153,13 +157,14 @@ export class ClientSession implements RequestSink, Flushable {
 
   constructor(
     private readonly socket: net.Socket,
-    private readonly core: ProxyCore,
+    private readonly host: Sidecar,
     /**
      * Who is on the other end, for authorization: a TLS client certificate's identity (URI SAN such as a
      * spiffe:// ID, else the subject CN), or `plaintext-loopback` / `plaintext` for the plain port.
      */
     readonly identity: string = 'plaintext',
   ) {
+    this.router = host.router;
     this.parser = new RequestParser(this);
     socket.setNoDelay(true);
     const onChunk = (chunk: Buffer): void => this.onData(chunk);
@@ -176,7 +181,7 @@ export class ClientSession implements RequestSink, Flushable {
       this.parser.feed(chunk);
     } catch (err) {
       // A throw here is a bug; answer and keep the process alive.
-      this.core.log.error({ err }, 'request handling failed');
+      this.router.log.error({ err }, 'request handling failed');
       this.replyLine('SERVER_ERROR internal error');
     }
     this.maybePause();
@@ -187,7 +192,7 @@ export class ClientSession implements RequestSink, Flushable {
     s.keys = keys;
     this.pendingKeys += keys;
     this.slots.push(s);
-    if (this.pendingKeys > this.core.limits.maxClientOutstanding) this.pauseReading();
+    if (this.pendingKeys > this.host.limits.maxClientOutstanding) this.pauseReading();
     return s;
   }
 
@@ -203,7 +208,7 @@ export class ClientSession implements RequestSink, Flushable {
       this.drainReady();
     } else if (slot.bytes > 0) {
       this.heldBytes += slot.bytes;
-      if (this.heldBytes > this.core.limits.maxClientOutputBytes) this.pauseReading();
+      if (this.heldBytes > this.host.limits.maxClientOutputBytes) this.pauseReading();
     }
   }
 
@@ -266,7 +271,7 @@ export class ClientSession implements RequestSink, Flushable {
       // Destroy once the last bytes are flushed: a paused socket may never read the peer's FIN.
       this.socket.end(() => this.socket.destroy());
       this.destroyed = true;
-      this.core.onSessionClosed(this);
+      this.host.onSessionClosed(this);
       return;
     }
     this.maybeResume();
@@ -286,12 +291,12 @@ export class ClientSession implements RequestSink, Flushable {
 
   private maybePause(): void {
     if (this.paused) return;
-    if (this.socket.writableLength + this.heldBytes > this.core.limits.maxClientOutputBytes) this.pauseReading();
+    if (this.socket.writableLength + this.heldBytes > this.host.limits.maxClientOutputBytes) this.pauseReading();
   }
 
   private maybeResume(): void {
     if (!this.paused || this.destroyed || this.closing) return;
-    const lim = this.core.limits;
+    const lim = this.host.limits;
     if (this.pendingKeys <= lim.maxClientOutstanding / 2 && this.socket.writableLength + this.heldBytes <= lim.maxClientOutputBytes / 2) {
       this.paused = false;
       this.parser.resume();
@@ -308,7 +313,7 @@ export class ClientSession implements RequestSink, Flushable {
     if (this.destroyed) return;
     this.destroyed = true;
     this.socket.destroy();
-    this.core.onSessionClosed(this);
+    this.host.onSessionClosed(this);
   }
 
   /** Stop reading; close once every pending reply is written (graceful shutdown). */
@@ -323,16 +328,16 @@ export class ClientSession implements RequestSink, Flushable {
   // ------------------------------------------------------------------ RequestSink
 
   request(req: Request): void {
-    const core = this.core;
+    const core = this.router;
     req.client = this.clientId;
     core.stats.countRequest(req.op);
     const slot = this.newSlot();
     if ((req.op === 'get' || req.op === 'gets') && req.key.length > ADMIN_PREFIX.length && req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
-      this.complete(slot, core.admin.handleGet(req, this.identity));
+      this.complete(slot, this.host.admin.handleGet(req, this.identity));
       return;
     }
-    if (core.authorize !== null && !core.authorize(this.identity, req)) {
-      this.complete(slot, this.render(req, core.denied(this.identity, req)));
+    if (core.authz.active !== null && !core.authz.allows(this.identity, req)) {
+      this.complete(slot, this.render(req, core.authz.deny(this.identity, req)));
       return;
     }
     const root = core.root;
@@ -341,7 +346,7 @@ export class ClientSession implements RequestSink, Flushable {
     root.route(req, core.ctx, (reply: Reply) => {
       const ms = turnNow() - started;
       core.stats.recordReply(req.op, reply.result, ms);
-      if (core.observer !== null) core.observer.onKeyReply(req, reply, ms);
+      if (core.observability !== null) core.observability.onKeyReply(req, reply, ms);
       const raw = reply.raw;
       if (raw !== null && reply.result === 'found' && (req.op === 'get' || req.op === 'gets')) {
         // The common hit: the upstream's VALUE block, then END, without copying the value.
@@ -355,22 +360,22 @@ export class ClientSession implements RequestSink, Flushable {
 
   /** A multi-get given as Requests (gat/gats, and get/gets when an authorization policy is on). */
   multiGet(reqs: Request[]): void {
-    const core = this.core;
+    const core = this.router;
     const n = reqs.length;
     const op = (reqs[0] as Request).op;
     core.stats.countRequest(op);
     core.stats.requestSent++;
-    const mg = new MultiGet(this, core.observer, this.newSlot(n), op, EMPTY, EMPTY, n, turnNow());
+    const mg = new MultiGet(this, core.observability, this.newSlot(n), op, EMPTY, EMPTY, n, turnNow());
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
       req.client = this.clientId;
       mg.reqs[i] = req;
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
-        mg.settle(i, core.admin.getReply(req, this.identity));
+        mg.settle(i, this.host.admin.getReply(req, this.identity));
         continue;
       }
-      if (core.authorize !== null && !core.authorize(this.identity, req)) {
-        mg.settle(i, core.denied(this.identity, req));
+      if (core.authz.active !== null && !core.authz.allows(this.identity, req)) {
+        mg.settle(i, core.authz.deny(this.identity, req));
         continue;
       }
       this.routeKey(mg, i);
@@ -384,10 +389,10 @@ export class ClientSession implements RequestSink, Flushable {
    * per key. Everything else takes the route tree with a Request of its own.
    */
   multiGetKeys(op: Op, head: Buffer, buf: Buffer, tok: Int32Array, first: number, n: number): void {
-    const core = this.core;
+    const core = this.router;
     const root = core.root;
     const count = n - first;
-    if (core.authorize !== null || root.directRange === undefined) {
+    if (core.authz.active !== null || root.directRange === undefined) {
       // Authorization checks every key's Request; a root without the fast path routes each key anyway.
       const reqs = new Array<Request>(count);
       for (let i = 0; i < count; i++) {
@@ -399,7 +404,7 @@ export class ClientSession implements RequestSink, Flushable {
     }
     core.stats.countRequest(op);
     core.stats.requestSent++;
-    const mg = new MultiGet(this, core.observer, this.newSlot(count), op, head, buf, count, turnNow());
+    const mg = new MultiGet(this, core.observability, this.newSlot(count), op, head, buf, count, turnNow());
     const { keyStarts, keyEnds } = mg;
     for (let i = 0; i < count; i++) {
       const t = 2 * (first + i);
@@ -419,7 +424,7 @@ export class ClientSession implements RequestSink, Flushable {
       const s = keyStarts[i] as number;
       const e = keyEnds[i] as number;
       if (buf[s] === 0x5f && e - s >= ADMIN_PREFIX.length && bytesEqual(buf, s, ADMIN_PREFIX, 0, ADMIN_PREFIX.length)) {
-        mg.settle(i, core.admin.getReply(mg.request(i), this.identity));
+        mg.settle(i, this.host.admin.getReply(mg.request(i), this.identity));
         continue;
       }
       const target = root.directRange(buf, s, e);
@@ -461,7 +466,7 @@ export class ClientSession implements RequestSink, Flushable {
 
   /** One key of a multi-get through the route tree. */
   private routeKey(mg: MultiGet, i: number): void {
-    this.core.root.route(mg.request(i), this.core.ctx, (reply: Reply) => mg.keyReply(i, reply));
+    this.router.root.route(mg.request(i), this.router.ctx, (reply: Reply) => mg.keyReply(i, reply));
   }
 
   /** Every key of a multi-get is answered: the hits in key order and END, or the first error. */
@@ -471,7 +476,7 @@ export class ClientSession implements RequestSink, Flushable {
     for (let i = 0; i < n; i++) {
       const r = replies[i];
       if (r !== null && r !== undefined && isErrorResult(r.result)) {
-        this.core.stats.recordReply(op, r.result, turnNow() - mg.started);
+        this.router.stats.recordReply(op, r.result, turnNow() - mg.started);
         this.complete(slot, renderError(r));
         return;
       }
@@ -491,7 +496,7 @@ export class ClientSession implements RequestSink, Flushable {
         bytes += block.length;
       }
     }
-    this.core.stats.recordReply(op, 'found', turnNow() - mg.started);
+    this.router.stats.recordReply(op, 'found', turnNow() - mg.started);
     slot.multi = mg;
     slot.bytes = bytes;
     this.completed(slot);
@@ -499,7 +504,7 @@ export class ClientSession implements RequestSink, Flushable {
 
   local(op: LocalOp, args: Buffer, noreply: boolean): void {
     const slot = this.newSlot();
-    const core = this.core;
+    const core = this.router;
     switch (op) {
       case 'mn':
         this.complete(slot, MN);
@@ -516,16 +521,16 @@ export class ClientSession implements RequestSink, Flushable {
         return;
       case 'stats':
         core.stats.countRequest('stats');
-        core.admin.statsFor(args.toString('latin1').trim(), this.identity, (reply) => this.complete(slot, reply));
+        this.host.admin.statsFor(args.toString('latin1').trim(), this.identity, (reply) => this.complete(slot, reply));
         return;
       case 'flush_all':
         core.stats.countRequest('flush_all');
-        if (core.authorize !== null && !core.authz.allowsFlush(this.identity)) {
+        if (core.authz.active !== null && !core.authz.allowsFlush(this.identity)) {
           // An authorization policy is active: flush_all needs an explicit `flush_all` grant.
           this.complete(slot, noreply ? null : Buffer.from('SERVER_ERROR permission denied\r\n'));
           return;
         }
-        core.admin.flushAll(args, (reply) => this.complete(slot, noreply ? null : reply));
+        this.host.admin.flushAll(args, (reply) => this.complete(slot, noreply ? null : reply));
         return;
       case 'shutdown':
         this.complete(slot, Buffer.from('ERROR\r\n'));
@@ -611,15 +616,6 @@ function valueBlockForClient(req: Request, raw: Buffer): Buffer {
   const ke = raw.indexOf(0x20, ks);
   if (ke - ks === key.length && bytesEqual(raw, ks, key, 0, key.length)) return raw;
   return Buffer.concat([raw.subarray(0, ks), key, raw.subarray(ke)]);
-}
-
-export function renderError(reply: Reply): Buffer {
-  if (reply.raw !== null) return reply.raw;
-  if (reply.message !== null) {
-    const kind = reply.result === 'client_error' || reply.result === 'bad_key' ? 'CLIENT_ERROR' : 'SERVER_ERROR';
-    return Buffer.from(`${kind} ${reply.message}\r\n`, 'latin1');
-  }
-  return Buffer.from(`${defaultErrorText(reply.result)}\r\n`, 'latin1');
 }
 
 /** Replies mcrelay makes itself (NullRoute etc.), in the form the client's command expects. */

@@ -14,7 +14,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { ServerTls } from '../tls/server-tls.js';
-import type { ProxyCore } from './proxy-core.js';
+import type { Sidecar } from './sidecar.js';
 
 export function plaintextIdentity(sock: net.Socket): string {
   const a = sock.remoteAddress ?? '';
@@ -33,7 +33,7 @@ function listenOne(server: net.Server, opts: net.ListenOptions): Promise<number>
 }
 
 /** The TLS credentials for `--ssl-port`, or null when no TLS port is configured. @throws on missing flags or files */
-export function serverTlsFor(core: ProxyCore): ServerTls | null {
+export function serverTlsFor(core: Sidecar): ServerTls | null {
   const o = core.options;
   if (o.sslPorts.length === 0) return null;
   if (o.serverPemCertPath === null || o.serverPemKeyPath === null) {
@@ -48,7 +48,7 @@ export function serverTlsFor(core: ProxyCore): ServerTls | null {
       pollMs: o.tlsCertPollMs,
     },
     core.log.child({ subsystem: 'tls' }),
-    core.tlsStats,
+    core.router.tlsStats,
   );
 }
 
@@ -56,7 +56,7 @@ export function serverTlsFor(core: ProxyCore): ServerTls | null {
  * Bind every listener. `ports` lists the plaintext ports first, then the TLS ports, in flag order.
  * @throws when `--no-plaintext` leaves nothing to listen on, or the TLS files are unusable
  */
-export async function listenAll(core: ProxyCore): Promise<{ servers: net.Server[]; ports: number[] }> {
+export async function listenAll(core: Sidecar): Promise<{ servers: net.Server[]; ports: number[] }> {
   const servers: net.Server[] = [];
   const ports: number[] = [];
   const onPlain = (sock: net.Socket): void => core.accept(sock, plaintextIdentity(sock));

@@ -22,7 +22,7 @@
  *
  * Without an in-flight cap the connection FIFO itself is capped at the pending limit; there, a client's
  * share is bounded by the session (it stops reading past --max-client-outstanding-reqs, at most half
- * the pending limit; see ProxyCore).
+ * the pending limit; see server/sidecar.ts clientOutstandingCap).
  *
  * Hostnames: a server entry may name a host. Its address is resolved when the destination is created and
  * again every `dnsRefreshMs`; requests wait in the queue (bounded as above) until the first answer. When the

@@ -118,8 +118,13 @@ describe('mcrelay CLI', () => {
   it('SIGTERM lets an in-flight request finish, then exits 0', async () => {
     const port = await getFreePort();
     // A backend that answers after 300 ms.
+    let gotRequest: () => void = () => undefined;
+    const received = new Promise<void>((r) => (gotRequest = r));
     const slow = net.createServer((s) => {
-      s.on('data', () => setTimeout(() => s.write('END\r\n'), 300));
+      s.on('data', () => {
+        gotRequest();
+        setTimeout(() => s.write('END\r\n'), 300);
+      });
     });
     await new Promise<void>((r) => slow.listen(0, '127.0.0.1', () => r()));
     const sa = slow.address();
@@ -129,7 +134,8 @@ describe('mcrelay CLI', () => {
     try {
       const c = await connect(port);
       await c.send('get k\r\n');
-      await new Promise((r) => setTimeout(r, 50));
+      // In flight: the request has reached the backend, whose answer is 300 ms away.
+      await received;
       p.child.kill('SIGTERM');
       expect((await c.readUntil('END\r\n', 5000)).toString()).toBe('END\r\n');
       expect(await p.exited).toBe(0);

@@ -3,7 +3,7 @@
  * the opt-in hot-key cache cuts the gets the backend sees for them while local writes stay read-your-writes.
  */
 import { afterEach, describe, expect, test } from 'vitest';
-import { zipf } from '../unit/server/helpers/zipf.js';
+import { zipf } from '../unit/observe/helpers/zipf.js';
 import { startMock, type MockMemcached } from './helpers/mock-memcached.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect } from './helpers/raw-client.js';

@@ -6,14 +6,13 @@ import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from
 import { Traversal } from '../routes/route-handle.js';
 import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
 import { formatG, RateWindow } from './stat-rates.js';
-import { gatherClusterStats, isClusterWorker, serveStatsSnapshots, workerIndex } from './cluster.js';
+import { gatherClusterStats, isClusterWorker, serveStatsSnapshots, workerIndex } from '../cluster/cluster.js';
 import { md5Hex, StatsFiles } from './stats-files.js';
 import fs from 'node:fs';
 import { VERSION } from '../version.js';
-import { renderError } from './client-session.js';
-import type { Observability } from './observer.js';
-import type { ProxyCore } from './proxy-core.js';
-import { ProxyStats, STAT_OPS } from './proxy-stats.js';
+import { renderError } from '../protocol/error-line.js';
+import type { RouterCore } from '../router/router-core.js';
+import { ProxyStats, STAT_OPS } from '../router/router-stats.js';
 
 const END = Buffer.from('END\r\n');
 const ADMIN_PREFIX_LEN = '__mcrouter__.'.length;
@@ -32,10 +31,11 @@ const DISABLED_STATS = Buffer.from('SERVER_ERROR admin commands disabled for thi
 const UNKNOWN_STATS = Buffer.from('ERROR\r\n');
 
 export class Admin {
-  /** Set by the observability layer (hot keys); null = not running. */
-  observability: Observability | null = null;
-
-  constructor(private readonly core: ProxyCore) {
+  constructor(
+    private readonly core: RouterCore,
+    /** How many client connections are open (the front end's). */
+    private readonly clientCount: () => number = () => 0,
+  ) {
     this.rates = new RateWindow(() => this.rateCounters());
     this.rates.start();
     if (isClusterWorker()) serveStatsSnapshots(() => this.summedSnapshot());
@@ -202,7 +202,7 @@ export class Admin {
         return JSON.stringify(out, null, 2);
       }
       case 'hot_keys': {
-        const hk = this.observability?.hotKeys ?? null;
+        const hk = this.core.observability?.hotKeys ?? null;
         if (hk === null) throw new Error('hot-key tracking is off (start with --hot-keys)');
         return JSON.stringify(hk.report(args === null || args === '' ? 20 : Math.max(1, Number(args) || 20)));
       }
@@ -346,7 +346,7 @@ export class Admin {
       ['duration_us', Math.round(s.avgDurationUs())],
       ['duration_get_us', Math.round(avgUs(s, GET_OPS))],
       ['duration_update_us', Math.round(avgUs(s, UPDATE_OPS))],
-      ['proxy_reqs_processing', core.sessionCount === 0 ? 0 : this.processing()],
+      ['proxy_reqs_processing', this.clientCount() === 0 ? 0 : this.processing()],
     );
     for (const [k, v] of s.opStats()) lines.push([k, v]);
     const r = core.routeStats;

@@ -2,8 +2,8 @@ import pino from 'pino';
 import { describe, expect, test } from 'vitest';
 import { ConfigError } from '../../../src/config/config-error.js';
 import { validateConfig } from '../../../src/config/validate.js';
-import { Reply, type Request } from '../../../src/protocol/types.js';
-import { Authorization, compileAuthorization, type AuthzHooks } from '../../../src/server/authz.js';
+import type { Request } from '../../../src/protocol/types.js';
+import { Authorization, compileAuthorization } from '../../../src/router/authz.js';
 import { makeRequest } from '../routes/helpers/fake-route.js';
 
 const base = { pools: { A: { servers: ['127.0.0.1:11211'] } }, route: 'PoolRoute|A' };
@@ -107,19 +107,17 @@ describe('the schema checks the section (validate-config and reload reject bad p
 });
 
 describe('Authorization (live state)', () => {
-  const hooks = (): AuthzHooks => ({ authorize: null, denied: () => new Reply('ok') });
-
-  test('activate installs and removes the hook; denials are counted per identity and logged once per interval', () => {
+  test('activate installs and removes the policy; denials are counted per identity and logged once per interval', () => {
     const lines: string[] = [];
     const log = pino({ level: 'warn' }, { write: (l: string) => lines.push(l) });
     const a = new Authorization(log);
-    const h = hooks();
-    a.activate(policy({ log_interval_ms: 60_000, rules: [{ identity: 'w', prefixes: ['w:'], operations: ['get'] }] }), h);
-    expect(h.authorize).not.toBeNull();
     const req: Request = makeRequest('get', 'x:1');
-    expect(h.authorize?.('w', req)).toBe(false);
-    for (let i = 0; i < 5; i++) expect(h.denied('w', req).result).toBe('permission_denied');
-    h.denied('v', req);
+    expect(a.allows('w', req)).toBe(true);
+    a.activate(policy({ log_interval_ms: 60_000, rules: [{ identity: 'w', prefixes: ['w:'], operations: ['get'] }] }));
+    expect(a.active).not.toBeNull();
+    expect(a.allows('w', req)).toBe(false);
+    for (let i = 0; i < 5; i++) expect(a.deny('w', req).result).toBe('permission_denied');
+    a.deny('v', req);
     expect(a.deniedTotal).toBe(6);
     expect(a.deniedByIdentity.get('w')).toBe(5);
     expect(a.deniedByIdentity.get('v')).toBe(1);
@@ -127,17 +125,17 @@ describe('Authorization (live state)', () => {
     expect(lines.filter((l) => l.includes('"identity":"v"'))).toHaveLength(1);
     expect(a.allowsFlush('w')).toBe(false);
     expect(a.deniedTotal).toBe(7);
-    a.activate(null, h);
-    expect(h.authorize).toBeNull();
+    a.activate(null);
+    expect(a.active).toBeNull();
+    expect(a.allows('w', req)).toBe(true);
     expect(a.allowsFlush('w')).toBe(true);
     expect(a.deniedTotal).toBe(7); // counters survive reloads
   });
 
   test('SERVER_ERROR permission denied is the rendered text', () => {
     const a = new Authorization(pino({ level: 'silent' }));
-    const h = hooks();
-    a.activate(policy({ rules: [] }), h);
-    const r = h.denied('x', makeRequest('get', 'k'));
+    a.activate(policy({ rules: [] }));
+    const r = a.deny('x', makeRequest('get', 'k'));
     expect(r.message).toBe('permission denied');
   });
 });

@@ -1,25 +1,28 @@
 /**
- * The running proxy: listeners, client sessions, the active route tree and its config, the shared
- * destination map, the route context, stats and admin. A reload builds the new tree completely, then
- * swaps `root` in one assignment: requests already routed finish on the old tree, new ones take the new.
+ * The Router: the active config and its route tree, the shared destination map (connections, TKO), the
+ * route context, the spool, counters and observability, and where the config comes from (file, etcd,
+ * config dump, DNS members). It has no client sockets: the sidecar (src/server/) and the embedded API
+ * (src/embedded/) are both front ends over one RouterCore.
+ *
+ * A reload builds the new tree completely, then swaps `root` in one assignment: requests already routed
+ * finish on the old tree, new ones take the new.
  */
-import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { buildConfig, type BuiltConfig } from '../config/builder.js';
 import { ConfigError } from '../config/config-error.js';
 import { configFilePath, loadConfigSource, type ConfigSource, type ConfigSpec, type FetchedConfig } from '../config/loader.js';
 import type { ProxyOptions } from '../options.js';
-import { Reply, type Request } from '../protocol/types.js';
+import type { Reply, Request } from '../protocol/types.js';
 import type { BuildOptions } from '../routes/route-factory.js';
-import { RouteStats, type RouteContext, type RouteHandle, type SpawnKind } from '../routes/route-handle.js';
+import { RouteStats, type RouteContext, type RouteHandle } from '../routes/route-handle.js';
 import { DestinationMap, type UpstreamDestination } from '../upstream/upstream-destination.js';
-import { Admin } from './admin.js';
-import { ClientSession } from './client-session.js';
-import { ProxyStats } from './proxy-stats.js';
-import { listenAll } from './listener.js';
+import { ProxyStats } from './router-stats.js';
 import { Authorization, compileAuthorization, type AuthorizationPolicy } from './authz.js';
+import { RouterRouteContext } from './route-context.js';
+import type { ConfigEvent } from '../observe/events.js';
+import { Observability, observabilityOptions } from '../observe/observer.js';
+import { turnNow } from '../clock.js';
 import { TlsStats } from '../tls/tls-stats.js';
 import { UpstreamTls } from '../tls/upstream-tls.js';
 import { MEMCACHED_PROTOCOL_LEVEL, VERSION } from '../version.js';
@@ -39,79 +42,12 @@ import { FINE_BUCKETS } from '../metrics/latency-histogram.js';
 /** How long a start waits for etcd before it falls back to the config dump, ms. */
 const ETCD_START_TIMEOUT_MS = 3000;
 
-/** Sees every routed key's reply (metrics, per-prefix traffic, hot keys, tap). Off the reply path's critical work. */
-export interface RequestObserver {
-  /** One routed key finished; multi-gets report each key. `durationMs` is from routing to reply. */
-  onKeyReply(req: Request, reply: Reply, durationMs: number): void;
-}
-
-/** Decides whether `identity` may send `req` (TLS/authorization). */
-export type Authorizer = (identity: string, req: Request) => boolean;
-
-/** One config load attempt (observability). */
-export interface ConfigEvent {
-  readonly ok: boolean;
-  readonly at: number;
-  readonly generation: number;
-  readonly md5: string | null;
-  readonly error: string | null;
-  /** JSON pointer of a ConfigError, else null. */
-  readonly path: string | null;
-}
-
 export interface ActiveConfig {
   readonly built: BuiltConfig;
   readonly source: ConfigSource;
   readonly loadedAt: number;
   readonly generation: number;
 }
-
-/** Bounded fire-and-forget work (design commitment 4): shadows, async replicas, L1 refills. */
-class ProxyRouteContext implements RouteContext {
-  readonly shadowContext: RouteContext;
-  /** Outstanding background work per kind, so shadows cannot starve refills and the reverse. */
-  private readonly outstanding: Record<SpawnKind, number>;
-
-  constructor(
-    readonly shadow: boolean,
-    readonly stats: RouteStats,
-    readonly log: Logger,
-    readonly hostId: number,
-    private readonly limits: { maxShadow: number; maxAsync: number },
-    parent: ProxyRouteContext | null,
-  ) {
-    // The shadow context shares its parent's counters: one cap for the whole proxy.
-    this.outstanding = parent !== null ? parent.outstanding : { shadow: 0, async: 0, refill: 0 };
-    this.shadowContext = shadow ? this : parent ?? new ProxyRouteContext(true, stats, log, hostId, limits, this);
-  }
-
-  spawn(handle: RouteHandle, req: Request, kind: SpawnKind): boolean {
-    const cap = kind === 'shadow' ? this.limits.maxShadow : this.limits.maxAsync;
-    const outstanding = this.outstanding;
-    if (outstanding[kind] >= cap) {
-      if (kind === 'shadow') this.stats.shadowDropped++;
-      else if (kind === 'refill') this.stats.refillDropped++;
-      else this.stats.asyncDropped++;
-      return false;
-    }
-    if (kind === 'shadow') this.stats.shadowSent++;
-    else if (kind === 'refill') this.stats.refillSent++;
-    else this.stats.asyncSent++;
-    outstanding[kind]++;
-    const ctx = kind === 'shadow' ? this.shadowContext : this;
-    try {
-      handle.route(req, ctx, () => {
-        outstanding[kind]--;
-      });
-    } catch (err) {
-      outstanding[kind]--;
-      this.log.error({ err }, 'background route failed');
-    }
-    return true;
-  }
-}
-
-const DENIED = new Reply('permission_denied', null, 'permission denied');
 
 function hostIdFromHostname(): number {
   // Stable per host: FNV-1a of the hostname (mcrouter hashes the first non-loopback IP; we have no
@@ -125,46 +61,31 @@ function hostIdFromHostname(): number {
   return h;
 }
 
-/**
- * How many unanswered keys one client may have before its session stops reading:
- * --max-client-outstanding-reqs, but without an in-flight cap at most half of --target-max-pending-requests.
- * There the connection FIFO is the destination's pending queue and this is the only bound on one client's
- * share of it, so a single pipelining client can never fill the pending room and get every other client's
- * requests refused with `Max pending requests`. (With an in-flight cap the wait queue itself is fair; see
- * upstream/wait-queue.ts.)
- */
-export function clientOutstandingCap(o: Pick<ProxyOptions, 'maxClientOutstandingReqs' | 'targetMaxInflightRequests' | 'targetMaxPendingRequests'>): number {
-  const pending = o.targetMaxPendingRequests;
-  if (o.targetMaxInflightRequests > 0 || pending <= 0) return o.maxClientOutstandingReqs;
-  return Math.min(o.maxClientOutstandingReqs, Math.max(1, Math.floor(pending / 2)));
+/** What a front end hands the router beyond the options. */
+export interface RouterDeps {
+  /** Keep per-destination instruments and the other observability features even without --admin-port. */
+  readonly observe?: boolean;
 }
 
-export class ProxyCore {
+export class RouterCore {
   readonly stats = new ProxyStats();
   readonly routeStats = new RouteStats();
   readonly ctx: RouteContext;
   readonly destinations: DestinationMap;
-  readonly admin: Admin;
   /**
    * What `version` answers. Clients such as libmemcached (and memccapable) parse the leading number to
    * decide which protocol features the server has, so it starts with the memcached protocol level mcrelay
    * speaks (1.6.18: classic text plus meta commands), followed by mcrelay's own version.
    */
   readonly versionString = `${MEMCACHED_PROTOCOL_LEVEL} mcrelay-${VERSION}`;
-  readonly limits: { maxClientOutstanding: number; maxClientOutputBytes: number };
   readonly buildOptions: BuildOptions;
   readonly hostId: number;
   root!: RouteHandle;
-  /** Set by the observability layer; null = nothing observes (the default costs one field read). */
-  observer: RequestObserver | null = null;
-  /** Set by the observability layer: wraps each new root (hot-key cache); null = the built root as is. */
-  wrapRoot: ((root: RouteHandle) => RouteHandle) | null = null;
-  /** Set by the observability layer: every config load attempt, for metrics and the status page. */
-  onConfigEvent: ((e: ConfigEvent) => void) | null = null;
-  /** Set when an authorization policy is configured; null = everyone may do everything. */
-  authorize: Authorizer | null = null;
-  /** The reply for a denied request (the authorization layer may replace this to count and log). */
-  denied: (identity: string, req: Request) => Reply = () => DENIED;
+  /**
+   * Metrics, per-prefix traffic, hot keys, the hot-key cache and /tap; null when nothing asked for them
+   * (then observing a reply costs one null check).
+   */
+  readonly observability: Observability | null;
   active!: ActiveConfig;
   /** The config's `authorization` policy and its denial counters (server/authz.ts). */
   readonly authz: Authorization;
@@ -175,8 +96,6 @@ export class ProxyCore {
   /** The failed-delete spool (null with --asynclog-disable or without --async-dir) and its replayer. */
   readonly spool: AsyncLog | null = null;
   readonly replayer: SpoolReplayer | null = null;
-  /** Client connections closed by --max-conns eviction. */
-  evictedConnections = 0;
   /** Members of pools whose servers come from DNS (`{"srv": …}`, `{"dns": …}`), re-resolved on a timer. */
   readonly dnsMembers: DnsMembers;
   private dnsSpecs: readonly DiscoverySpec[] = [];
@@ -193,16 +112,20 @@ export class ProxyCore {
   readonly configDump: ConfigDump | null;
   fromDump: DumpedConfig | null = null;
   private generation = 0;
-  private readonly sessions = new Set<ClientSession>();
-  private readonly servers: net.Server[] = [];
   private draining = false;
 
   constructor(
     readonly options: ProxyOptions,
     readonly log: Logger,
+    deps: RouterDeps = {},
   ) {
     this.hostId = options.hostId ?? hostIdFromHostname();
-    this.ctx = new ProxyRouteContext(false, this.routeStats, log.child({ subsystem: 'routes' }), this.hostId, {
+    const obsOpts = observabilityOptions(options);
+    this.observability =
+      deps.observe === true || options.adminPort !== null || obsOpts.prefixStats !== null || obsOpts.hotKeys !== null
+        ? new Observability(log, obsOpts)
+        : null;
+    this.ctx = new RouterRouteContext(false, this.routeStats, log.child({ subsystem: 'routes' }), this.hostId, {
       maxShadow: options.targetMaxShadowRequests,
       maxAsync: 10_000,
     }, null);
@@ -242,7 +165,8 @@ export class ProxyCore {
       log: log.child({ subsystem: 'upstream' }),
       tls: this.upstreamTls,
     });
-    this.limits = { maxClientOutstanding: clientOutstandingCap(options), maxClientOutputBytes: 8 * 1024 * 1024 };
+    const obs = this.observability;
+    if (obs !== null) this.destinations.onCreate = (d, pool) => obs.attach(d, pool.name);
     if (this.spool !== null) {
       this.replayer = new SpoolReplayer(this.spool, {
         log: log.child({ subsystem: 'asynclog' }),
@@ -264,7 +188,6 @@ export class ProxyCore {
       numProxies: options.numProxies,
       bigValueSplitThreshold: options.bigValueSplitThreshold,
     };
-    this.admin = new Admin(this);
     this.dnsMembers = new DnsMembers({ servers: options.dnsServers, log: log.child({ subsystem: 'dns' }) });
     this.etcdUrl = options.configStr === null && options.config !== null && isEtcdUrl(options.config) ? parseEtcdUrl(options.config) : null;
     this.configDump = options.configDumpRoot !== null ? new ConfigDump(options.configDumpRoot, log.child({ subsystem: 'config-dump' })) : null;
@@ -437,17 +360,16 @@ export class ProxyCore {
       policy = compileAuthorization(source.data);
     } catch (err) {
       this.stats.configFailures++;
-      if (this.onConfigEvent !== null) {
-        this.onConfigEvent({ ok: false, at: Date.now(), generation: this.generation, md5: null, error: err instanceof Error ? err.message : String(err), path: err instanceof ConfigError ? err.path : null });
-      }
+      this.configEvent({ ok: false, at: Date.now(), generation: this.generation, md5: null, error: err instanceof Error ? err.message : String(err), path: err instanceof ConfigError ? err.path : null });
       throw err;
     }
     for (const warning of built.warnings) this.log.warn({ warning }, 'config option ignored');
     const active: ActiveConfig = { built, source, loadedAt: Date.now(), generation: ++this.generation };
     this.active = active;
-    this.authz.activate(policy, this);
-    this.root = this.wrapRoot === null ? built.root : this.wrapRoot(built.root);
-    if (this.onConfigEvent !== null) this.onConfigEvent({ ok: true, at: active.loadedAt, generation: active.generation, md5: source.md5, error: null, path: null });
+    this.authz.activate(policy);
+    const cache = this.observability?.cache ?? null;
+    this.root = cache === null ? built.root : cache.wrap(built.root);
+    this.configEvent({ ok: true, at: active.loadedAt, generation: active.generation, md5: source.md5, error: null, path: null });
     this.stats.configLastSuccess = active.loadedAt;
     const keep = new Set<UpstreamDestination>();
     for (const d of built.destinations) keep.add(d as UpstreamDestination);
@@ -470,80 +392,54 @@ export class ProxyCore {
     }
   }
 
-  /** Start the client listeners (plain, and TLS when configured). Resolves with the bound ports. */
-  async listen(): Promise<number[]> {
-    const { servers, ports } = await listenAll(this);
-    this.servers.push(...servers);
-    return ports;
+  /**
+   * Route one request through the active tree, counting it and reporting its reply to the observers
+   * (what the sidecar does for each single-key command). Authorization is the caller's (it knows who asks).
+   */
+  route(req: Request, cb: (reply: Reply) => void): void {
+    const stats = this.stats;
+    stats.countRequest(req.op);
+    stats.requestSent++;
+    const started = turnNow();
+    this.root.route(req, this.ctx, (reply: Reply) => {
+      const ms = turnNow() - started;
+      stats.recordReply(req.op, reply.result, ms);
+      const obs = this.observability;
+      if (obs !== null) obs.onKeyReply(req, reply, ms);
+      cb(reply);
+    });
   }
 
-  /** A new client connection from a listener; `identity` is who it is for authorization. */
-  accept(sock: net.Socket, identity: string): void {
-    if (this.draining) {
-      sock.destroy();
-      return;
-    }
-    const o = this.options;
-    if (o.maxConns > 0 && this.sessions.size >= o.maxConns && !this.evictIdleSession()) {
-      sock.destroy();
-      return;
-    }
-    if (o.keepaliveCount > 0) sock.setKeepAlive(true, o.keepaliveIdleSec * 1000);
-    const s = new ClientSession(sock, this, identity);
-    if (o.idleClientTimeoutMs > 0) {
-      sock.setTimeout(o.idleClientTimeoutMs, () => {
-        if (s.pendingCount === 0) s.destroy();
-      });
-    }
-    this.sessions.add(s);
-    this.stats.numClientConnections = this.sessions.size;
-    this.stats.totalClientConnections++;
+  /** Keys sent upstream and not yet answered, over all destinations. */
+  outstanding(): number {
+    let n = 0;
+    for (const d of this.destinations.all()) n += d.inflightCount();
+    return n;
+  }
+
+  /** True once close() has begun. */
+  get closing(): boolean {
+    return this.draining;
   }
 
   /**
-   * --max-conns: make room by closing the oldest client connection that has nothing outstanding
-   * (mcrouter evicts connections too). False when every connection is busy: the new one is refused.
+   * Stop: no more reloads, then close the spool (spooled deletes are acknowledged only once written),
+   * the upstream connections, TLS and the config sources. Front ends drain their requests first.
    */
-  private evictIdleSession(): boolean {
-    for (const s of this.sessions) {
-      if (s.pendingCount === 0) {
-        this.evictedConnections++;
-        s.destroy();
-        return true;
-      }
-    }
-    return false;
-  }
-
-    onSessionClosed(s: ClientSession): void {
-    this.sessions.delete(s);
-    this.stats.numClientConnections = this.sessions.size;
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
-  }
-
-  /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then close everything. */
-  async shutdown(deadlineMs: number): Promise<void> {
+  async close(): Promise<void> {
+    if (this.draining) return;
     this.draining = true;
     if (this.dnsTimer !== null) clearInterval(this.dnsTimer);
-    // server.close() only calls back once every connection has ended, so stop accepting first and wait
-    // for the listeners' callbacks after the sessions have drained.
-    const closed = this.servers.map((s) => new Promise<void>((r) => s.close(() => r())));
-    for (const s of this.sessions) s.closeWhenIdle();
-    const started = Date.now();
-    while (this.sessions.size > 0 && Date.now() - started < deadlineMs) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    for (const s of [...this.sessions]) s.destroy();
-    await Promise.all(closed);
-    // Spooled deletes are acknowledged only once written, so this just waits for the last batch.
     if (this.replayer !== null) await this.replayer.stop();
     if (this.spool !== null) await this.spool.close();
     this.destinations.closeAll();
     this.upstreamTls.close();
+    this.observability?.close();
     await this.closeConfigSources();
+  }
+
+  private configEvent(e: ConfigEvent): void {
+    this.observability?.onConfigEvent(e);
   }
 
   /** Files to watch for hot reload. */
@@ -552,14 +448,5 @@ export class ProxyCore {
     const origin = this.fromDump !== null ? this.dumpOrigin() : null;
     if (origin?.kind === 'file') return [origin.path];
     return this.active?.source.files ?? [];
-  }
-}
-
-export function fileExists(p: string): boolean {
-  try {
-    fs.accessSync(p);
-    return true;
-  } catch {
-    return false;
   }
 }

@@ -1,6 +1,6 @@
 /**
- * The observability layer's request-path half. `Observability` implements ProxyCore's RequestObserver and
- * the per-destination hook; each feature is a nullable field, so a switched-off feature costs one null check:
+ * The request-path half of observability. `Observability` is the router's RequestObserver and the
+ * per-destination hook; each feature is a nullable field, so a switched-off feature costs one null check:
  *
  *   onKeyReply ─┬─ prefixStats?.record   (requests, hits, misses, bytes per prefix)
  *               ├─ hotKeys?.offer        (overall top-K)
@@ -20,7 +20,7 @@ import { HotKeyCache } from './hot-key-cache.js';
 import { HotKeys } from './hot-keys.js';
 import { PrefixStats } from './prefix-stats.js';
 import type { ProxyOptions } from '../options.js';
-import type { ConfigEvent, ProxyCore, RequestObserver } from './proxy-core.js';
+import type { ConfigEvent, RequestObserver } from './events.js';
 import { Tap } from './tap.js';
 
 const RESULT_INDEX = new Map<string, number>(ALL_RESULTS.map((r, i) => [r, i]));
@@ -78,10 +78,10 @@ export class Observability implements RequestObserver {
   private sampleTick = 0;
 
   constructor(
-    private readonly core: ProxyCore,
+    log: Logger,
     readonly opts: ObservabilityOptions,
   ) {
-    this.reqLog = core.log.child({ subsystem: 'requests' });
+    this.reqLog = log.child({ subsystem: 'requests' });
     this.prefixStats = opts.prefixStats === null ? null : new PrefixStats(opts.prefixStats);
     this.hotKeys = opts.hotKeys === null ? null : new HotKeys(opts.hotKeys);
     const hk = this.hotKeys;
@@ -101,21 +101,8 @@ export class Observability implements RequestObserver {
           });
   }
 
-  /** Hook into the core: call before the first config load so every destination gets its stats. */
-  install(): void {
-    const core = this.core;
-    core.destinations.onCreate = (d, pool) => this.attach(d, pool.name);
-    for (const d of core.destinations.all()) this.attach(d, '');
-    core.onConfigEvent = (e) => this.onConfigEvent(e);
-    core.admin.observability = this;
-    if (this.cache !== null) {
-      const cache = this.cache;
-      core.wrapRoot = (root) => cache.wrap(root);
-    }
-    core.observer = this;
-  }
-
-  private attach(d: UpstreamDestination, pool: string): void {
+  /** Give a new destination its instruments (the router calls this for each destination it creates). */
+  attach(d: UpstreamDestination, pool: string): void {
     if (this.destinations.has(d)) return;
     const s = new DestinationStats(d, pool, this.hotKeys);
     this.destinations.set(d, s);
@@ -132,7 +119,8 @@ export class Observability implements RequestObserver {
     return out;
   }
 
-  private onConfigEvent(e: ConfigEvent): void {
+  /** Keep a config load attempt for the status page. */
+  onConfigEvent(e: ConfigEvent): void {
     this.configEvents.push(e);
     if (this.configEvents.length > 50) this.configEvents.shift();
   }

@@ -15,10 +15,11 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ALL_RESULTS } from '../protocol/types.js';
 import { RESET_CAUSES } from '../upstream/connection.js';
-import type { Observability } from '../server/observer.js';
-import type { ProxyCore } from '../server/proxy-core.js';
-import { ProxyStats, RESULT_COUNT, STAT_OPS } from '../server/proxy-stats.js';
-import { LatencyHistogram, PROM_BOUNDS_S } from './latency-histogram.js';
+import type { DestinationStats, Observability } from '../observe/observer.js';
+import type { PrefixRow } from '../observe/prefix-stats.js';
+import type { RouterCore } from '../router/router-core.js';
+import { ProxyStats, RESULT_COUNT, STAT_OPS } from '../router/router-stats.js';
+import { LatencyHistogram, PROM_BOUNDS_S } from '../metrics/latency-histogram.js';
 
 type Labels<T extends string> = Record<T, string>;
 type Emit<T extends string> = (labels: Labels<T>, value: number) => void;
@@ -97,7 +98,7 @@ function collected<T extends string>(registry: Registry, kind: 'counter' | 'gaug
 const TKO_LEVEL: Record<string, number> = { up: 0, soft_tko: 1, hard_tko: 2 };
 
 /** Build the registry for one proxy. `obs` may be null when only /metrics is wanted. */
-export function createMetrics(core: ProxyCore, obs: Observability | null): Registry {
+export function createMetrics(core: RouterCore, obs: Observability | null): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'mcrelay_' });
   const s = core.stats;
@@ -119,7 +120,7 @@ export function createMetrics(core: ProxyCore, obs: Observability | null): Regis
   collected(registry, 'counter', 'mcrelay_client_connections_accepted_total', 'Client connections accepted since start.', [], (emit) => emit({}, s.totalClientConnections));
 
   // ---------------------------------------------------------------- upstream, per destination
-  const dests = (): { pool: string; destination: string; ds: import('../server/observer.js').DestinationStats }[] =>
+  const dests = (): { pool: string; destination: string; ds: DestinationStats }[] =>
     obs === null ? [] : obs.liveDestinations().map((ds) => ({ pool: ds.pool, destination: ds.destination.address, ds }));
   new SnapshotHistogram(registry, 'mcrelay_upstream_request_duration_seconds', 'Send-to-reply latency per destination.', ['pool', 'destination'], function* () {
     for (const d of dests()) yield [{ pool: d.pool, destination: d.destination }, d.ds.latency];
@@ -183,7 +184,7 @@ export function createMetrics(core: ProxyCore, obs: Observability | null): Regis
   // ---------------------------------------------------------------- prefixes, hot keys
   if (obs !== null && obs.prefixStats !== null) {
     const ps = obs.prefixStats;
-    const prefix = (name: string, help: string, read: (row: import('../server/prefix-stats.js').PrefixRow) => number): void =>
+    const prefix = (name: string, help: string, read: (row: PrefixRow) => number): void =>
       collected(registry, 'counter', name, help, ['prefix'], (emit) => {
         for (const row of ps.all()) emit({ prefix: row.prefix }, read(row));
       });

@@ -7,7 +7,7 @@
  * - A change waits `delayMs` (`--reconfiguration-delay-ms`, 1000) so a file still being written is not
  *   read half-done; more changes meanwhile restart nothing, they are picked up by the same reload.
  * - SIGHUP reloads at once.
- * - ProxyCore.reload builds the new tree completely and swaps it in one assignment; on any error the old
+ * - RouterCore.reload builds the new tree completely and swaps it in one assignment; on any error the old
  *   tree keeps serving, the error is logged with its JSON pointer path and `config_failures` counts it.
  *   After a failed reload the files keep being watched (the fix is usually another save).
  * - The watched set is refreshed after each successful reload (the new config may import other files).

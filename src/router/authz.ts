@@ -221,12 +221,6 @@ export function compileAuthorization(config: unknown): AuthorizationPolicy | nul
   return new AuthorizationPolicy(rules, def === 'allow', interval);
 }
 
-/** Where the authorization layer plugs into the proxy (ProxyCore's hook fields). */
-export interface AuthzHooks {
-  authorize: ((identity: string, req: Request) => boolean) | null;
-  denied: (identity: string, req: Request) => Reply;
-}
-
 const DENIED = new Reply('permission_denied', null, 'permission denied');
 const MAX_TRACKED_IDENTITIES = 1024;
 
@@ -250,18 +244,21 @@ export class Authorization {
     return this.policy;
   }
 
-  /** Install `policy` (null = none: the hooks go back to "everyone may do everything"). */
-  activate(policy: AuthorizationPolicy | null, hooks: AuthzHooks): void {
+  /** Install `policy` (null = none: everyone may do everything). */
+  activate(policy: AuthorizationPolicy | null): void {
     this.policy = policy;
-    if (policy === null) {
-      hooks.authorize = null;
-    } else {
-      hooks.authorize = (identity, req) => policy.allows(identity, req);
-    }
-    hooks.denied = (identity, req) => {
-      this.recordDenial(identity, req.op, req.key);
-      return DENIED;
-    };
+  }
+
+  /** May `identity` send `req`? True when no policy is active. */
+  allows(identity: string, req: Request): boolean {
+    const p = this.policy;
+    return p === null || p.allows(identity, req);
+  }
+
+  /** Count and log a refused request; the reply the client gets. */
+  deny(identity: string, req: Request): Reply {
+    this.recordDenial(identity, req.op, req.key);
+    return DENIED;
   }
 
   /** May `identity` send flush_all? (Only asked when --enable-flush-cmd is on.) */

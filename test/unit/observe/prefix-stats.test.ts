@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { PrefixStats } from '../../../src/server/prefix-stats.js';
+import { PrefixStats } from '../../../src/observe/prefix-stats.js';
 
 const b = (s: string): Buffer => Buffer.from(s, 'latin1');
 

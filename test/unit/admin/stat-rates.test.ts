@@ -2,7 +2,7 @@
  * Rate stats as mcrouter reports them: a counter's increase per second over the last minute, printed like C's %g.
  */
 import { expect, test } from 'vitest';
-import { formatG, RateWindow } from '../../../src/server/stat-rates.js';
+import { formatG, RateWindow } from '../../../src/admin/stat-rates.js';
 
 test('formatG prints what printf("%g") prints', () => {
   // Expected strings from C/Python '%g'.

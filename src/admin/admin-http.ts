@@ -17,14 +17,14 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { setLogLevel } from '../log.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { createMetrics } from '../metrics/metrics.js';
+import { createMetrics } from './metrics.js';
 import { ALL_RESULTS, Request, type Op } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
-import type { Observability } from './observer.js';
-import type { ProxyCore } from './proxy-core.js';
-import { STAT_OPS, ProxyStats } from './proxy-stats.js';
+import type { Observability } from '../observe/observer.js';
+import type { RouterCore } from '../router/router-core.js';
+import { STAT_OPS, ProxyStats } from '../router/router-stats.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
-import type { TapListener } from './tap.js';
+import type { TapListener } from '../observe/tap.js';
 
 export const ROUTABLE_OPS: ReadonlySet<string> = new Set<Op>([
   'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
@@ -46,7 +46,7 @@ export function redact(v: unknown): unknown {
 }
 
 /** Walk the active tree for `op key` (sends nothing). */
-export function traverseRoute(core: ProxyCore, op: string, key: string): Traversal {
+export function traverseRoute(core: RouterCore, op: string, key: string): Traversal {
   if (!ROUTABLE_OPS.has(op)) throw new Error(`unknown operation: ${op}`);
   const req = Request.synthesize(op as Op, Buffer.from(key, 'utf8'), `${op} `, '', null, 0);
   const t = new Traversal();
@@ -78,7 +78,7 @@ class History {
   private lastErrors = 0;
   private readonly timer: NodeJS.Timeout;
 
-  constructor(private readonly core: ProxyCore) {
+  constructor(private readonly core: RouterCore) {
     this.timer = setInterval(() => this.sample(), 1000);
     this.timer.unref();
   }
@@ -123,7 +123,7 @@ class History {
 
 
 /** The JSON behind /stats and the status page. */
-export function statsJson(core: ProxyCore, obs: Observability, history: readonly HistorySample[]): Record<string, unknown> {
+export function statsJson(core: RouterCore, obs: Observability, history: readonly HistorySample[]): Record<string, unknown> {
   const s = core.stats;
   const ops: Record<string, unknown> = {};
   for (let i = 0; i < STAT_OPS.length; i++) {
@@ -213,7 +213,7 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
   send(res, status, 'application/json; charset=utf-8', `${JSON.stringify(body, null, 2)}\n`);
 }
 
-export async function startAdminHttp(core: ProxyCore, obs: Observability, rootLog: Logger, port: number, host: string): Promise<AdminHttp> {
+export async function startAdminHttp(core: RouterCore, obs: Observability, rootLog: Logger, port: number, host: string): Promise<AdminHttp> {
   const log = rootLog.child({ subsystem: 'admin' });
   const registry = createMetrics(core, obs);
   const history = new History(core);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { REDACTED, redact } from '../../../src/server/admin-http.js';
+import { REDACTED, redact } from '../../../src/admin/admin-http.js';
 
 describe('redact', () => {
   test('replaces secret-looking fields at any depth and keeps the rest', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { HotKeys, SpaceSaving, WindowedTopK } from '../../../src/server/hot-keys.js';
+import { HotKeys, SpaceSaving, WindowedTopK } from '../../../src/observe/hot-keys.js';
 import { zipf } from './helpers/zipf.js';
 
 describe('SpaceSaving', () => {
