@@ -5,12 +5,14 @@
  * Each case builds a tree over mock backends (the built-in in-memory memcached), stores 40 keys, then
  * sends one `get` with all 40 keys and counts the get lines each backend received for it: at most one per
  * backend per read phase (L1L2 and failover routes read a second tier only for the misses of the first,
- * which is again one line per backend).
+ * which is again one line per backend). A last case sends one 100-key get through PrefixSelectorRoute →
+ * FailoverRoute → PoolRoute: one get line reaches each server of the pool, none the failover pool.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startMock, type MockMemcached } from './helpers/mock-memcached.js';
 import { startRelay, type RelayProcess } from './helpers/proxy-harness.js';
 import { connect } from './helpers/raw-client.js';
+import { cmd, useRouteBackends } from './helpers/route-backends.js';
 
 const KEYS = Array.from({ length: 40 }, (_, i) => `mk:${i}`);
 let mocks: MockMemcached[] = [];
@@ -92,4 +94,34 @@ describe('client multi-gets stay one upstream get line per backend', () => {
       }
     }
   }, 120_000);
+});
+
+describe('multi-get batching through PrefixSelectorRoute → FailoverRoute → PoolRoute', () => {
+  const { cleanups, relay, client } = useRouteBackends();
+
+  it('a 100-key get reaches each backend as ONE get line', async () => {
+    const mocks: MockMemcached[] = [];
+    for (let i = 0; i < 3; i++) {
+      const m = await startMock({ builtin: true });
+      cleanups.push(() => m.close());
+      mocks.push(m);
+    }
+    const [p1, p2, g] = mocks as [MockMemcached, MockMemcached, MockMemcached];
+    const r = await relay({
+      pools: { P: { servers: [p1.address, p2.address] }, G: { servers: [g.address] } },
+      route: { type: 'PrefixSelectorRoute', policies: { 'b:': { type: 'FailoverRoute', children: ['PoolRoute|P', 'PoolRoute|G'] } }, wildcard: 'PoolRoute|G' },
+    });
+    const c = await client(r.port);
+    const keys = Array.from({ length: 100 }, (_, i) => `b:${i}`);
+    const reply = await cmd(c, `get ${keys.join(' ')}`);
+    expect(reply).toBe('END\r\n');
+    const getLines = (m: MockMemcached): string[] => m.requests.map((q) => q.line).filter((l) => l.startsWith('get '));
+    const l1 = getLines(p1);
+    const l2 = getLines(p2);
+    expect(l1.length).toBe(1);
+    expect(l2.length).toBe(1);
+    expect(getLines(g)).toEqual([]);
+    const got = [...(l1[0] ?? '').split(' ').slice(1), ...(l2[0] ?? '').split(' ').slice(1)].sort();
+    expect(got).toEqual([...keys].sort());
+  });
 });
