@@ -5,7 +5,7 @@ import { NullRoute } from '../../../src/routes/null-route.js';
 import { FailoverErrors } from '../../../src/routes/util/failover-errors.js';
 import { RatioTokenBucket } from '../../../src/routes/util/token-bucket.js';
 import { FakeRoute, makeRequest, makeTestContext, routeOnce, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 import { furcHash } from '../../../src/routes/hash/furc.js';
 import { rendezvousIndex, rendezvousTagHashes } from '../../../src/routes/hash/rendezvous.js';
 import { createSelector, type HashSpec } from '../../../src/routes/hash/selector.js';

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { FailoverWithExptimeRoute } from '../../../src/routes/failover-with-exptime-route.js';
 import { makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 import { validateConfig } from '../../../src/config/validate.js';
 
 const normalDown = { type: 'Fake', id: 'N', result: 'connect_error' };

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { FaultInjectionRoute, type FaultSettings } from '../../../src/routes/fault-injection-route.js';
 import { FakeRoute, makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 
 afterEach(() => {
   vi.useRealTimers();

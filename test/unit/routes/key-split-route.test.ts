@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Reply, type Request } from '../../../src/protocol/types.js';
 import { KeySplitRoute, replicaKey } from '../../../src/routes/key-split-route.js';
 import { FakeRoute, makeRequest, makeTestContext, routeOnce, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 describe('KeySplitRoute', () => {
   test('replica keys: key::<id>, before |#| when present, id 0 = the key', () => {

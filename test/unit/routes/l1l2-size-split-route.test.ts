@@ -4,7 +4,7 @@ import type { Reply } from '../../../src/protocol/types.js';
 import { L1L2SizeSplitRoute, SIZE_SPLIT_FLAG, type SizeSplitSettings } from '../../../src/routes/l1l2-size-split-route.js';
 import { makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
 import { MemRoute } from './helpers/mem-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 const S: SizeSplitSettings = { threshold: 10, ttlThreshold: 0, failureTtl: 60, bothFullSet: false, retries: 1 };
 

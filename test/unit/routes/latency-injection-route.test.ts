@@ -2,7 +2,7 @@ import { afterEach, describe, expect, test, vi } from 'vitest';
 import type { Reply } from '../../../src/protocol/types.js';
 import { LatencyInjectionRoute } from '../../../src/routes/latency-injection-route.js';
 import { FakeRoute, makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 afterEach(() => {
   vi.useRealTimers();

@@ -3,7 +3,7 @@ import { Reply, type Result } from '../../../src/protocol/types.js';
 import { spooky32 } from '../../../src/routes/hash/selector.js';
 import { MigrateRoute } from '../../../src/routes/migrate-route.js';
 import { FakeRoute, makeRequest, routeOnce, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 
 const START = 1_700_000_000;
 const I = 3600;

@@ -3,7 +3,7 @@ import { Reply, type Op, type Result } from '../../../src/protocol/types.js';
 import { MissFailoverRoute } from '../../../src/routes/miss-failover-route.js';
 import { NullRoute } from '../../../src/routes/null-route.js';
 import { FakeRoute, makeRequest, routeOnce, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 
 const kids = (...results: Result[]): FakeRoute[] =>
   results.map((r, i) => new FakeRoute(`c${i}`, r === 'found' ? new Reply('found', Buffer.from(`c${i}`)) : r));

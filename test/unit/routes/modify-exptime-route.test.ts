@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import { Request, type Op } from '../../../src/protocol/types.js';
 import { ModifyExptimeRoute, modifiedExptime } from '../../../src/routes/modify-exptime-route.js';
 import { FakeRoute, makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 describe('ModifyExptimeRoute', () => {
   test('set: every op carrying an exptime gets the configured one; the value is untouched', () => {

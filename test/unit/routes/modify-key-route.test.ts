@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 function rewritten(opts: Record<string, unknown>, key: string): string {
   const { root, fake } = buildRoute({ type: 'ModifyKeyRoute', target: 'Fake|t', ...opts });

@@ -2,7 +2,7 @@ import { describe, expect, test } from 'vitest';
 import type { Op } from '../../../src/protocol/types.js';
 import { CARBON_OPERATIONS, OperationSelectorRoute } from '../../../src/routes/operation-selector-route.js';
 import { makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 
 describe('OperationSelectorRoute', () => {
   test('each classic op goes to its own policy; the rest to default_policy', () => {

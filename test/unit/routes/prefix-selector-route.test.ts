@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import { PrefixSelectorRoute } from '../../../src/routes/prefix-selector-route.js';
 import { FakeRoute, makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 import { validateConfig } from '../../../src/config/validate.js';
 
 describe('PrefixSelectorRoute', () => {

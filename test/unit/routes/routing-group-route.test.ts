@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { Op } from '../../../src/protocol/types.js';
 import { makeRequest, routeSync, traverseDestinations } from './helpers/fake-route.js';
-import { buildRoute, configError, who } from './helpers/route-a-config.js';
+import { buildRoute, configError, who } from './helpers/fake-leaf-config.js';
 
 describe('RoutingGroupRoute', () => {
   const all = {

@@ -1,5 +1,5 @@
 /**
- * Build configs for the issue-3 route tests (PrefixSelector, Failover, ...) over fake leaves, with no sockets:
+ * Build route configs over fake leaves for the route unit tests (PrefixSelector, Failover, ...), with no sockets:
  * `Fake|a` is a FakeRoute named `a` that answers `found` with the bytes "a"; `{type: 'Fake', id, result}`
  * answers with another result. The registry is the project's table plus these routes, whether or not
  * registry.ts lists them yet.
@@ -25,7 +25,8 @@ import { rateLimitRouteFactory } from '../../../../src/routes/rate-limit-route.j
 import { routingGroupRouteFactory } from '../../../../src/routes/routing-group-route.js';
 import { FakeRoute } from './fake-route.js';
 
-export const ROUTES_A: readonly RouteFactory[] = [
+/** The routes these tests build, registered whether or not registry.ts lists them. */
+export const TESTED_ROUTES: readonly RouteFactory[] = [
   failoverRouteFactory,
   failoverWithExptimeRouteFactory,
   faultInjectionRouteFactory,
@@ -70,8 +71,8 @@ function registryWith(fakes: Map<string, FakeRoute>) {
       return f;
     },
   });
-  const mine = new Set(ROUTES_A.map((f) => f.type));
-  return createRegistry([...ROUTE_FACTORIES.filter((f) => !mine.has(f.type)), ...ROUTES_A, fake]);
+  const mine = new Set(TESTED_ROUTES.map((f) => f.type));
+  return createRegistry([...ROUTE_FACTORIES.filter((f) => !mine.has(f.type)), ...TESTED_ROUTES, fake]);
 }
 
 /** Build `{route}` (plus any top-level keys in `extra`); throws the ConfigError on failure. */
