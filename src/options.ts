@@ -1,310 +1,290 @@
 /**
- * mcrelay's command-line options: a compatible subset of mcrouter's flags (reference mcrouter.md §6),
- * plus a few of our own. Unknown mcrouter flags are collected and logged at warn, as mcrouter does.
+ * mcrelay's options: a compatible subset of mcrouter's flags (reference mcrouter.md §6), plus a few of our own.
+ * Unknown mcrouter flags are collected and logged at warn, as mcrouter does.
+ *
+ * Everything here comes from one table, {@link OPTION_TABLE}: each entry gives an option's flags, kind,
+ * default, help line, environment variable and whether it means anything to an in-process router. The
+ * {@link ProxyOptions} type, {@link DEFAULT_OPTIONS}, {@link parseArgs}, {@link usage} and
+ * {@link routerOptions} are all derived from it, so they cannot disagree.
  */
 import { parseConfigParams } from './config/jsonm.js';
+import { nearestKey } from './config/suggest.js';
 import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
 
-export interface ProxyOptions {
-  /** `--config file:PATH`, `--config PATH`, `--config '<json>'`, or inline via `--config-str`. */
-  config: string | null;
-  configStr: string | null;
+/**
+ * How an option's value is read from the command line, and so its type: `int` is any integer, `ms` and `sec`
+ * are integers in milliseconds and seconds (names end in `Ms` / `Sec`), `list` is comma-separated strings,
+ * `ports` comma-separated integers, `params` JSONM constants `name1:v1,name2:v2`, and `bool` a flag that
+ * takes no value (`--flag=false` turns it off).
+ */
+export type OptionKind = 'string' | 'int' | 'ms' | 'sec' | 'bool' | 'list' | 'ports' | 'params';
+
+/** The value type of each kind. */
+interface KindValue {
+  string: string;
+  int: number;
+  ms: number;
+  sec: number;
+  bool: boolean;
+  list: string[];
   ports: number[];
-  listenAddresses: string[];
-  listenSockFd: number | null;
-  serverTimeoutMs: number;
-  enableFlushCmd: boolean;
-  validateConfig: boolean;
-  routePrefix: string;
-  sendInvalidRouteToDefault: boolean;
+  params: Record<string, string>;
+}
+
+/** The type of an option of kind `K`; `N` (nullable) adds `null`, which means "unset". */
+type ValueOf<K extends OptionKind, N extends boolean> = N extends true ? KindValue[K] | null : KindValue[K];
+
+/** Further flags that set an option, with their own help line and a rewrite of the value given to them. */
+export interface OptionAlias {
+  readonly flags: readonly [string, ...string[]];
+  readonly help: string;
+  readonly rewrite: (value: string) => string;
+}
+
+/** One entry of {@link OPTION_TABLE}. */
+export interface OptionSpec<K extends OptionKind = OptionKind, N extends boolean = boolean, P extends boolean = boolean> {
+  /** The flag, mcrouter's spelling first, then its aliases (`-t` ...). */
+  readonly flags: readonly [string, ...string[]];
+  readonly kind: K;
+  /** Whether null ("unset") is a value. */
+  readonly nullable: N;
+  readonly default: ValueOf<K, N>;
+  /** The help line; `{default}` stands for the default value. */
+  readonly help: string;
+  /** Whether the option means anything to a router embedded in a Node service (no listeners, no workers). */
+  readonly inProcess: P;
+  /** An environment variable that gives the value when the option is still unset (null) after flags. */
+  readonly env?: string;
+  /** The values accepted: for strings, the value; for bool flags, the `=value` forms (any of them means on). */
+  readonly choices?: readonly string[];
+  /** Further flags for this option, listed on their own help line. */
+  readonly alias?: OptionAlias;
+}
+
+/** What a table entry is written as; `nullable` may be left out (false). */
+interface OptionInput<K extends OptionKind, N extends boolean, P extends boolean> {
+  readonly flags: readonly [string, ...string[]];
+  readonly kind: K;
+  readonly nullable?: N;
+  readonly default: NoInfer<ValueOf<K, N>>;
+  readonly help: string;
+  readonly inProcess: P;
+  readonly env?: N extends true ? string : never;
+  readonly choices?: readonly string[];
+  readonly alias?: OptionAlias;
+}
+
+/** A table entry, its default type-checked against its kind and nullability; frozen, default included. */
+function opt<K extends OptionKind, P extends boolean, N extends boolean = false>(input: OptionInput<K, N, P>): OptionSpec<K, N, P> {
+  if (typeof input.default === 'object' && input.default !== null) Object.freeze(input.default);
+  return Object.freeze({ ...input, nullable: (input.nullable ?? false) as N }) as OptionSpec<K, N, P>;
+}
+
+/**
+ * Every option, by its camelCase name, in the order `--help` lists them. `inProcess: false` marks what only the
+ * `mcrelay` process uses: its listeners (ports, addresses, TLS listener, client connection limits), its worker
+ * processes, `--validate-config` and the SIGTERM drain.
+ */
+export const OPTION_TABLE = {
+  /** `--config file:PATH`, `--config PATH`, `--config '<json>'`, `--config etcd://…`, or inline via `--config-str`. */
+  config: opt({
+    flags: ['--config'], kind: 'string', nullable: true, default: null, inProcess: true,
+    help: 'config: file:PATH, PATH, inline JSON, or etcd://HOST:PORT[,HOST:PORT...]/KEY (read and watched in etcd)',
+    alias: { flags: ['--config-file', '-f'], help: 'config file path (deprecated alias of --config file:PATH)', rewrite: (v) => (v.startsWith('file:') ? v : `file:${v}`) },
+  }),
+  /** Inline JSON config; when set it is used instead of `config`. */
+  configStr: opt({ flags: ['--config-str'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'inline JSON config' }),
+  /** Listen ports; empty = 11211. */
+  ports: opt({ flags: ['--port', '-p'], kind: 'ports', default: [], inProcess: false, help: 'listen port(s), comma separated (default 11211)' }),
+  listenAddresses: opt({ flags: ['--listen-addresses'], kind: 'list', default: ['127.0.0.1'], inProcess: false, help: 'listen addresses, comma separated (default {default})' }),
+  listenSockFd: opt({ flags: ['--listen-sock-fd'], kind: 'int', nullable: true, default: null, inProcess: false, help: 'listen on an inherited socket fd' }),
+  serverTimeoutMs: opt({ flags: ['--server-timeout', '-t'], kind: 'ms', default: 1000, inProcess: true, help: 'upstream reply timeout in ms (default {default})' }),
+  enableFlushCmd: opt({ flags: ['--enable-flush-cmd'], kind: 'bool', default: false, inProcess: true, help: 'allow flush_all (sent to every destination)' }),
+  /** `--validate-config[=exit|run]`: validate the config, then exit (or, with `=run`, start). */
+  validateConfig: opt({ flags: ['--validate-config'], kind: 'bool', default: false, inProcess: false, choices: ['exit', 'run'], help: 'validate the config and exit (0 = valid)' }),
+  routePrefix: opt({ flags: ['--route-prefix', '-R'], kind: 'string', default: '/././', inProcess: true, help: 'default routing prefix (default {default})' }),
+  sendInvalidRouteToDefault: opt({ flags: ['--send-invalid-route-to-default'], kind: 'bool', default: false, inProcess: true, help: 'route unknown routing prefixes to the default route' }),
   /** `--big-value-split-threshold N`: split values over N bytes into chunks (mcrouter BigValueRoute; 0 = off). */
-  bigValueSplitThreshold: number;
-  logLevel: string;
-  numProxies: number;
-  timeoutsUntilTko: number;
-  probeTimeoutInitialMs: number;
-  probeTimeoutMaxMs: number;
-  disableTkoTracking: boolean;
-  asyncDir: string | null;
-  asynclogDisable: boolean;
-  maxClientOutstandingReqs: number;
-  targetMaxInflightRequests: number;
-  targetMaxPendingRequests: number;
-  targetMaxShadowRequests: number;
-  maxConns: number;
-  connectionsPerDestination: number;
-  localZone: string | null;
-  hostId: number | null;
-  /** `--config-params name1:v1,name2:v2`: extra JSONM global constants (%name1% ...). */
-  configParams: Record<string, string>;
-  adminPort: number | null;
-  adminAddress: string;
-  /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
-  adminTextCommands: string;
-  /** `--stats-root DIR`: write mcrouter's stats files there (libmcrouter.mcrouter.<port>.stats, ...); null = off. */
-  statsRoot: string | null;
-  /** `--stats-logging-interval MS`: how often the stats files are written (mcrouter's default 10 s; 0 = never). */
-  statsLoggingIntervalMs: number;
-  /** Human-readable log lines instead of JSON. */
-  logPretty: boolean;
-  /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
-  logSampleRate: number;
-  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
-  prefixStats: boolean;
-  prefixStatsDelimiter: string;
-  /** Explicit prefixes; when given they replace the delimiter rule. */
-  prefixStatsPrefixes: string[];
-  prefixStatsTopN: number;
-  /** Hot-key detection (space-saving top-K per destination and overall). */
-  hotKeys: boolean;
-  hotKeysCapacity: number;
-  hotKeysWindowMs: number;
-  hotKeysSampleRate: number;
-  /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
-  hotKeysCachePrefixes: string[];
-  hotKeysCacheTtlMs: number;
-  hotKeysCacheMaxEntries: number;
-  /** A key is hot when it has at least this % of the sampled traffic in the window... */
-  hotKeysCacheMinSharePct: number;
-  /** ...and at least this many requests in the window. */
-  hotKeysCacheMinCount: number;
-  /** /tap may include values (still only when the listener asks `values=1`). */
-  tapAllowValues: boolean;
-  /** TLS listener port(s) (`--ssl-port`); empty = no TLS listener. */
-  sslPorts: number[];
-  /** Serve TLS only: no plaintext listener (`--no-plaintext`). */
-  noPlaintext: boolean;
-  /** Client-facing TLS: certificate, key, and CA for client certificates (`--server-pem-*-path`). */
-  serverPemCertPath: string | null;
-  serverPemKeyPath: string | null;
-  serverPemCaPath: string | null;
-  /** Mutual TLS on `--ssl-port`: clients must present a certificate signed by the CA. */
-  sslRequirePeerCerts: boolean;
-  /** Upstream TLS (servers `host:port:ascii:ssl`): client certificate, key and CA (`--pem-*-path`). */
-  pemCertPath: string | null;
-  pemKeyPath: string | null;
-  pemCaPath: string | null;
-  /** Verify upstream server certificates (default on; `--ssl-verify-peers=false` to turn off). */
-  sslVerifyPeers: boolean;
-  /** Identity upstream server certificates must carry (URI SAN, DNS SAN or CN); null = the configured host. */
-  sslServiceIdentity: string | null;
-  /** How often certificate/key files are checked for changes, ms (0 = never). */
-  tlsCertPollMs: number;
+  bigValueSplitThreshold: opt({ flags: ['--big-value-split-threshold'], kind: 'int', default: 0, inProcess: true, help: 'split values over N bytes into chunks of N across the pool, reassembled on get (mcrouter BigValueRoute; default 0 = off)' }),
+  logLevel: opt({ flags: ['--log-level'], kind: 'string', default: 'info', inProcess: true, help: 'trace|debug|info|warn|error|fatal (default {default})' }),
+  /** Worker processes sharing the port (also JSONM's `%num-proxies%`). */
+  numProxies: opt({ flags: ['--num-proxies'], kind: 'int', default: 1, inProcess: false, help: 'worker processes sharing the port (default {default})' }),
+  timeoutsUntilTko: opt({ flags: ['--timeouts-until-tko'], kind: 'int', default: 3, inProcess: true, help: 'consecutive timeouts before soft TKO (default {default})' }),
+  probeTimeoutInitialMs: opt({ flags: ['--probe-timeout-initial', '-r'], kind: 'ms', default: 10_000, inProcess: true, help: 'first TKO probe delay in ms (default {default})' }),
+  probeTimeoutMaxMs: opt({ flags: ['--probe-timeout-max'], kind: 'ms', default: 60_000, inProcess: true, help: 'max TKO probe delay in ms (default {default})' }),
+  disableTkoTracking: opt({ flags: ['--disable-tko-tracking'], kind: 'bool', default: false, inProcess: true, help: 'never mark destinations TKO' }),
+  asyncDir: opt({ flags: ['--async-dir', '-a'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'failed-delete spool directory' }),
+  asynclogDisable: opt({ flags: ['--asynclog-disable'], kind: 'bool', default: false, inProcess: true, help: 'do not spool failed deletes' }),
+  maxClientOutstandingReqs: opt({ flags: ['--max-client-outstanding-reqs'], kind: 'int', default: 1024, inProcess: false, help: 'pause reading a client past this many unanswered requests; each key of a multi-get counts (default {default})' }),
+  targetMaxInflightRequests: opt({ flags: ['--target-max-inflight-requests'], kind: 'int', default: 0, inProcess: true, help: 'per-destination in-flight cap (0 = off)' }),
+  targetMaxPendingRequests: opt({ flags: ['--target-max-pending-requests'], kind: 'int', default: 100_000, inProcess: true, help: 'per-destination queued cap; beyond it fail fast (default {default})' }),
+  targetMaxShadowRequests: opt({ flags: ['--target-max-shadow-requests'], kind: 'int', default: 1000, inProcess: true, help: 'cap on outstanding shadow requests (default {default})' }),
+  maxConns: opt({ flags: ['--max-conns'], kind: 'int', default: 0, inProcess: false, help: 'max client connections; past it the longest-idle one is evicted (0 = unlimited)' }),
   /** Accepted for mcrouter compatibility: the spool is always written in AS2.0. */
-  useAsynclogVersion2: boolean;
+  useAsynclogVersion2: opt({ flags: ['--use-asynclog-version2'], kind: 'bool', default: false, inProcess: true, help: 'accepted: the spool is always AS2.0' }),
   /** How often the failed-delete spool is replayed, ms (ours; 0 = never replay). */
-  asynclogReplayIntervalMs: number;
+  asynclogReplayIntervalMs: opt({ flags: ['--asynclog-replay-interval-ms'], kind: 'ms', default: 1000, inProcess: true, help: 'replay the failed-delete spool this often (default 1000; 0 = never)' }),
   /** Close upstream connections idle this long, ms (mcrouter: after at most 2× this). 0 = never. */
-  resetInactiveConnectionIntervalMs: number;
+  resetInactiveConnectionIntervalMs: opt({ flags: ['--reset-inactive-connection-interval'], kind: 'ms', default: 60_000, inProcess: true, help: 'close idle upstream connections, ms (default 60000; 0 = never)' }),
   /** Close client connections with nothing outstanding and silent this long, ms (ours; 0 = never). */
-  idleClientTimeoutMs: number;
+  idleClientTimeoutMs: opt({ flags: ['--idle-client-timeout-ms'], kind: 'ms', default: 0, inProcess: false, help: 'close idle client connections, ms (default 0 = never)' }),
   /** Largest value accepted from a client, bytes (ours); larger ones get SERVER_ERROR object too large for cache. */
-  maxValueSize: number;
-  /** TCP keepalive (mcrouter -K/-i/-I): probe count (0 = keepalive off), interval and idle time in seconds. */
-  keepaliveCount: number;
-  keepaliveIntervalSec: number;
-  keepaliveIdleSec: number;
+  maxValueSize: opt({ flags: ['--max-value-size'], kind: 'int', default: 64 * 1024 * 1024, inProcess: false, help: 'largest value accepted from clients, bytes (default {default})' }),
+  /** TCP keepalive (mcrouter -K/-i/-I), to servers and clients: probe count (0 = keepalive off). */
+  keepaliveCount: opt({ flags: ['--keepalive-count', '-K'], kind: 'int', default: 0, inProcess: true, help: 'TCP keepalive probe count (default 0 = keepalive off)' }),
+  /** TCP keepalive probe interval, seconds. */
+  keepaliveIntervalSec: opt({ flags: ['--keepalive-interval', '-i'], kind: 'sec', default: 60, inProcess: true, help: 'TCP keepalive probe interval, s (default {default}; kernel setting used)' }),
+  /** TCP keepalive idle time, seconds. */
+  keepaliveIdleSec: opt({ flags: ['--keepalive-idle', '-I'], kind: 'sec', default: 300, inProcess: true, help: 'TCP keepalive idle time, s (default {default})' }),
   /** Re-resolve server hostnames this often, ms (ours; 0 = resolve once). */
-  dnsRefreshIntervalMs: number;
+  dnsRefreshIntervalMs: opt({ flags: ['--dns-refresh-interval-ms'], kind: 'ms', default: 30_000, inProcess: true, help: 're-resolve server hostnames, ms (default {default}; 0 = once)' }),
   /** `--dns-servers HOST:PORT,...`: resolvers for server names and DNS-discovered pools (default: the system's). */
-  dnsServers: string[];
+  dnsServers: opt({ flags: ['--dns-servers'], kind: 'list', default: [], inProcess: true, help: 'DNS servers HOST:PORT for pools whose servers come from DNS ({"srv": …} / {"dns": …}), comma separated (default: the system\'s)' }),
   /** Wait this long after a config file changes before reloading, ms (mcrouter --reconfiguration-delay-ms). */
-  reconfigurationDelayMs: number;
+  reconfigurationDelayMs: opt({ flags: ['--reconfiguration-delay-ms'], kind: 'ms', default: 1000, inProcess: true, help: 'delay before reloading a changed config file, ms (default {default})' }),
   /** On SIGTERM, how long in-flight requests may take before connections are closed, ms (ours). */
-  shutdownTimeoutMs: number;
+  shutdownTimeoutMs: opt({ flags: ['--shutdown-timeout-ms'], kind: 'ms', default: 5000, inProcess: false, help: 'SIGTERM: time allowed for in-flight requests, ms (default {default})' }),
+  connectionsPerDestination: opt({ flags: ['--connections-per-destination'], kind: 'int', default: 1, inProcess: true, help: 'pipelined connections per upstream server (default {default})' }),
+  /** This host's availability zone (AzAffinityRoute); from the flag, else the environment. */
+  localZone: opt({ flags: ['--local-zone'], kind: 'string', nullable: true, default: null, inProcess: true, env: 'MCRELAY_LOCAL_ZONE', help: 'this host\'s availability zone' }),
+  /** Host id for LatestRoute/HostIdRoute; null = a hash of the hostname. */
+  hostId: opt({ flags: ['--host-id'], kind: 'int', nullable: true, default: null, inProcess: true, help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' }),
   /** etcd TLS and auth for `--config etcd://…` (etcdctl's names, prefixed): CA, client cert and key, user and password file. */
-  etcdCacert: string | null;
-  etcdCert: string | null;
-  etcdKey: string | null;
-  etcdUser: string | null;
-  etcdPasswordFile: string | null;
+  etcdCacert: opt({ flags: ['--etcd-cacert'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'etcd: CA certificate of the etcd servers (PEM; turns TLS on)' }),
+  etcdCert: opt({ flags: ['--etcd-cert'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'etcd: client certificate (PEM; with --etcd-key)' }),
+  etcdKey: opt({ flags: ['--etcd-key'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'etcd: client private key (PEM)' }),
+  etcdUser: opt({ flags: ['--etcd-user'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'etcd: user name (password from --etcd-password-file)' }),
+  etcdPasswordFile: opt({ flags: ['--etcd-password-file'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'etcd: file whose first line is the --etcd-user password' }),
   /** `--config-dump-root DIR`: save the last good config there; a start that cannot read its source uses it (null = off). */
-  configDumpRoot: string | null;
+  configDumpRoot: opt({ flags: ['--config-dump-root'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'save the last good config here; a start that cannot read its config uses it (default off)' }),
   /** `--max-dumped-config-age S`: a dump older than this is not used, seconds (mcrouter's default 12 h). */
-  maxDumpedConfigAgeSec: number;
+  maxDumpedConfigAgeSec: opt({ flags: ['--max-dumped-config-age'], kind: 'sec', default: 12 * 3600, inProcess: true, help: 'use a config dump only when younger than this, seconds (default {default})' }),
+  /** `--config-params name1:v1,name2:v2`: extra JSONM global constants (%name1% ...). */
+  configParams: opt({ flags: ['--config-params'], kind: 'params', default: {}, inProcess: true, help: 'JSONM constants for the config: name1:value1,name2:value2' }),
+  /** Admin HTTP port (/metrics, /status, /tap ...); null = off. */
+  adminPort: opt({ flags: ['--admin-port'], kind: 'int', nullable: true, default: null, inProcess: true, help: 'admin HTTP port (off when unset)' }),
+  adminAddress: opt({ flags: ['--admin-address'], kind: 'string', default: '127.0.0.1', inProcess: true, help: 'admin HTTP address (default {default})' }),
+  /** `stats` and `get __mcrouter__.*` on the client port: `all`, `loopback` (plaintext loopback clients only) or `off`. */
+  adminTextCommands: opt({ flags: ['--admin-text-commands'], kind: 'string', default: 'all', inProcess: false, choices: ['all', 'loopback', 'off'], help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default {default})' }),
+  /** `--stats-root DIR`: write mcrouter's stats files there (libmcrouter.mcrouter.<port>.stats, ...); null = off. */
+  statsRoot: opt({ flags: ['--stats-root'], kind: 'string', nullable: true, default: null, inProcess: true, help: "write mcrouter's stats files (libmcrouter.mcrouter.<port>.stats, ...) to this directory (default off)" }),
+  /** `--stats-logging-interval MS`: how often the stats files are written (mcrouter's default 10 s; 0 = never). */
+  statsLoggingIntervalMs: opt({ flags: ['--stats-logging-interval'], kind: 'ms', default: 10_000, inProcess: true, help: 'write the stats files every N ms (default {default}; 0 = never)' }),
+  /** Human-readable log lines instead of JSON. */
+  logPretty: opt({ flags: ['--log-pretty'], kind: 'bool', default: false, inProcess: true, help: 'human-readable log lines instead of JSON' }),
+  /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
+  logSampleRate: opt({ flags: ['--log-sample-rate'], kind: 'int', default: 1000, inProcess: true, help: 'at debug level, log 1 in N requests (0 = never; default {default})' }),
+  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
+  prefixStats: opt({ flags: ['--prefix-stats'], kind: 'bool', default: false, inProcess: true, help: 'count requests/hits/misses/bytes per key prefix' }),
+  prefixStatsDelimiter: opt({ flags: ['--prefix-stats-delimiter'], kind: 'string', default: ':', inProcess: true, help: 'key prefix ends at this character (default {default})' }),
+  /** Explicit prefixes; when given they replace the delimiter rule. */
+  prefixStatsPrefixes: opt({ flags: ['--prefix-stats-prefixes'], kind: 'list', default: [], inProcess: true, help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' }),
+  prefixStatsTopN: opt({ flags: ['--prefix-stats-top-n'], kind: 'int', default: 50, inProcess: true, help: 'distinct prefixes tracked; the rest count as other (default {default})' }),
+  /** Hot-key detection (space-saving top-K per destination and overall). */
+  hotKeys: opt({ flags: ['--hot-keys'], kind: 'bool', default: false, inProcess: true, help: 'track hot keys (top-K per destination and overall)' }),
+  hotKeysCapacity: opt({ flags: ['--hot-keys-capacity'], kind: 'int', default: 100, inProcess: true, help: 'counters per hot-key tracker (default {default})' }),
+  hotKeysWindowMs: opt({ flags: ['--hot-keys-window-ms'], kind: 'ms', default: 60_000, inProcess: true, help: 'hot-key sliding window (default {default})' }),
+  hotKeysSampleRate: opt({ flags: ['--hot-keys-sample-rate'], kind: 'int', default: 8, inProcess: true, help: 'count 1 in N requests for hot keys (default {default})' }),
+  /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
+  hotKeysCachePrefixes: opt({ flags: ['--hot-keys-cache-prefixes'], kind: 'list', default: [], inProcess: true, help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' }),
+  hotKeysCacheTtlMs: opt({ flags: ['--hot-keys-cache-ttl-ms'], kind: 'ms', default: 1000, inProcess: true, help: 'hot-key cache entry lifetime (default {default})' }),
+  hotKeysCacheMaxEntries: opt({ flags: ['--hot-keys-cache-max-entries'], kind: 'int', default: 1000, inProcess: true, help: 'hot-key cache size (default {default})' }),
+  /** A key is hot when it has at least this % of the sampled traffic in the window... */
+  hotKeysCacheMinSharePct: opt({ flags: ['--hot-keys-cache-min-share-pct'], kind: 'int', default: 1, inProcess: true, help: 'a key is hot at this % of traffic in the window (default {default})' }),
+  /** ...and at least this many requests in the window. */
+  hotKeysCacheMinCount: opt({ flags: ['--hot-keys-cache-min-count'], kind: 'int', default: 100, inProcess: true, help: 'and at least this many requests in the window (default {default})' }),
+  /** /tap may include values (still only when the listener asks `values=1`). */
+  tapAllowValues: opt({ flags: ['--tap-allow-values'], kind: 'bool', default: false, inProcess: true, help: 'let /tap?values=1 include values' }),
+  /** TLS listener port(s) (`--ssl-port`); empty = no TLS listener. */
+  sslPorts: opt({ flags: ['--ssl-port'], kind: 'ports', default: [], inProcess: false, help: 'TLS listen port(s), comma separated (needs --server-pem-cert-path/--server-pem-key-path)' }),
+  /** Serve TLS only: no plaintext listener (`--no-plaintext`). */
+  noPlaintext: opt({ flags: ['--no-plaintext'], kind: 'bool', default: false, inProcess: false, help: 'no plaintext listener: serve only on --ssl-port' }),
+  /** Client-facing TLS: certificate, key, and CA for client certificates (`--server-pem-*-path`). */
+  serverPemCertPath: opt({ flags: ['--server-pem-cert-path'], kind: 'string', nullable: true, default: null, inProcess: false, help: 'TLS listener certificate chain (PEM; re-read when it changes)' }),
+  serverPemKeyPath: opt({ flags: ['--server-pem-key-path'], kind: 'string', nullable: true, default: null, inProcess: false, help: 'TLS listener private key (PEM; re-read when it changes)' }),
+  serverPemCaPath: opt({ flags: ['--server-pem-ca-path'], kind: 'string', nullable: true, default: null, inProcess: false, help: 'CA for client certificates (PEM)' }),
+  /** Mutual TLS on `--ssl-port`: clients must present a certificate signed by the CA. */
+  sslRequirePeerCerts: opt({ flags: ['--ssl-require-peer-certs'], kind: 'bool', default: false, inProcess: false, help: 'mutual TLS: clients must present a certificate signed by the CA' }),
+  /** Upstream TLS (servers `host:port:ascii:ssl`): client certificate, key and CA (`--pem-*-path`). */
+  pemCertPath: opt({ flags: ['--pem-cert-path'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'client certificate for TLS to servers (PEM)' }),
+  pemKeyPath: opt({ flags: ['--pem-key-path'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'client key for TLS to servers (PEM)' }),
+  pemCaPath: opt({ flags: ['--pem-ca-path'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'CA that signs the servers\' certificates (PEM; default: Node\'s roots)' }),
+  /** Verify upstream server certificates (default on; `--ssl-verify-peers=false` to turn off). */
+  sslVerifyPeers: opt({ flags: ['--ssl-verify-peers'], kind: 'bool', default: true, inProcess: true, help: 'verify servers\' certificates (default on; =false to turn off)' }),
+  /** Identity upstream server certificates must carry (URI SAN, DNS SAN or CN); null = the configured host. */
+  sslServiceIdentity: opt({ flags: ['--ssl-service-identity'], kind: 'string', nullable: true, default: null, inProcess: true, help: 'identity the servers\' certificates must carry (URI SAN, DNS SAN or CN)' }),
+  /** How often certificate/key files are checked for changes, ms (0 = never). */
+  tlsCertPollMs: opt({ flags: ['--tls-cert-poll-ms'], kind: 'ms', default: 1000, inProcess: true, help: 'check certificate/key files for changes every N ms (default {default}; 0 = never)' }),
+} as const;
+
+type Table = typeof OPTION_TABLE;
+
+/** The camelCase name of every option in {@link OPTION_TABLE}. */
+export type OptionName = keyof Table;
+
+/** The value type an entry declares. */
+type ValueOfSpec<S> = S extends OptionSpec<infer K, infer N, boolean> ? ValueOf<K, N> : never;
+
+/** Each table entry's value, by name. */
+type TableValues = { -readonly [Name in keyof Table]: ValueOfSpec<Table[Name]> };
+
+/** Every option of an mcrelay proxy, as the table declares them. */
+export interface ProxyOptions extends TableValues {
   /** Flags we accept for compatibility but do not implement (name → value). */
   ignored: Record<string, string | true>;
 }
 
-export const DEFAULT_OPTIONS: ProxyOptions = {
-  config: null,
-  configStr: null,
-  ports: [],
-  listenAddresses: ['127.0.0.1'],
-  listenSockFd: null,
-  serverTimeoutMs: 1000,
-  enableFlushCmd: false,
-  validateConfig: false,
-  routePrefix: '/././',
-  sendInvalidRouteToDefault: false,
-  bigValueSplitThreshold: 0,
-  logLevel: 'info',
-  numProxies: 1,
-  timeoutsUntilTko: 3,
-  probeTimeoutInitialMs: 10_000,
-  probeTimeoutMaxMs: 60_000,
-  disableTkoTracking: false,
-  asyncDir: null,
-  asynclogDisable: false,
-  maxClientOutstandingReqs: 1024,
-  targetMaxInflightRequests: 0,
-  targetMaxPendingRequests: 100_000,
-  targetMaxShadowRequests: 1000,
-  maxConns: 0,
-  connectionsPerDestination: 1,
-  localZone: null,
-  hostId: null,
-  configParams: {},
-  adminPort: null,
-  adminAddress: '127.0.0.1',
-  adminTextCommands: 'all',
-  statsRoot: null,
-  statsLoggingIntervalMs: 10_000,
-  logPretty: false,
-  logSampleRate: 1000,
-  prefixStats: false,
-  prefixStatsDelimiter: ':',
-  prefixStatsPrefixes: [],
-  prefixStatsTopN: 50,
-  hotKeys: false,
-  hotKeysCapacity: 100,
-  hotKeysWindowMs: 60_000,
-  hotKeysSampleRate: 8,
-  hotKeysCachePrefixes: [],
-  hotKeysCacheTtlMs: 1000,
-  hotKeysCacheMaxEntries: 1000,
-  hotKeysCacheMinSharePct: 1,
-  hotKeysCacheMinCount: 100,
-  tapAllowValues: false,
-  sslPorts: [],
-  noPlaintext: false,
-  serverPemCertPath: null,
-  serverPemKeyPath: null,
-  serverPemCaPath: null,
-  sslRequirePeerCerts: false,
-  pemCertPath: null,
-  pemKeyPath: null,
-  pemCaPath: null,
-  sslVerifyPeers: true,
-  sslServiceIdentity: null,
-  tlsCertPollMs: 1000,
-  useAsynclogVersion2: false,
-  asynclogReplayIntervalMs: 1000,
-  resetInactiveConnectionIntervalMs: 60_000,
-  idleClientTimeoutMs: 0,
-  maxValueSize: 64 * 1024 * 1024,
-  keepaliveCount: 0,
-  keepaliveIntervalSec: 60,
-  keepaliveIdleSec: 300,
-  dnsRefreshIntervalMs: 30_000,
-  dnsServers: [],
-  reconfigurationDelayMs: 1000,
-  shutdownTimeoutMs: 5000,
-  etcdCacert: null,
-  etcdCert: null,
-  etcdKey: null,
-  etcdUser: null,
-  etcdPasswordFile: null,
-  configDumpRoot: null,
-  maxDumpedConfigAgeSec: 12 * 3600,
-  ignored: {},
-};
+/** The options that mean something to a router embedded in a Node service (`inProcess: true` in the table). */
+export type RouterOptionName = { [Name in keyof Table]: Table[Name]['inProcess'] extends true ? Name : never }[keyof Table];
 
-type Kind = 'string' | 'int' | 'bool' | 'list' | 'ports' | 'params';
+/** What an embedded router may be given: any of the in-process options, by camelCase name; the rest default. */
+export type RouterOptions = Partial<Pick<ProxyOptions, RouterOptionName>>;
 
-interface FlagDef {
-  names: string[];
-  key: keyof ProxyOptions;
-  kind: Kind;
-  help: string;
+/** An environment to read variables from (`process.env` by default). */
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** The table typed loosely for lookups; the assignment checks every entry is an {@link OptionSpec}. */
+const SPECS: Readonly<Record<OptionName, OptionSpec>> = OPTION_TABLE;
+
+/** The table's entries, in order. */
+const ENTRIES = Object.entries(SPECS) as [OptionName, OptionSpec][];
+
+/** The in-process option names, in table order. */
+const ROUTER_OPTION_NAMES: readonly RouterOptionName[] = ENTRIES.filter(([, s]) => s.inProcess).map(([n]) => n as RouterOptionName);
+
+/** A fresh copy of a default, so that no two option objects share an array or object. */
+function copyDefault(v: OptionSpec['default']): OptionSpec['default'] {
+  if (Array.isArray(v)) return [...v] as string[] | number[];
+  if (v !== null && typeof v === 'object') return { ...v };
+  return v;
 }
 
-const FLAGS: FlagDef[] = [
-  { names: ['--config'], key: 'config', kind: 'string', help: 'config: file:PATH, PATH, inline JSON, or etcd://HOST:PORT[,HOST:PORT...]/KEY (read and watched in etcd)' },
-  { names: ['--config-file', '-f'], key: 'config', kind: 'string', help: 'config file path (deprecated alias of --config file:PATH)' },
-  { names: ['--config-str'], key: 'configStr', kind: 'string', help: 'inline JSON config' },
-  { names: ['--port', '-p'], key: 'ports', kind: 'ports', help: 'listen port(s), comma separated (default 11211)' },
-  { names: ['--listen-addresses'], key: 'listenAddresses', kind: 'list', help: 'listen addresses, comma separated (default 127.0.0.1)' },
-  { names: ['--listen-sock-fd'], key: 'listenSockFd', kind: 'int', help: 'listen on an inherited socket fd' },
-  { names: ['--server-timeout', '-t'], key: 'serverTimeoutMs', kind: 'int', help: 'upstream reply timeout in ms (default 1000)' },
-  { names: ['--enable-flush-cmd'], key: 'enableFlushCmd', kind: 'bool', help: 'allow flush_all (sent to every destination)' },
-  { names: ['--validate-config'], key: 'validateConfig', kind: 'bool', help: 'validate the config and exit (0 = valid)' },
-  { names: ['--route-prefix', '-R'], key: 'routePrefix', kind: 'string', help: 'default routing prefix (default /././)' },
-  { names: ['--send-invalid-route-to-default'], key: 'sendInvalidRouteToDefault', kind: 'bool', help: 'route unknown routing prefixes to the default route' },
-  { names: ['--big-value-split-threshold'], key: 'bigValueSplitThreshold', kind: 'int', help: 'split values over N bytes into chunks of N across the pool, reassembled on get (mcrouter BigValueRoute; default 0 = off)' },
-  { names: ['--log-level'], key: 'logLevel', kind: 'string', help: 'trace|debug|info|warn|error|fatal (default info)' },
-  { names: ['--num-proxies'], key: 'numProxies', kind: 'int', help: 'worker processes sharing the port (default 1)' },
-  { names: ['--timeouts-until-tko'], key: 'timeoutsUntilTko', kind: 'int', help: 'consecutive timeouts before soft TKO (default 3)' },
-  { names: ['--probe-timeout-initial', '-r'], key: 'probeTimeoutInitialMs', kind: 'int', help: 'first TKO probe delay in ms (default 10000)' },
-  { names: ['--probe-timeout-max'], key: 'probeTimeoutMaxMs', kind: 'int', help: 'max TKO probe delay in ms (default 60000)' },
-  { names: ['--disable-tko-tracking'], key: 'disableTkoTracking', kind: 'bool', help: 'never mark destinations TKO' },
-  { names: ['--async-dir', '-a'], key: 'asyncDir', kind: 'string', help: 'failed-delete spool directory' },
-  { names: ['--asynclog-disable'], key: 'asynclogDisable', kind: 'bool', help: 'do not spool failed deletes' },
-  { names: ['--max-client-outstanding-reqs'], key: 'maxClientOutstandingReqs', kind: 'int', help: 'pause reading a client past this many unanswered requests; each key of a multi-get counts (default 1024)' },
-  { names: ['--target-max-inflight-requests'], key: 'targetMaxInflightRequests', kind: 'int', help: 'per-destination in-flight cap (0 = off)' },
-  { names: ['--target-max-pending-requests'], key: 'targetMaxPendingRequests', kind: 'int', help: 'per-destination queued cap; beyond it fail fast (default 100000)' },
-  { names: ['--target-max-shadow-requests'], key: 'targetMaxShadowRequests', kind: 'int', help: 'cap on outstanding shadow requests (default 1000)' },
-  { names: ['--max-conns'], key: 'maxConns', kind: 'int', help: 'max client connections; past it the longest-idle one is evicted (0 = unlimited)' },
-  { names: ['--use-asynclog-version2'], key: 'useAsynclogVersion2', kind: 'bool', help: 'accepted: the spool is always AS2.0' },
-  { names: ['--asynclog-replay-interval-ms'], key: 'asynclogReplayIntervalMs', kind: 'int', help: 'replay the failed-delete spool this often (default 1000; 0 = never)' },
-  { names: ['--reset-inactive-connection-interval'], key: 'resetInactiveConnectionIntervalMs', kind: 'int', help: 'close idle upstream connections, ms (default 60000; 0 = never)' },
-  { names: ['--idle-client-timeout-ms'], key: 'idleClientTimeoutMs', kind: 'int', help: 'close idle client connections, ms (default 0 = never)' },
-  { names: ['--max-value-size'], key: 'maxValueSize', kind: 'int', help: 'largest value accepted from clients, bytes (default 67108864)' },
-  { names: ['--keepalive-count', '-K'], key: 'keepaliveCount', kind: 'int', help: 'TCP keepalive probe count (default 0 = keepalive off)' },
-  { names: ['--keepalive-interval', '-i'], key: 'keepaliveIntervalSec', kind: 'int', help: 'TCP keepalive probe interval, s (default 60; kernel setting used)' },
-  { names: ['--keepalive-idle', '-I'], key: 'keepaliveIdleSec', kind: 'int', help: 'TCP keepalive idle time, s (default 300)' },
-  { names: ['--dns-refresh-interval-ms'], key: 'dnsRefreshIntervalMs', kind: 'int', help: 're-resolve server hostnames, ms (default 30000; 0 = once)' },
-  { names: ['--dns-servers'], key: 'dnsServers', kind: 'list', help: 'DNS servers HOST:PORT for pools whose servers come from DNS ({"srv": …} / {"dns": …}), comma separated (default: the system\'s)' },
-  { names: ['--reconfiguration-delay-ms'], key: 'reconfigurationDelayMs', kind: 'int', help: 'delay before reloading a changed config file, ms (default 1000)' },
-  { names: ['--shutdown-timeout-ms'], key: 'shutdownTimeoutMs', kind: 'int', help: 'SIGTERM: time allowed for in-flight requests, ms (default 5000)' },
-  { names: ['--connections-per-destination'], key: 'connectionsPerDestination', kind: 'int', help: 'pipelined connections per upstream server (default 1)' },
-  { names: ['--local-zone'], key: 'localZone', kind: 'string', help: 'this host\'s availability zone (or env MCRELAY_LOCAL_ZONE)' },
-  { names: ['--host-id'], key: 'hostId', kind: 'int', help: 'host id for LatestRoute/HostIdRoute (default: hash of hostname)' },
-  { names: ['--etcd-cacert'], key: 'etcdCacert', kind: 'string', help: 'etcd: CA certificate of the etcd servers (PEM; turns TLS on)' },
-  { names: ['--etcd-cert'], key: 'etcdCert', kind: 'string', help: 'etcd: client certificate (PEM; with --etcd-key)' },
-  { names: ['--etcd-key'], key: 'etcdKey', kind: 'string', help: 'etcd: client private key (PEM)' },
-  { names: ['--etcd-user'], key: 'etcdUser', kind: 'string', help: 'etcd: user name (password from --etcd-password-file)' },
-  { names: ['--etcd-password-file'], key: 'etcdPasswordFile', kind: 'string', help: 'etcd: file whose first line is the --etcd-user password' },
-  { names: ['--config-dump-root'], key: 'configDumpRoot', kind: 'string', help: 'save the last good config here; a start that cannot read its config uses it (default off)' },
-  { names: ['--max-dumped-config-age'], key: 'maxDumpedConfigAgeSec', kind: 'int', help: 'use a config dump only when younger than this, seconds (default 43200)' },
-  { names: ['--config-params'], key: 'configParams', kind: 'params', help: 'JSONM constants for the config: name1:value1,name2:value2' },
-  { names: ['--admin-port'], key: 'adminPort', kind: 'int', help: 'admin HTTP port (off when unset)' },
-  { names: ['--admin-address'], key: 'adminAddress', kind: 'string', help: 'admin HTTP address (default 127.0.0.1)' },
-  { names: ['--admin-text-commands'], key: 'adminTextCommands', kind: 'string', help: 'stats / __mcrouter__.* on the client port: all|loopback|off (default all)' },
-  { names: ['--stats-root'], key: 'statsRoot', kind: 'string', help: "write mcrouter's stats files (libmcrouter.mcrouter.<port>.stats, ...) to this directory (default off)" },
-  { names: ['--stats-logging-interval'], key: 'statsLoggingIntervalMs', kind: 'int', help: 'write the stats files every N ms (default 10000; 0 = never)' },
-  { names: ['--log-pretty'], key: 'logPretty', kind: 'bool', help: 'human-readable log lines instead of JSON' },
-  { names: ['--log-sample-rate'], key: 'logSampleRate', kind: 'int', help: 'at debug level, log 1 in N requests (0 = never; default 1000)' },
-  { names: ['--prefix-stats'], key: 'prefixStats', kind: 'bool', help: 'count requests/hits/misses/bytes per key prefix' },
-  { names: ['--prefix-stats-delimiter'], key: 'prefixStatsDelimiter', kind: 'string', help: 'key prefix ends at this character (default :)' },
-  { names: ['--prefix-stats-prefixes'], key: 'prefixStatsPrefixes', kind: 'list', help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' },
-  { names: ['--prefix-stats-top-n'], key: 'prefixStatsTopN', kind: 'int', help: 'distinct prefixes tracked; the rest count as other (default 50)' },
-  { names: ['--hot-keys'], key: 'hotKeys', kind: 'bool', help: 'track hot keys (top-K per destination and overall)' },
-  { names: ['--hot-keys-capacity'], key: 'hotKeysCapacity', kind: 'int', help: 'counters per hot-key tracker (default 100)' },
-  { names: ['--hot-keys-window-ms'], key: 'hotKeysWindowMs', kind: 'int', help: 'hot-key sliding window (default 60000)' },
-  { names: ['--hot-keys-sample-rate'], key: 'hotKeysSampleRate', kind: 'int', help: 'count 1 in N requests for hot keys (default 8)' },
-  { names: ['--hot-keys-cache-prefixes'], key: 'hotKeysCachePrefixes', kind: 'list', help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' },
-  { names: ['--hot-keys-cache-ttl-ms'], key: 'hotKeysCacheTtlMs', kind: 'int', help: 'hot-key cache entry lifetime (default 1000)' },
-  { names: ['--hot-keys-cache-max-entries'], key: 'hotKeysCacheMaxEntries', kind: 'int', help: 'hot-key cache size (default 1000)' },
-  { names: ['--hot-keys-cache-min-share-pct'], key: 'hotKeysCacheMinSharePct', kind: 'int', help: 'a key is hot at this % of traffic in the window (default 1)' },
-  { names: ['--hot-keys-cache-min-count'], key: 'hotKeysCacheMinCount', kind: 'int', help: 'and at least this many requests in the window (default 100)' },
-  { names: ['--tap-allow-values'], key: 'tapAllowValues', kind: 'bool', help: 'let /tap?values=1 include values' },
-  { names: ['--ssl-port'], key: 'sslPorts', kind: 'ports', help: 'TLS listen port(s), comma separated (needs --server-pem-cert-path/--server-pem-key-path)' },
-  { names: ['--no-plaintext'], key: 'noPlaintext', kind: 'bool', help: 'no plaintext listener: serve only on --ssl-port' },
-  { names: ['--server-pem-cert-path'], key: 'serverPemCertPath', kind: 'string', help: 'TLS listener certificate chain (PEM; re-read when it changes)' },
-  { names: ['--server-pem-key-path'], key: 'serverPemKeyPath', kind: 'string', help: 'TLS listener private key (PEM; re-read when it changes)' },
-  { names: ['--server-pem-ca-path'], key: 'serverPemCaPath', kind: 'string', help: 'CA for client certificates (PEM)' },
-  { names: ['--ssl-require-peer-certs'], key: 'sslRequirePeerCerts', kind: 'bool', help: 'mutual TLS: clients must present a certificate signed by the CA' },
-  { names: ['--pem-cert-path'], key: 'pemCertPath', kind: 'string', help: 'client certificate for TLS to servers (PEM)' },
-  { names: ['--pem-key-path'], key: 'pemKeyPath', kind: 'string', help: 'client key for TLS to servers (PEM)' },
-  { names: ['--pem-ca-path'], key: 'pemCaPath', kind: 'string', help: 'CA that signs the servers\' certificates (PEM; default: Node\'s roots)' },
-  { names: ['--ssl-verify-peers'], key: 'sslVerifyPeers', kind: 'bool', help: 'verify servers\' certificates (default on; =false to turn off)' },
-  { names: ['--ssl-service-identity'], key: 'sslServiceIdentity', kind: 'string', help: 'identity the servers\' certificates must carry (URI SAN, DNS SAN or CN)' },
-  { names: ['--tls-cert-poll-ms'], key: 'tlsCertPollMs', kind: 'int', help: 'check certificate/key files for changes every N ms (default 1000; 0 = never)' },
-];
+/** A new options object holding every default. */
+function defaultOptions(): ProxyOptions {
+  const o: Record<string, unknown> = {};
+  for (const [name, spec] of ENTRIES) o[name] = copyDefault(spec.default);
+  o['ignored'] = {};
+  return o as unknown as ProxyOptions;
+}
 
+/** Every option at its default (environment variables not applied). */
+export const DEFAULT_OPTIONS: ProxyOptions = defaultOptions();
+
+/** A bad command line: unknown positional argument, missing or malformed value. */
 export class UsageError extends Error {}
 
+/** A bad {@link routerOptions} argument; `option` is the offending camelCase name. */
+export class OptionError extends Error {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'OptionError';
+  }
+}
+
+/** What {@link parseArgs} makes of a command line. */
 export interface ParsedArgs {
   options: ProxyOptions;
   help: boolean;
@@ -318,11 +298,86 @@ function parseIntStrict(flag: string, v: string): number {
   return Number(v);
 }
 
-/** Parse argv (without node and script). */
-export function parseArgs(argv: readonly string[]): ParsedArgs {
-  const options: ProxyOptions = { ...DEFAULT_OPTIONS, ignored: {} };
-  const byName = new Map<string, FlagDef>();
-  for (const f of FLAGS) for (const n of f.names) byName.set(n, f);
+/** `a, b or c`. */
+function orList(words: readonly string[]): string {
+  return words.length <= 1 ? words.join('') : `${words.slice(0, -1).join(', ')} or ${words[words.length - 1]}`;
+}
+
+/** Read a (non-bool) value given to `flag` (as typed, for messages) or read from an environment variable. */
+function parseValue(flag: string, kind: OptionKind, value: string): unknown {
+  switch (kind) {
+    case 'string':
+      return value;
+    case 'int':
+    case 'ms':
+    case 'sec':
+      return parseIntStrict(flag, value);
+    case 'list':
+      return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+    case 'ports':
+      return value.split(',').map((s) => parseIntStrict(flag, s.trim()));
+    case 'params':
+      try {
+        return parseConfigParams(value);
+      } catch (e) {
+        throw new UsageError(e instanceof Error ? e.message : String(e));
+      }
+    case 'bool':
+      return value !== 'false';
+  }
+}
+
+/**
+ * Fill unset (null) options from the environment variables the table names (`MCRELAY_LOCAL_ZONE` → `localZone`);
+ * empty variables count as unset. Both {@link parseArgs} and {@link routerOptions} call it, so the command and
+ * the library read the environment alike. Changes `options` in place and returns it.
+ */
+export function applyEnvironment<T extends ProxyOptions>(options: T, env: Environment = process.env): T {
+  const rec = options as unknown as Record<string, unknown>;
+  for (const [name, spec] of ENTRIES) {
+    if (spec.env === undefined || rec[name] !== null) continue;
+    const raw = env[spec.env];
+    if (raw !== undefined && raw !== '') rec[name] = parseValue(spec.env, spec.kind, raw);
+  }
+  return options;
+}
+
+/** Flag spelling → the option it sets, and the alias rewrite if it is one. */
+const BY_FLAG = new Map<string, { name: OptionName; spec: OptionSpec; rewrite: ((v: string) => string) | null }>();
+for (const [name, spec] of ENTRIES) {
+  for (const f of spec.flags) BY_FLAG.set(f, { name, spec, rewrite: null });
+  if (spec.alias !== undefined) for (const f of spec.alias.flags) BY_FLAG.set(f, { name, spec, rewrite: spec.alias.rewrite });
+}
+
+/** The first string option holding a value outside its `choices`, as a message. */
+function badChoice(options: ProxyOptions, label: (name: OptionName, spec: OptionSpec) => string): { name: OptionName; message: string } | null {
+  const rec = options as unknown as Record<string, unknown>;
+  for (const [name, spec] of ENTRIES) {
+    const v = rec[name];
+    if (spec.kind !== 'string' || spec.choices === undefined || typeof v !== 'string' || spec.choices.includes(v)) continue;
+    return { name, message: `${label(name, spec)}: expected ${orList(spec.choices)}, got "${v}"` };
+  }
+  return null;
+}
+
+/** Why an `etcd://` config is malformed, or null. */
+function badEtcdUrl(options: ProxyOptions): string | null {
+  if (options.config === null || !isEtcdUrl(options.config)) return null;
+  try {
+    parseEtcdUrl(options.config);
+    return null;
+  } catch (e) {
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
+/**
+ * Parse argv (without node and script) into options; unset options are then read from `env`
+ * ({@link applyEnvironment}). Throws {@link UsageError} on a malformed command line.
+ */
+export function parseArgs(argv: readonly string[], env: Environment = process.env): ParsedArgs {
+  const options = defaultOptions();
+  const rec = options as unknown as Record<string, unknown>;
   const unknown: string[] = [];
   let help = false;
   let version = false;
@@ -343,7 +398,7 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       name = arg.slice(0, eq);
       value = arg.slice(eq + 1);
     }
-    const def = byName.get(name);
+    const def = BY_FLAG.get(name);
     if (def === undefined) {
       if (arg.startsWith('-')) {
         unknown.push(arg);
@@ -359,11 +414,12 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       }
       throw new UsageError(`unexpected argument "${arg}"`);
     }
-    if (def.kind === 'bool') {
-      if (def.key === 'validateConfig' && value !== null && value !== 'exit' && value !== 'run') {
-        throw new UsageError(`${name}: expected exit or run`);
+    const { spec } = def;
+    if (spec.kind === 'bool') {
+      if (spec.choices !== undefined && value !== null && !spec.choices.includes(value)) {
+        throw new UsageError(`${name}: expected ${orList(spec.choices)}`);
       }
-      (options as unknown as Record<string, unknown>)[def.key] = value === null ? true : value !== 'false';
+      rec[def.name] = value === null ? true : value !== 'false';
       continue;
     }
     if (value === null) {
@@ -372,53 +428,106 @@ export function parseArgs(argv: readonly string[]): ParsedArgs {
       value = nextTok;
       i++;
     }
-    const rec = options as unknown as Record<string, unknown>;
-    switch (def.kind) {
-      case 'string':
-        rec[def.key] = value;
-        if (name === '--config-file' || name === '-f') {
-          rec[def.key] = value.startsWith('file:') ? value : `file:${value}`;
-        }
-        break;
-      case 'int':
-        rec[def.key] = parseIntStrict(name, value);
-        break;
-      case 'list':
-        rec[def.key] = value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-        break;
-      case 'ports':
-        rec[def.key] = value.split(',').map((s) => parseIntStrict(name, s.trim()));
-        break;
-      case 'params':
-        try {
-          rec[def.key] = parseConfigParams(value);
-        } catch (e) {
-          throw new UsageError(e instanceof Error ? e.message : String(e));
-        }
-        break;
-    }
+    rec[def.name] = parseValue(name, spec.kind, def.rewrite === null ? value : def.rewrite(value));
   }
-  if (!['all', 'loopback', 'off'].includes(options.adminTextCommands)) {
-    throw new UsageError(`--admin-text-commands: expected all, loopback or off, got "${options.adminTextCommands}"`);
-  }
-  if (options.config !== null && isEtcdUrl(options.config)) {
-    try {
-      parseEtcdUrl(options.config);
-    } catch (e) {
-      throw new UsageError(`--config: ${e instanceof Error ? e.message : String(e)}`);
-    }
-  }
-  if (options.localZone === null && process.env['MCRELAY_LOCAL_ZONE']) options.localZone = process.env['MCRELAY_LOCAL_ZONE'];
-  return { options, help, version, unknown };
+  const choice = badChoice(options, (_, spec) => spec.flags[0]);
+  if (choice !== null) throw new UsageError(choice.message);
+  const etcd = badEtcdUrl(options);
+  if (etcd !== null) throw new UsageError(`--config: ${etcd}`);
+  return { options: applyEnvironment(options, env), help, version, unknown };
 }
 
+/** What a value of this kind must be, for messages. */
+const KIND_WANTED: Record<OptionKind, string> = {
+  string: 'a string',
+  int: 'an integer',
+  ms: 'an integer (milliseconds)',
+  sec: 'an integer (seconds)',
+  bool: 'a boolean',
+  list: 'an array of strings',
+  ports: 'an array of integers',
+  params: 'an object of strings',
+};
+
+function isKind(kind: OptionKind, v: unknown): boolean {
+  switch (kind) {
+    case 'string':
+      return typeof v === 'string';
+    case 'int':
+    case 'ms':
+    case 'sec':
+      return Number.isInteger(v);
+    case 'bool':
+      return typeof v === 'boolean';
+    case 'list':
+      return Array.isArray(v) && v.every((x) => typeof x === 'string');
+    case 'ports':
+      return Array.isArray(v) && v.every((x) => Number.isInteger(x));
+    case 'params':
+      return typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string');
+  }
+}
+
+/** ` (did you mean "x"?)` for a misspelt or flag-spelt name, else ''. */
+function nameHint(key: string): string {
+  const byFlag = BY_FLAG.get(key) ?? BY_FLAG.get(`--${key}`);
+  const guess = byFlag !== undefined && byFlag.spec.inProcess ? byFlag.name : nearestKey(key, ROUTER_OPTION_NAMES);
+  return guess === null ? '' : ` (did you mean "${guess}"?)`;
+}
+
+/**
+ * The options of a router embedded in this process: `partial`'s in-process options, every other option at its
+ * default, then unset ones read from `env` ({@link applyEnvironment}), as {@link parseArgs} does. Throws
+ * {@link OptionError} naming the key for a name that is not an in-process option (unknown, or one only the
+ * `mcrelay` process uses, such as `ports`), for a value of the wrong type, and for a value outside the
+ * option's choices. Keys whose value is `undefined` are left at their defaults.
+ */
+export function routerOptions(partial: RouterOptions = {}, env: Environment = process.env): ProxyOptions {
+  const options = defaultOptions();
+  const rec = options as unknown as Record<string, unknown>;
+  for (const [key, value] of Object.entries(partial) as [string, unknown][]) {
+    const spec: OptionSpec | undefined = Object.hasOwn(SPECS, key) ? SPECS[key as OptionName] : undefined;
+    if (spec === undefined) throw new OptionError(key, `routerOptions: unknown option "${key}"${nameHint(key)}`);
+    if (!spec.inProcess) {
+      throw new OptionError(key, `routerOptions: "${key}" (${spec.flags[0]}) is an option of the mcrelay command only, not of an in-process router`);
+    }
+    if (value === undefined) continue;
+    if (!(value === null ? spec.nullable : isKind(spec.kind, value))) {
+      throw new OptionError(key, `routerOptions: "${key}" must be ${KIND_WANTED[spec.kind]}${spec.nullable ? ' or null' : ''}, got ${value === null ? 'null' : typeof value}`);
+    }
+    rec[key] = value;
+  }
+  const choice = badChoice(options, (name) => `routerOptions: "${name}"`);
+  if (choice !== null) throw new OptionError(choice.name, choice.message);
+  const etcd = badEtcdUrl(options);
+  if (etcd !== null) throw new OptionError('config', `routerOptions: "config": ${etcd}`);
+  return applyEnvironment(options, env);
+}
+
+/** How a default reads in a help line. */
+function formatDefault(v: OptionSpec['default']): string {
+  return Array.isArray(v) ? v.join(',') : String(v);
+}
+
+/** An entry's help text as `--help` prints it. */
+function helpText(spec: OptionSpec): string {
+  const text = spec.help.replace('{default}', () => formatDefault(spec.default));
+  return spec.env === undefined ? text : `${text} (or env ${spec.env})`;
+}
+
+function usageLine(flags: readonly string[], kind: OptionKind, help: string): string {
+  const flag = flags.join(', ') + (kind === 'bool' ? '' : ' VALUE');
+  return `  ${flag.padEnd(40)} ${help}`;
+}
+
+/** The `--help` text: one line per table entry (and per alias with its own help), in table order. */
 export function usage(): string {
   const lines = ['Usage: mcrelay --config file:PATH [-p PORT] [options]', '', 'Options:'];
-  for (const f of FLAGS) {
-    const flag = f.names.join(', ') + (f.kind === 'bool' ? '' : ' VALUE');
-    lines.push(`  ${flag.padEnd(40)} ${f.help}`);
+  for (const [, spec] of ENTRIES) {
+    lines.push(usageLine(spec.flags, spec.kind, helpText(spec)));
+    if (spec.alias !== undefined) lines.push(usageLine(spec.alias.flags, spec.kind, spec.alias.help));
   }
-  lines.push(`  ${'--help, -h'.padEnd(40)} this help`);
-  lines.push(`  ${'--version, -V'.padEnd(40)} print the version`);
+  lines.push(usageLine(['--help', '-h'], 'bool', 'this help'));
+  lines.push(usageLine(['--version', '-V'], 'bool', 'print the version'));
   return lines.join('\n');
 }
