@@ -1,5 +1,6 @@
 /**
- * Library entry: start an mcrelay proxy in this process. No side effects on import.
+ * Library entry. `createRouter` is mcrelay in-process (the embedded router); `startProxy` runs the
+ * sidecar (listeners and all) in this process. Importing has no side effects.
  */
 import type { Logger } from 'pino';
 import { createLogger } from './log.js';
@@ -9,8 +10,15 @@ import { Sidecar } from './server/sidecar.js';
 import { startAdminHttp, type AdminHttp } from './admin/admin-http.js';
 
 export { VERSION } from './version.js';
-export { parseArgs, DEFAULT_OPTIONS, type ProxyOptions } from './options.js';
+export { parseArgs, DEFAULT_OPTIONS, OptionError, type ProxyOptions } from './options.js';
 export { validateConfig } from './config/validate.js';
+export { ConfigError } from './config/config-error.js';
+export { createRouter, EmbeddedRouter } from './embedded/router.js';
+export type {
+  Router, Item, Key, Value, StoreOptions, MetaCommand, MetaResult, FetchOptions, RouterOptions, RouterStats,
+  DestinationStatus, CloseOptions,
+} from './embedded/router.js';
+export { McrelayError, type McrelayErrorCode } from './embedded/mcrelay-error.js';
 
 export interface RunningProxy {
   /** Ports actually bound (useful with port 0). */

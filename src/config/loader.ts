@@ -64,6 +64,17 @@ export function isYamlPath(path: string): boolean {
 }
 
 /**
+ * An inline config (`--config-str`, or a string given to createRouter) is YAML when it does not start like
+ * JSON (`{`, `[`, or a `//` / `/*` comment) and has a `key:` line; anything else is read as JSON, so a
+ * malformed JSON config still gets JSON's error message.
+ */
+export function isInlineYaml(text: string): boolean {
+  const t = text.trimStart();
+  if (t === '' || t[0] === '{' || t[0] === '[' || t[0] === '/') return false;
+  return /^[ \t]*[A-Za-z_"'][^\n]*:(?:[ \t]|$)/m.test(t);
+}
+
+/**
  * Parse config text. `name` is used in error messages; YAML when `yaml` is true.
  * @throws ConfigError (MCP_ERR_CONFIG_PARSE with `name:line:column`, or MCP_ERR_CONFIG_FORBIDDEN_KEY)
  */
@@ -128,7 +139,7 @@ export function loadConfigSource(spec: ConfigSpec, cwd: string = process.cwd(), 
     }
   }
   const name = sourcePath ?? '<inline config>';
-  const raw = parseConfigText(text, name, sourcePath !== null && isYamlPath(sourcePath));
+  const raw = parseConfigText(text, name, sourcePath !== null ? isYamlPath(sourcePath) : isInlineYaml(text));
   const baseDir = sourcePath === null ? cwd : dirname(sourcePath);
   const files = sourcePath === null ? [] : [sourcePath];
   const importSources = new Map<string, string | null>();

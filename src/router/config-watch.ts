@@ -26,6 +26,8 @@ export interface ReloadWatcherOptions {
   readonly pollMs: number;
   readonly delayMs: number;
   readonly log: Logger;
+  /** Reload on SIGHUP too (the sidecar does; a library embedded in someone's process does not). Default true. */
+  readonly sighup?: boolean;
 }
 
 function stamp(f: string): string {
@@ -54,7 +56,7 @@ export class ReloadWatcher {
 
   start(): void {
     this.rewatch();
-    process.on('SIGHUP', this.onHup);
+    if (this.opts.sighup !== false) process.on('SIGHUP', this.onHup);
     this.poll = setInterval(() => this.check(), this.opts.pollMs);
     this.poll.unref();
   }
