@@ -169,19 +169,38 @@ function uint(n: number | undefined, what: string, max = 0xffffffff): number {
   return n;
 }
 
-/** `VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n` → Item. */
+/** The decimal number at raw[pos…] up to the next space or CR; `end` receives where it stopped. */
+function readUint(raw: Buffer, pos: number): number {
+  let n = 0;
+  for (let i = pos; i < raw.length; i++) {
+    const c = raw[i] as number;
+    if (c < 0x30 || c > 0x39) break;
+    n = n * 10 + (c - 0x30);
+  }
+  return n;
+}
+
+/** Index of the next space at or after `pos`, or -1 before the line's end. */
+function nextSpace(raw: Buffer, pos: number, eol: number): number {
+  for (let i = pos; i < eol; i++) if (raw[i] === 0x20) return i;
+  return -1;
+}
+
+/** `VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n` → Item, read in place. */
 function decodeValue(raw: Buffer | null, withCas: boolean): Item {
   if (raw === null) return { value: EMPTY, flags: 0 };
-  const eol = raw.indexOf(0x0d);
-  const line = raw.toString('latin1', 0, eol);
-  const parts = line.split(' ');
-  const flags = Number(parts[2] ?? 0);
-  const len = Number(parts[3] ?? 0);
+  const eol = raw.indexOf(0x0d, 6);
+  const afterKey = nextSpace(raw, 6, eol);
+  const flags = readUint(raw, afterKey + 1);
+  const lenAt = nextSpace(raw, afterKey + 1, eol) + 1;
+  const len = readUint(raw, lenAt);
   const start = eol + 2;
   const view = raw.subarray(start, start + len);
   const value = len <= COPY_MAX ? Buffer.from(view) : view;
+  if (!withCas) return { value, flags };
+  const casAt = nextSpace(raw, lenAt, eol);
   const item: Item = { value, flags };
-  if (withCas && parts[4] !== undefined) item.cas = BigInt(parts[4]);
+  if (casAt > 0) item.cas = BigInt(raw.toString('latin1', casAt + 1, eol));
   return item;
 }
 
