@@ -4,6 +4,7 @@
  */
 import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
+import { flushAllNearCaches, flushAllNearCachesAfter } from '../routes/util/near-cache.js';
 import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
 import { formatG, RateWindow } from './stat-rates.js';
 import { gatherClusterStats, isClusterWorker, serveStatsSnapshots, workerIndex } from '../cluster/cluster.js';
@@ -501,12 +502,19 @@ export class Admin {
     }
     const delay = args.toString('latin1').trim().split(/ +/).filter((t) => t !== 'noreply' && t !== '')[0];
     const req = Request.synthesize('flush_all' as Op, Buffer.alloc(0), delay === undefined ? 'flush_all' : `flush_all ${delay}`, '', null, 0);
+    // In-process caches (LocalCacheRoute, hot-key cache) drop everything now, when the flush is answered,
+    // and when a delayed flush takes effect.
+    flushAllNearCaches();
+    if (delay !== undefined) flushAllNearCachesAfter(Number(delay));
     let remaining = dests.length;
     let firstError: Reply | null = null;
     for (const d of dests) {
       d.send(req, core.options.serverTimeoutMs, (reply) => {
         if (isErrorResult(reply.result) && firstError === null) firstError = reply;
-        if (--remaining === 0) done(firstError === null ? Buffer.from('OK\r\n') : renderError(firstError));
+        if (--remaining === 0) {
+          flushAllNearCaches();
+          done(firstError === null ? Buffer.from('OK\r\n') : renderError(firstError));
+        }
       });
     }
   }

@@ -1,12 +1,15 @@
 /**
  * Opt-in hot-key mitigation: a tiny in-proxy cache, for keys the hot-key tracker currently reports hot
  * and whose key starts with a configured prefix (`--hot-keys-cache-prefixes`). Nothing else is cached.
+ * The store and its coherence rules are NearCache (routes/util/near-cache.ts), the mechanism
+ * LocalCacheRoute uses too; this file adds only the admission rule (prefix, and hot at fill time) and the
+ * entry bound.
  *
  * - Only classic `get` is served from it (not gets/gat/meta: they carry a CAS or a TTL change).
  * - An entry lives `ttlMs` (short: default 1000 ms), then the next get goes upstream again.
- * - Any other op through this proxy for a cached key (set, delete, touch, incr, meta ...) drops the entry
- *   before it is sent, and a get's reply is only stored if no such write started meanwhile (epoch check),
- *   so this proxy's own writes are read back at once.
+ * - Any write through this proxy for a cached key (set, delete, touch, incr, gat, ms/md/ma, ...) drops the
+ *   entry before it is sent and again when it is answered, and a get's reply is only stored if no write to
+ *   that key started meanwhile, so this proxy's own writes are read back at once.
  *
  * Consistency trade-off, plainly: writes made through *other* proxies or straight to memcached are not
  * seen here until the entry expires. A client may read a value up to `ttlMs` old. Enable it only for
@@ -15,8 +18,9 @@
  *
  * The wrapper is transparent to `traverse` (route, route_handles and /route show the real tree).
  */
-import { Reply, type Request } from '../protocol/types.js';
+import type { Reply, Request } from '../protocol/types.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from '../routes/route-handle.js';
+import { NearCache } from '../routes/util/near-cache.js';
 
 export interface HotKeyCacheOptions {
   readonly prefixes: readonly string[];
@@ -26,24 +30,38 @@ export interface HotKeyCacheOptions {
   readonly isHot: (key: string) => boolean;
 }
 
-interface Entry {
-  reply: Reply;
-  expires: number;
-}
-
 export class HotKeyCache {
-  private readonly entries = new Map<string, Entry>();
+  /** The store: entry-bounded (maxEntries), not byte-bounded, classic get only, admits hot keys. */
+  readonly store: NearCache;
   private readonly prefixes: readonly Buffer[];
-  /** Bumped by every write to a cacheable key; a get started before a write does not fill. */
-  private epoch = 0;
-  hits = 0;
-  fills = 0;
-  invalidations = 0;
 
   constructor(readonly opts: HotKeyCacheOptions) {
     this.prefixes = opts.prefixes.map((p) => Buffer.from(p, 'latin1'));
+    this.store = new NearCache({
+      maxBytes: Number.POSITIVE_INFINITY,
+      maxEntries: opts.maxEntries,
+      ttlMs: opts.ttlMs,
+      metaGet: false,
+      admit: (req) => opts.isHot(req.keyString()),
+    });
   }
 
+  /** Gets served from the cache. */
+  get hits(): number {
+    return this.store.hits;
+  }
+
+  /** Entries stored. */
+  get fills(): number {
+    return this.store.fills;
+  }
+
+  /** Entries dropped by local writes. */
+  get invalidations(): number {
+    return this.store.invalidations;
+  }
+
+  /** Does `key` start with one of the configured prefixes? */
   matches(key: Buffer): boolean {
     for (const p of this.prefixes) {
       if (key.length >= p.length && key.compare(p, 0, p.length, 0, p.length) === 0) return true;
@@ -51,44 +69,35 @@ export class HotKeyCache {
     return false;
   }
 
+  /** Keys held. */
   get size(): number {
-    return this.entries.size;
+    return this.store.size;
   }
 
+  /** `child` with the cache in front of it for keys under the prefixes. */
   wrap(child: RouteHandle): RouteHandle {
     return new HotKeyCacheRoute(child, this);
   }
 
+  /** The reply stored for the item key `key` (no routing prefix), if still fresh at `now` (ms, monotonic). */
   lookup(key: string, now: number): Reply | null {
-    const e = this.entries.get(key);
-    if (e === undefined) return null;
-    if (e.expires <= now) {
-      this.entries.delete(key);
-      return null;
-    }
-    return e.reply;
+    return this.store.lookup(key, '', now);
   }
 
+  /** The ticket a get takes before it is sent (see fill). */
   currentEpoch(): number {
-    return this.epoch;
+    return this.store.ticket();
   }
 
+  /** Store a get hit for `key` if the key is hot and no write to it started since `startedEpoch`. */
   fill(key: string, reply: Reply, startedEpoch: number, now: number): void {
-    if (startedEpoch !== this.epoch || !this.opts.isHot(key)) return;
-    if (this.entries.size >= this.opts.maxEntries && !this.entries.has(key)) {
-      // Evict the oldest insertion (Map order); entries are short-lived anyway.
-      const first = this.entries.keys().next();
-      if (!first.done) this.entries.delete(first.value);
-    }
-    // Copy: the upstream reply may be a view into a connection's read buffer.
-    const raw = reply.raw === null ? null : Buffer.from(reply.raw);
-    this.entries.set(key, { reply: new Reply(reply.result, raw, reply.message), expires: now + this.opts.ttlMs });
-    this.fills++;
+    if (!this.opts.isHot(key)) return;
+    this.store.fill(key, '', reply, startedEpoch, now);
   }
 
+  /** A write to `key`: drop its entry, and keep gets sent before now from storing their reply. */
   invalidate(key: string): void {
-    this.epoch++;
-    if (this.entries.delete(key)) this.invalidations++;
+    this.store.invalidate(key);
   }
 }
 
@@ -107,33 +116,11 @@ class HotKeyCacheRoute implements RouteHandle {
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
-    const cache = this.cache;
-    if (ctx.shadow || !cache.matches(req.key)) {
+    if (!this.cache.matches(req.key)) {
       this.child.route(req, ctx, done);
       return;
     }
-    const key = req.keyString();
-    if (req.op === 'get') {
-      const now = Date.now();
-      const hit = cache.lookup(key, now);
-      if (hit !== null) {
-        cache.hits++;
-        done(hit);
-        return;
-      }
-      const epoch = cache.currentEpoch();
-      this.child.route(req, ctx, (reply) => {
-        if (reply.result === 'found') cache.fill(key, reply, epoch, Date.now());
-        done(reply);
-      });
-      return;
-    }
-    // Anything else may change the value: drop it now, and again once the write is answered.
-    cache.invalidate(key);
-    this.child.route(req, ctx, (reply) => {
-      cache.invalidate(key);
-      done(reply);
-    });
+    this.cache.store.route(this.child, req, ctx, done);
   }
 
   traverse(req: Request, t: Traversal): void {

@@ -85,6 +85,14 @@ export class RouteStats {
   refillDropped = 0;
   rateLimited = 0;
   spooledDeletes = 0;
+  /** LocalCacheRoute: gets answered from the in-process cache, across every LocalCacheRoute. */
+  localCacheHits = 0;
+  /** LocalCacheRoute: cacheable gets sent to the child. */
+  localCacheMisses = 0;
+  /** LocalCacheRoute: hits stored. */
+  localCacheFills = 0;
+  /** LocalCacheRoute: entries dropped to stay within max_bytes. */
+  localCacheEvictions = 0;
 }
 
 /**
