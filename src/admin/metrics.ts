@@ -170,6 +170,10 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
   route('mcrelay_route_shadow_sent_total', 'Shadow requests sent.', () => r.shadowSent);
   route('mcrelay_route_shadow_dropped_total', 'Shadow requests dropped at the outstanding cap.', () => r.shadowDropped);
   route('mcrelay_route_dev_null_requests_total', 'Requests answered by DevNullRoute.', () => r.devNullRequests);
+  route('mcrelay_route_local_cache_hits_total', 'Reads answered from a LocalCacheRoute\'s in-process cache.', () => r.localCacheHits);
+  route('mcrelay_route_local_cache_misses_total', 'Cacheable reads a LocalCacheRoute sent to its child.', () => r.localCacheMisses);
+  route('mcrelay_route_local_cache_fills_total', 'Replies stored in a LocalCacheRoute\'s cache.', () => r.localCacheFills);
+  route('mcrelay_route_local_cache_evictions_total', 'LocalCacheRoute entries dropped to stay within max_bytes.', () => r.localCacheEvictions);
   route('mcrelay_spool_lines_written_total', 'Failed deletes written to the spool (mcrouter asynclog).', () => r.spooledDeletes);
   route('mcrelay_spool_lines_replayed_total', 'Spooled deletes replayed.', () => (r as unknown as { spoolReplayed?: number }).spoolReplayed ?? 0);
 

@@ -22,6 +22,7 @@ import { l1l2CacheRouteFactory } from './l1l2-cache-route.js';
 import { l1l2SizeSplitRouteFactory } from './l1l2-size-split-route.js';
 import { latencyInjectionRouteFactory } from './latency-injection-route.js';
 import { latestRouteFactory } from './latest-route.js';
+import { localCacheRouteFactory } from './local-cache-route.js';
 import { migrateRouteFactory } from './migrate-route.js';
 import { missFailoverRouteFactory } from './miss-failover-route.js';
 import { modifyExptimeRouteFactory } from './modify-exptime-route.js';
@@ -57,6 +58,7 @@ export const ROUTE_FACTORIES: readonly RouteFactory[] = [
   l1l2SizeSplitRouteFactory,
   latencyInjectionRouteFactory,
   latestRouteFactory,
+  localCacheRouteFactory,
   migrateRouteFactory,
   missFailoverRouteFactory,
   modifyExptimeRouteFactory,
