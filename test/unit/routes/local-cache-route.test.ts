@@ -5,7 +5,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from '../../
 import { flushAllNearCaches } from '../../../src/routes/util/near-cache.js';
 import { FakeRoute, makeRequest, makeTestContext, routeSync, traverseDestinations } from './helpers/fake-route.js';
 import { MemRoute } from './helpers/mem-route.js';
-import { buildRoute, configError } from './helpers/route-a-config.js';
+import { buildRoute, configError } from './helpers/fake-leaf-config.js';
 
 const SETTINGS: LocalCacheSettings = { maxBytes: 1 << 20, ttlMs: 1000, maxItemFraction: 1, metaGet: true };
 

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test, vi } from 'vitest';
 import { Reply } from '../../../src/protocol/types.js';
 import { flushAllNearCachesAfter, NearCache } from '../../../src/routes/util/near-cache.js';
-import { HotKeyCache } from '../../../src/server/hot-key-cache.js';
+import { HotKeyCache } from '../../../src/observe/hot-key-cache.js';
 import { FakeRoute, makeRequest, routeSync } from './helpers/fake-route.js';
 
 const hit = (key: string, data: string): Reply => new Reply('found', Buffer.from(`VALUE ${key} 0 ${data.length}\r\n${data}\r\n`, 'latin1'));
