@@ -24,14 +24,4 @@ export class ConfigError extends ProxyError {
   }
 }
 
-/** Escape one JSON-pointer reference token (`~` → `~0`, `/` → `~1`). */
-export function escapePointer(token: string): string {
-  return token.replace(/~/g, '~0').replace(/\//g, '~1');
-}
-
-/** `joinPointer('/route', 'children', 1)` → `/route/children/1`. */
-export function joinPointer(base: string, ...tokens: (string | number)[]): string {
-  let out = base;
-  for (const t of tokens) out += '/' + escapePointer(String(t));
-  return out;
-}
+export { escapePointer, joinPointer } from '../json-pointer.js';

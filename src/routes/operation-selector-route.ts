@@ -17,7 +17,7 @@
  * Speed: the op → route table is resolved at build time; routing is one property read.
  */
 import type { Op, Request } from '../protocol/types.js';
-import { joinPointer } from '../config/config-error.js';
+import { joinPointer } from '../json-pointer.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';

@@ -17,7 +17,7 @@
 import { errorReply, type Request } from '../protocol/types.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
-import { joinPointer } from '../config/config-error.js';
+import { joinPointer } from '../json-pointer.js';
 
 const NO_ROUTE = Object.freeze(errorReply('local_error'));
 

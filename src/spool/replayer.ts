@@ -29,7 +29,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { Request, type Reply } from '../protocol/types.js';
-import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
+import type { PoolInfo, ServerSpec } from '../upstream/pool-info.js';
 import type { DestinationMap, UpstreamDestination, UpstreamOptions } from '../upstream/upstream-destination.js';
 import { DestinationMap as PrivateMap } from '../upstream/upstream-destination.js';
 import { addressFromH, type AsyncLog, parseLine, SUPERSEDED_FILE, type SpoolRecord } from './asynclog.js';

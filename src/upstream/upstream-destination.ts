@@ -34,7 +34,7 @@ import net from 'node:net';
 import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
 import { ALL_RESULTS, isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
-import type { PoolInfo, ServerSpec } from '../routes/route-factory.js';
+import type { PoolInfo, ServerSpec } from './pool-info.js';
 import { CLIENT_QUEUE_TIMEOUT, Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
 import { TkoCounters, TkoTracker, type TkoOptions, type TkoState } from './tko-tracker.js';
