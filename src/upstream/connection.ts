@@ -11,7 +11,9 @@
  *   (see flush-scheduler.ts). Consecutive get/gets/gat/gats requests with the same command head are
  *   merged into one multi-key line (up to MAX_BATCH_KEYS), and so are consecutive KeyBatch entries (a
  *   client multi-get's keys for this server, queued as one entry by sendBatch); the VALUE stream is
- *   split back per key by matching keys in order.
+ *   split back per key by matching keys in order (one matcher for both kinds of entry).
+ * - Reply bytes are framed by reply-parser.ts (units as positions in the read buffer, nothing copied);
+ *   this file keeps the read buffers and matches each unit to the request(s) at the head of the queue.
  * - One timer per connection: it is armed for the oldest unanswered request's deadline, and on expiry
  *   fails every expired request with `timeout`. Expired entries stay in the queue as zombies whose late
  *   replies are read and dropped, so the connection stays in sync; a connection whose oldest zombie is
@@ -32,6 +34,7 @@ import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
 import { batchAdd, batchAddAfterSpace, batchAddRange, batchAddRangeAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
+import { INCOMPLETE, parseGetUnit, parseLineUnit, parseStatsUnit, ReplyKind, ReplyUnit } from './reply-parser.js';
 
 export type EntryCallback = (reply: Reply) => void;
 
@@ -111,9 +114,6 @@ export function printableBytes(bytes: Buffer, max = 64): string {
 /** Max keys merged into one upstream get line. */
 export const MAX_BATCH_KEYS = 100;
 
-const CR = 0x0d;
-const LF = 0x0a;
-const SP = 0x20;
 const CRLF = Buffer.from('\r\n');
 /** Ends the line of a Request.quietUpstream request: quiet mode upstream, then a no-op that always answers. */
 const QUIET_THEN_MN = Buffer.from(' q\r\nmn\r\n');
@@ -123,9 +123,10 @@ class Entry {
   /** Set once the callback has run (reply, timeout or failure); for a batch, once its END (or error) came. */
   finished = false;
   /**
-   * A batch entry's first key the reply has not reached yet. Keys before it are answered (hits and misses,
-   * in order); a finished entry's keys are all answered, and its late reply only moves this cursor.
-   * A Request.quietUpstream entry: 1 once its reply came and only the MN after it is left.
+   * A get entry's (a batch's, or a single key's) first key the reply has not reached yet. Keys before it
+   * are answered (hits and misses, in order); a finished entry's keys are all answered, and its late reply
+   * only moves this cursor. A Request.quietUpstream entry: 1 once its reply came and only the MN after it
+   * is left.
    */
   next = 0;
   /** For the first entry of a merged get line: number of entries in the group; else 0 (or 1 alone). */
@@ -150,15 +151,16 @@ class Entry {
   ) {}
 }
 
+/** Answer every key of `e` the reply has not reached (all of a request's one) with `reply`. */
 function finishEntry(e: Entry, reply: Reply): void {
   const b = e.batch;
-  if (b !== null) {
-    answerKeys(e, b, e.next, b.n, reply);
-  } else if (e.owner !== null) {
-    e.owner.entryDone(e.req as Request, e.started, reply, e.done);
-  } else {
-    e.done(reply);
-  }
+  if (b !== null) answerKeys(e, b, e.next, b.n, reply);
+  else answerRequest(e, reply);
+}
+
+function answerRequest(e: Entry, reply: Reply): void {
+  if (e.owner !== null) e.owner.entryDone(e.req as Request, e.started, reply, e.done);
+  else e.done(reply);
 }
 
 /** Answer keys [from, to) of a batch entry with `reply`. */
@@ -168,6 +170,33 @@ function answerKeys(e: Entry, b: KeyBatch, from: number, to: number, reply: Repl
   const sink = b.sink;
   const tags = b.tags;
   for (let m = from; m < to; m++) sink.keyReply(tags[m] as number, reply);
+}
+
+/** Keys of a get entry: a batch's, or a single request's one. */
+function keyCount(e: Entry): number {
+  return e.batch === null ? 1 : e.batch.n;
+}
+
+/** Keys [e.next, to) of an unfinished get entry were misses. */
+function missKeys(e: Entry, to: number): void {
+  const b = e.batch;
+  if (b !== null) answerKeys(e, b, e.next, to, MISS);
+  else if (e.next < to) {
+    e.finished = true;
+    answerRequest(e, MISS);
+  }
+}
+
+/** Key `k` of an unfinished get entry is a hit: its VALUE block is buf[start, end). */
+function hitKey(e: Entry, k: number, buf: Buffer, start: number, end: number): void {
+  const b = e.batch;
+  if (b === null) {
+    e.finished = true;
+    answerRequest(e, new Reply('found', view(buf, start, end)));
+    return;
+  }
+  if (e.owner !== null) e.owner.keysDone(b, k, k + 1, 'found', e.started);
+  b.sink.keyHit(b.tags[k] as number, buf, start, end);
 }
 
 function isBatchable(op: Op): boolean {
@@ -250,11 +279,14 @@ export class Connection implements Flushable {
   private valueChunks: Buffer[] = [];
   private valueBytes = 0;
   private valueNeed = 0;
-  /** Inside a merged get group: index of the next candidate entry to match a VALUE against. */
+  /**
+   * Inside the reply to a get line (a group of get entries, from the head to groupEnd): the entry whose
+   * `next` key the reply has reached; -1 between groups.
+   */
   private groupCursor = -1;
   private groupEnd = -1;
-  /** Where valueHeader found the key of the VALUE line it scanned. */
-  private keyEnd = 0;
+  /** What the reply parser found in the last unit (reused for every unit). */
+  private readonly unit = new ReplyUnit();
   /** Keys beyond the first of every queued batch entry (so `outstanding` counts keys). */
   private batchExtraKeys = 0;
   /** connectionClock() of the last write or received bytes (idle-connection reset). */
@@ -667,273 +699,168 @@ export class Connection implements Flushable {
     return Number.MAX_SAFE_INTEGER;
   }
 
+  /** The reply parser found no complete unit at `pos` (`code`: INCOMPLETE or MALFORMED): see parseOne. */
+  private noUnit(code: number, buf: Buffer, pos: number): number {
+    const u = this.unit;
+    if (code === INCOMPLETE) return u.need > 0 ? -u.need : -1;
+    return this.protocolError(u.fault, u.what, buf, pos);
+  }
+
   /**
-   * Parse one reply unit at `pos`. Returns the new position, or a negative number when incomplete
-   * (minus the total bytes needed from `pos`, or -1 when unknown).
+   * Parse one reply unit at `pos` and answer the request(s) it is for. Returns the new position, or a
+   * negative number when incomplete (minus the total bytes needed from `pos`, or -1 when unknown).
    */
   private parseOne(buf: Buffer, pos: number): number {
     const entry = this.queue[this.head];
     if (entry === undefined) return this.protocolError('unexpected_data', 'unexpected data', buf, pos);
-    if (entry.batch !== null) return this.getReply(buf, pos, entry, true);
-    const req = entry.req as Request;
+    const req = entry.req;
+    if (req === null || isBatchable(req.op)) return this.getReply(buf, pos);
     const op = req.op;
-    if (isBatchable(op)) return this.getReply(buf, pos, entry, false);
-    const c0 = buf[pos];
-    const nl = buf.indexOf(LF, pos);
-    if (nl === -1) return this.incompleteLine(buf, pos);
-    const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-    const next = nl + 1;
+    const u = this.unit;
     // Request.quietUpstream: nothing or one reply, then the MN of the mn sent after it. `next` is 1 on the
-    // entry once its reply came and only the MN is left.
+    // entry once its reply came and only the MN is left (then a VA line is no reply either).
     const quietUpstream = req.quietUpstream;
+    const end = op === 'stats' ? parseStatsUnit(buf, pos, u) : parseLineUnit(buf, pos, u, (op === 'mg' || op === 'ma') && entry.next === 0);
+    if (end < 0) return this.noUnit(end, buf, pos);
+    const kind = u.kind;
     if (quietUpstream) {
-      const isMn = lineEnd - pos === 2 && c0 === 0x4d && buf[pos + 1] === 0x4e;
+      const isMn = kind === ReplyKind.MN && u.lineEnd - pos === 2;
       if (entry.next === 1 || isMn) {
         if (!isMn) return this.protocolError('unknown_reply', `reply to ${op} q before its mn`, buf, pos);
         this.head++;
         if (entry.next === 0) this.complete(entry, QUIET_NOTHING);
-        return next;
+        return end;
       }
     }
-
-    // Meta replies with a data block: VA <size> <flags>*
-    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === SP && (op === 'mg' || op === 'ma')) {
-      let sizeEnd = buf.indexOf(SP, pos + 3);
-      if (sizeEnd === -1 || sizeEnd > lineEnd) sizeEnd = lineEnd;
-      const nbytes = parseDigits(buf, pos + 3, sizeEnd);
-      if (nbytes < 0 || nbytes > MAX_VALUE_BYTES) return this.protocolError('bad_value', 'VA length', buf, pos);
-      const blockEnd = next + nbytes + 2;
-      if (blockEnd > buf.length) return -(blockEnd - pos);
-      if (quietUpstream) entry.next = 1;
-      else this.head++;
-      this.complete(entry, new Reply('found', view(buf, pos, blockEnd)));
-      return blockEnd;
-    }
-    const result = lineResult(op, buf, pos, lineEnd);
+    const result = kind === ReplyKind.VA ? 'found' : resultOf(op, kind);
     if (result === null) return this.protocolError('unknown_reply', `reply to ${op}`, buf, pos);
     if (quietUpstream) entry.next = 1;
     else this.head++;
-    this.complete(entry, new Reply(result, view(buf, pos, next)));
-    return next;
-  }
-
-  /**
-   * One unit of the reply to a get line (a group of merged single-key entries, or of batch entries):
-   * a VALUE block, END, or one error line for the whole group. The group runs from the head entry to
-   * groupEnd.
-   */
-  private getReply(buf: Buffer, pos: number, head: Entry, batch: boolean): number {
-    if (this.groupCursor < 0) {
-      this.groupCursor = this.head;
-      this.groupEnd = this.head + Math.max(1, head.group);
-    }
-    const c0 = buf[pos];
-    // The common replies, scanned in JS: a Buffer#indexOf per field is a call into C++ each.
-    if (c0 === 0x56 && buf[pos + 1] === 0x41 && buf[pos + 2] === 0x4c && buf[pos + 3] === 0x55 && buf[pos + 4] === 0x45 && buf[pos + 5] === SP) {
-      return batch ? this.batchValue(buf, pos) : this.valueBlock(buf, pos);
-    }
-    let next = pos + 5;
-    let reply = MISS;
-    if (c0 !== 0x45 || buf[pos + 1] !== 0x4e || buf[pos + 2] !== 0x44 || buf[pos + 3] !== CR || buf[pos + 4] !== LF) {
-      const nl = buf.indexOf(LF, pos);
-      if (nl === -1) return this.incompleteLine(buf, pos);
-      const lineEnd = nl > pos && buf[nl - 1] === CR ? nl - 1 : nl;
-      next = nl + 1;
-      // END with a bare \n, or an error line for the whole group.
-      if (c0 !== 0x45 || lineEnd - pos !== 3 || buf[pos + 1] !== 0x4e || buf[pos + 2] !== 0x44) {
-        if (c0 === 0x56 && buf[pos + 1] === 0x41) return this.protocolError('bad_value', 'VALUE line', buf, pos);
-        const err = errorResult(buf, pos, lineEnd);
-        if (err === null) return this.protocolError('unknown_reply', 'get reply', buf, pos);
-        reply = new Reply(err, buf.subarray(pos, next));
-      }
-    }
-    if (batch) this.endBatchGroup(reply);
-    else this.endGroup(reply);
-    return next;
-  }
-
-  /**
-   * `VALUE <key> <flags> <bytes>[ <cas>]\r\n<data>\r\n` at `pos` inside a get group: match it to the
-   * group's next requested key (keys skipped over were misses). Returns the position after the block, a
-   * negative number while incomplete (see parseOne), or the protocol-error marker.
-   */
-  private valueBlock(buf: Buffer, pos: number): number {
-    const keyStart = pos + 6;
-    const q = this.queue;
-    // Usually the block is for the next key asked: compare that key in place instead of scanning for it.
-    let keyEnd = -1;
-    const cur = this.groupCursor;
-    if (cur < this.groupEnd) {
-      const ek = (q[cur] as Entry).key;
-      const ke = keyStart + ek.length;
-      if (ke < buf.length && buf[ke] === SP && bytesEqual(buf, keyStart, ek, 0, ek.length)) keyEnd = ke;
-    }
-    const matched = keyEnd >= 0;
-    const blockEnd = this.valueHeader(buf, pos, keyEnd);
-    if (blockEnd < 0 || this.closed) return blockEnd;
-    let k = cur;
-    if (!matched) {
-      // Keys skipped over were misses: find the one this block is for.
-      keyEnd = this.keyEnd;
-      const keyLen = keyEnd - keyStart;
-      k = cur + 1;
-      while (k < this.groupEnd) {
-        const ek = (q[k] as Entry).key;
-        if (ek.length === keyLen && bytesEqual(buf, keyStart, ek, 0, keyLen)) break;
-        k++;
-      }
-      if (k >= this.groupEnd) return this.protocolError('unrequested_key', 'VALUE for a key not requested', buf, pos);
-    }
-    for (let m = this.groupCursor; m < k; m++) this.complete(q[m] as Entry, MISS);
-    this.groupCursor = k + 1;
-    this.complete(q[k] as Entry, new Reply('found', view(buf, pos, blockEnd)));
-    return blockEnd;
+    this.complete(entry, new Reply(result, view(buf, pos, end)));
+    return end;
   }
 
   /*
-   * Batch entries (see KeyBatch; flush merges consecutive ones into one line): groupCursor is the entry
-   * the reply has reached, and each entry's `next` the key. Timed-out entries' keys are still matched (to
-   * stay in step) but not answered again.
+   * The reply to a get line. A group is the entries that share one get line (flush merges consecutive
+   * single-key get entries, or consecutive KeyBatch entries): it runs from the head entry to groupEnd, and
+   * its keys are the entries' keys in order (one for a single-key entry, the batch's for a batch). The
+   * reply is VALUE blocks in key order, for the keys that hit, then END:
+   *
+   *     groupCursor             groupEnd
+   *          v                     v
+   *   | answered | e: next key ... | next group
+   *
+   * A VALUE block is matched to the first key at or after the cursor with its bytes (keys passed over were
+   * misses); END answers every key not reached as a miss, and an error line answers them with itself.
+   * Finished (timed-out) entries' keys are still matched, to stay in step, but not answered again.
    */
 
-  /** A VALUE block in a batch group: keys the reply skipped over (up to the one it is for) were misses. */
-  private batchValue(buf: Buffer, pos: number): number {
-    const keyStart = pos + 6;
+  /** One unit of the reply to a get line: a VALUE block, END, or one error line for the whole group. */
+  private getReply(buf: Buffer, pos: number): number {
     const q = this.queue;
+    if (this.groupCursor < 0) {
+      this.groupCursor = this.head;
+      this.groupEnd = this.head + Math.max(1, (q[this.head] as Entry).group);
+    }
+    // Usually a block is for the first key not reached yet: the parser compares that key in place.
     const groupEnd = this.groupEnd;
     let c = this.groupCursor;
     let e = q[c] as Entry;
-    let b = e.batch as KeyBatch;
-    // Usually the block is for the next key asked: compare that key in place instead of scanning for it.
-    while (e.next >= b.n && c + 1 < groupEnd) {
-      e = q[++c] as Entry;
-      b = e.batch as KeyBatch;
-    }
-    let keyEnd = -1;
-    let k = e.next;
-    if (k < b.n) {
-      const s = b.starts[k] as number;
-      const kl = (b.ends[k] as number) - s;
-      const ke = keyStart + kl;
-      if (ke < buf.length && buf[ke] === SP && bytesEqual(buf, keyStart, b.buf, s, kl)) keyEnd = ke;
-    }
-    const matched = keyEnd >= 0;
-    const blockEnd = this.valueHeader(buf, pos, keyEnd);
-    if (blockEnd < 0 || this.closed) return blockEnd;
-    if (!matched) {
-      const keyLen = this.keyEnd - keyStart;
-      k++;
-      for (;;) {
-        while (k < b.n) {
-          const s = b.starts[k] as number;
-          if ((b.ends[k] as number) - s === keyLen && bytesEqual(buf, keyStart, b.buf, s, keyLen)) break;
-          k++;
-        }
-        if (k < b.n) break;
-        if (++c >= groupEnd) return this.protocolError('unrequested_key', 'VALUE for a key not requested', buf, pos);
-        e = q[c] as Entry;
-        b = e.batch as KeyBatch;
-        k = e.next;
+    while (e.next >= keyCount(e) && c + 1 < groupEnd) e = q[++c] as Entry;
+    let hint: Buffer | null = null;
+    let hintStart = 0;
+    let hintLength = 0;
+    const b = e.batch;
+    if (b === null) {
+      if (e.next === 0) {
+        hint = e.key;
+        hintLength = hint.length;
       }
-      // Entries passed over entirely: the rest of their keys were misses.
-      for (let m = this.groupCursor; m < c; m++) {
-        const em = q[m] as Entry;
-        const bm = em.batch as KeyBatch;
-        if (!em.finished) answerKeys(em, bm, em.next, bm.n, MISS);
-        em.next = bm.n;
-      }
-      if (!e.finished) answerKeys(e, b, e.next, k, MISS);
+    } else if (e.next < b.n) {
+      hint = b.buf;
+      hintStart = b.starts[e.next] as number;
+      hintLength = (b.ends[e.next] as number) - hintStart;
     }
-    this.groupCursor = c;
-    e.next = k + 1;
-    if (!e.finished) {
-      if (e.owner !== null) e.owner.keysDone(b, k, k + 1, 'found', e.started);
-      b.sink.keyHit(b.tags[k] as number, buf, pos, blockEnd);
-    }
-    return blockEnd;
-  }
-
-  /** A batch group's END or error line: every key not answered yet gets `reply`. */
-  private endBatchGroup(reply: Reply): void {
-    const q = this.queue;
-    const from = this.head;
-    const to = this.groupEnd;
-    this.head = to;
-    this.groupCursor = -1;
-    this.groupEnd = -1;
-    for (let m = from; m < to; m++) {
-      const e = q[m] as Entry;
-      const b = e.batch as KeyBatch;
-      this.batchExtraKeys -= b.n - 1;
-      if (e.finished) continue;
-      e.finished = true;
-      answerKeys(e, b, e.next, b.n, reply);
+    const u = this.unit;
+    const end = parseGetUnit(buf, pos, u, hint, hintStart, hintLength);
+    if (end < 0) return this.noUnit(end, buf, pos);
+    switch (u.kind) {
+      case ReplyKind.VALUE:
+        return this.valueBlock(buf, pos, end, c, e);
+      case ReplyKind.END:
+        this.endGroup(MISS);
+        return end;
+      case ReplyKind.ERROR:
+      case ReplyKind.CLIENT_ERROR:
+        this.endGroup(new Reply('client_error', buf.subarray(pos, end)));
+        return end;
+      case ReplyKind.SERVER_ERROR:
+        this.endGroup(new Reply('remote_error', buf.subarray(pos, end)));
+        return end;
+      default:
+        return this.protocolError('unknown_reply', 'get reply', buf, pos);
     }
   }
 
   /**
-   * Check a VALUE header at `pos` and find its block's end. `keyEnd` is where the key ends when the caller
-   * already matched it in place, else -1 (then the key is scanned and its end left in `this.keyEnd`).
-   * Returns the position after the block, a negative number while incomplete, or the protocol-error marker.
+   * The VALUE block buf[pos, end) (this.unit describes it) in a get group, whose first key not reached yet
+   * is key `e.next` of entry `c`: find the key it is for, answer the keys passed over as misses and that
+   * key as a hit.
    */
-  private valueHeader(buf: Buffer, pos: number, keyEnd: number): number {
-    const len = buf.length;
-    const keyStart = pos + 6;
-    let p = keyStart;
-    let c = 0;
-    if (keyEnd >= 0) {
-      p = keyEnd;
-      c = SP;
-    } else {
-      // A key ends at a space: memcached stores keys with any other byte but \n in them, \r included.
-      while (p < len && (c = buf[p] as number) !== SP && c !== LF) p++;
-      if (p >= len) return this.incompleteLine(buf, pos);
-      this.keyEnd = p;
+  private valueBlock(buf: Buffer, pos: number, end: number, c: number, e: Entry): number {
+    const q = this.queue;
+    let k = e.next;
+    const u = this.unit;
+    if (!u.keyMatched) {
+      // Not the hinted key (k): scan on from the key after it.
+      const keyStart = u.keyStart;
+      const keyLen = u.keyEnd - keyStart;
+      k++;
+      for (;;) {
+        const b = e.batch;
+        if (b === null) {
+          if (k === 0 && e.key.length === keyLen && bytesEqual(buf, keyStart, e.key, 0, keyLen)) break;
+        } else {
+          while (k < b.n) {
+            const s = b.starts[k] as number;
+            if ((b.ends[k] as number) - s === keyLen && bytesEqual(buf, keyStart, b.buf, s, keyLen)) break;
+            k++;
+          }
+          if (k < b.n) break;
+        }
+        if (++c >= this.groupEnd) return this.protocolError('unrequested_key', 'VALUE for a key not requested', buf, pos);
+        e = q[c] as Entry;
+        k = e.next;
+      }
+      // Entries passed over entirely: the rest of their keys were misses; so were e's keys before k.
+      for (let m = this.groupCursor; m < c; m++) {
+        const em = q[m] as Entry;
+        const n = keyCount(em);
+        if (!em.finished) missKeys(em, n);
+        em.next = n;
+      }
+      if (!e.finished) missKeys(e, k);
     }
-    if (c !== SP || p === keyStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
-    const flagsStart = ++p;
-    while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) p++;
-    if (p >= len) return this.incompleteLine(buf, pos);
-    if (c !== SP || p === flagsStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
-    const bytesStart = ++p;
-    let nbytes = 0;
-    while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) {
-      nbytes = nbytes * 10 + (c - 0x30);
-      p++;
-    }
-    if (p >= len) return this.incompleteLine(buf, pos);
-    if (p === bytesStart || nbytes > MAX_VALUE_BYTES) return this.protocolError('bad_value', 'VALUE length', buf, pos);
-    if (c === SP) {
-      // gets: the cas unique
-      const casStart = ++p;
-      while (p < len && (c = buf[p] as number) >= 0x30 && c <= 0x39) p++;
-      if (p >= len) return this.incompleteLine(buf, pos);
-      if (p === casStart) return this.protocolError('bad_value', 'VALUE line', buf, pos);
-    }
-    if (c === CR) {
-      if (++p >= len) return this.incompleteLine(buf, pos);
-      c = buf[p] as number;
-    }
-    if (c !== LF) return this.protocolError('bad_value', 'VALUE line', buf, pos);
-    const blockEnd = p + 1 + nbytes + 2;
-    if (blockEnd > len) return -(blockEnd - pos);
-    if (buf[blockEnd - 2] !== CR || buf[blockEnd - 1] !== LF) return this.protocolError('bad_value', 'value terminator', buf, pos);
-    return blockEnd;
-  }
-
-  /** A reply line without its end yet: wait for more bytes, unless it is already absurdly long. */
-  private incompleteLine(buf: Buffer, pos: number): number {
-    if (buf.length - pos > 65536) return this.protocolError('line_too_long', 'line too long', buf, pos);
-    return -1;
+    this.groupCursor = c;
+    e.next = k + 1;
+    if (!e.finished) hitKey(e, k, buf, pos, end);
+    return end;
   }
 
   /** The get group ended (END or an error line): every key not answered yet gets `reply`. */
   private endGroup(reply: Reply): void {
     const q = this.queue;
-    for (let m = this.groupCursor; m < this.groupEnd; m++) this.complete(q[m] as Entry, reply);
-    this.head = this.groupEnd;
+    const from = this.head;
+    const to = this.groupEnd;
+    // The queue is consistent before any callback runs (a callback may send again, or close).
+    this.head = to;
     this.groupCursor = -1;
     this.groupEnd = -1;
+    for (let m = from; m < to; m++) {
+      const b = (q[m] as Entry).batch;
+      if (b !== null) this.batchExtraKeys -= b.n - 1;
+    }
+    for (let m = from; m < to; m++) this.complete(q[m] as Entry, reply);
   }
 
   private complete(e: Entry, reply: Reply): void {
@@ -1009,8 +936,6 @@ export function connectionClock(): number {
   return performance.now();
 }
 
-/** memcached's largest item (its -I limit is 1 GB): a reply announcing more is not memcached's. */
-const MAX_VALUE_BYTES = 1024 * 1024 * 1024;
 /** Largest block read into a buffer of its announced size up front (onread mode). */
 const EXACT_BLOCK_MAX = 16 * 1024 * 1024;
 
@@ -1018,81 +943,48 @@ const EXACT_BLOCK_MAX = 16 * 1024 * 1024;
 const ARENA_SIZE = 64 * 1024;
 const ARENA_MIN_FREE = 16 * 1024;
 
-function parseDigits(buf: Buffer, s: number, e: number): number {
-  if (s >= e || e - s > 10) return -1;
-  let v = 0;
-  for (let i = s; i < e; i++) {
-    const c = buf[i] as number;
-    if (c < 0x30 || c > 0x39) return -1;
-    v = v * 10 + (c - 0x30);
+/**
+ * What a reply line of `kind` means for a request of `op` (not a get), or null when it is no reply to it:
+ * an error line answers any request; meta requests take the two-letter codes, incr/decr a number or
+ * NOT_FOUND, the other classic requests the classic words.
+ */
+function resultOf(op: Op, kind: ReplyKind): Result | null {
+  switch (kind) {
+    case ReplyKind.ERROR:
+    case ReplyKind.CLIENT_ERROR:
+      return 'client_error';
+    case ReplyKind.SERVER_ERROR:
+      return 'remote_error';
   }
-  return v;
-}
-
-function startsWith(buf: Buffer, pos: number, end: number, word: string): boolean {
-  if (end - pos < word.length) return false;
-  for (let i = 0; i < word.length; i++) if (buf[pos + i] !== word.charCodeAt(i)) return false;
-  return end - pos === word.length || buf[pos + word.length] === SP;
-}
-
-/** ERROR / CLIENT_ERROR / SERVER_ERROR lines, or null. */
-function errorResult(buf: Buffer, pos: number, end: number): Result | null {
-  const c0 = buf[pos];
-  if (c0 === 0x53 && startsWith(buf, pos, end, 'SERVER_ERROR')) return 'remote_error';
-  if (c0 === 0x43 && startsWith(buf, pos, end, 'CLIENT_ERROR')) return 'client_error';
-  if (c0 === 0x45 && startsWith(buf, pos, end, 'ERROR')) return 'client_error';
-  return null;
-}
-
-/** Classify a one-line reply for `op`. */
-function lineResult(op: Op, buf: Buffer, pos: number, end: number): Result | null {
-  const c0 = buf[pos];
-  const c1 = buf[pos + 1];
   switch (op) {
-    case 'mg': case 'ms': case 'md': case 'ma': case 'me': case 'mn': {
-      // Two-letter meta status codes.
-      const twoOk = end - pos === 2 || buf[pos + 2] === SP;
-      if (twoOk) {
-        if (c0 === 0x48 && c1 === 0x44) return op === 'ms' ? 'stored' : op === 'md' ? 'deleted' : 'found'; // HD
-        if (c0 === 0x45 && c1 === 0x4e) return 'notfound'; // EN
-        if (c0 === 0x4e && c1 === 0x46) return 'notfound'; // NF
-        if (c0 === 0x4e && c1 === 0x53) return 'notstored'; // NS
-        if (c0 === 0x45 && c1 === 0x58) return 'exists'; // EX
-        if (c0 === 0x4d && c1 === 0x4e) return 'ok'; // MN
-        if (c0 === 0x4d && c1 === 0x45) return 'found'; // ME
+    case 'mg': case 'ms': case 'md': case 'ma': case 'me': case 'mn':
+      switch (kind) {
+        case ReplyKind.HD: return op === 'ms' ? 'stored' : op === 'md' ? 'deleted' : 'found';
+        case ReplyKind.EN: return 'notfound';
+        case ReplyKind.NF: return 'notfound';
+        case ReplyKind.NS: return 'notstored';
+        case ReplyKind.EX: return 'exists';
+        case ReplyKind.MN: return 'ok';
+        case ReplyKind.ME: return 'found';
+        default: return null;
       }
-      return errorResult(buf, pos, end);
-    }
     case 'incr': case 'decr':
-      if (c0 !== undefined && c0 >= 0x30 && c0 <= 0x39) return 'found';
-      if (startsWith(buf, pos, end, 'NOT_FOUND')) return 'notfound';
-      return errorResult(buf, pos, end);
+      if (kind === ReplyKind.NUMBER) return 'found';
+      if (kind === ReplyKind.NOT_FOUND) return 'notfound';
+      return null;
+    case 'stats':
+      return kind === ReplyKind.STATS || kind === ReplyKind.OK || kind === ReplyKind.RESET ? 'ok' : null;
     default:
-      break;
+      switch (kind) {
+        case ReplyKind.STORED: return 'stored';
+        case ReplyKind.NOT_FOUND: return 'notfound';
+        case ReplyKind.NOT_STORED: return 'notstored';
+        case ReplyKind.EXISTS: return 'exists';
+        case ReplyKind.DELETED: return 'deleted';
+        case ReplyKind.TOUCHED: return 'touched';
+        case ReplyKind.OK: return 'ok';
+        case ReplyKind.VERSION: return 'ok';
+        default: return null;
+      }
   }
-  switch (c0) {
-    case 0x53: // S
-      if (startsWith(buf, pos, end, 'STORED')) return 'stored';
-      break;
-    case 0x4e: // N
-      if (startsWith(buf, pos, end, 'NOT_FOUND')) return 'notfound';
-      if (startsWith(buf, pos, end, 'NOT_STORED')) return 'notstored';
-      break;
-    case 0x45: // E
-      if (startsWith(buf, pos, end, 'EXISTS')) return 'exists';
-      break;
-    case 0x44: // D
-      if (startsWith(buf, pos, end, 'DELETED')) return 'deleted';
-      break;
-    case 0x54: // T
-      if (startsWith(buf, pos, end, 'TOUCHED')) return 'touched';
-      break;
-    case 0x4f: // O
-      if (startsWith(buf, pos, end, 'OK')) return 'ok';
-      break;
-    case 0x56: // V
-      if (startsWith(buf, pos, end, 'VERSION')) return 'ok';
-      break;
-  }
-  return errorResult(buf, pos, end);
 }

@@ -171,3 +171,27 @@ describe('Connection: announced value sizes', () => {
     f.conn.close();
   });
 });
+
+describe('Connection: a stats request', () => {
+  // `stats cachedump 1 1` as memcached 1.6.18 answered it, then a get on the same connection.
+  const STATS = 'ITEM n [4 b; 0 s]\r\nEND\r\n';
+  test('gets the whole reply through END as one `ok` reply, split at every byte; the next request gets its own', () => {
+    const stream = Buffer.from(`${STATS}VALUE k 0 1\r\nz\r\nEND\r\n`, 'latin1');
+    for (let cut = 0; cut <= stream.length; cut++) {
+      for (const onread of [false, true]) {
+        const f = fakeConnection(onread);
+        const got: string[] = [];
+        const stats = Request.synthesize('stats', Buffer.alloc(0), 'stats cachedump 1 1', '', null, 0);
+        f.conn.send(stats, stats.key, 1000, (r) => got.push(`${r.result}:${r.raw?.toString('latin1') ?? ''}`));
+        const get = Request.synthesize('get', Buffer.from('k'), 'get ', '', null, 0);
+        f.conn.send(get, get.key, 1000, (r) => got.push(`${r.result}:${r.raw?.toString('latin1') ?? ''}`));
+        connectAndFlush(f);
+        expect(f.sock.lines).toEqual(['stats cachedump 1 1\r\nget k\r\n']);
+        deliver(f, stream.subarray(0, cut));
+        deliver(f, stream.subarray(cut));
+        expect({ cut, onread, got, resets: f.resets }).toEqual({ cut, onread, got: [`ok:${STATS}`, 'found:VALUE k 0 1\r\nz\r\n'], resets: [] });
+        f.conn.close();
+      }
+    }
+  });
+});
