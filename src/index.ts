@@ -12,7 +12,7 @@ import { startAdminHttp, type AdminHttp } from './admin/admin-http.js';
 export { VERSION } from './version.js';
 export { parseArgs, DEFAULT_OPTIONS, OptionError, type ProxyOptions } from './options.js';
 export { validateConfig } from './config/validate.js';
-export { ConfigError } from './config/config-error.js';
+export { ConfigError } from './config-error.js';
 export { createRouter, EmbeddedRouter } from './embedded/router.js';
 export type {
   Router, Item, Key, Value, StoreOptions, MetaCommand, MetaResult, FetchOptions, RouterOptions, RouterStats,

@@ -8,7 +8,7 @@
  * {@link routerOptions} are all derived from it, so they cannot disagree.
  */
 import { parseConfigParams } from './config/jsonm.js';
-import { nearestKey } from './config/suggest.js';
+import { nearestKey } from './suggest.js';
 import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
 
 /**

@@ -4,7 +4,7 @@
  * mistake) and phrase type unions in words ("must be a string, an object or an array").
  */
 import type { ErrorObject } from 'ajv';
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 
 const ARTICLE: Readonly<Record<string, string>> = {
   string: 'a string', number: 'a number', integer: 'an integer', boolean: 'a boolean',

@@ -26,7 +26,7 @@ import type { BuildOptions, PoolInfo, RouteBuilder, RouteFactory, ServerSpec } f
 import type { RouteHandle } from '../routes/route-handle.js';
 import type { Destination } from '../upstream/destination.js';
 import { ajvToConfigError } from './ajv-errors.js';
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 import { makePoolInfo, resolvePools } from './pools.js';
 import type { MemberLookup } from './discovery.js';
 import { POOL_SCHEMA, TOP_LEVEL_SCHEMA } from './schema.js';

@@ -13,7 +13,7 @@
  * stands one placeholder server (the name itself) in for them.
  */
 import { isIP } from 'node:net';
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 
 export type DiscoverySpec =
   | { readonly kind: 'srv'; readonly name: string }

@@ -8,7 +8,7 @@
  * no config can reach Object.prototype. String escapes and numbers are decoded by JSON.parse on the exact
  * token, so values are bit-identical to standard JSON.
  */
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [k: string]: JsonValue };
 

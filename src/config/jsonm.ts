@@ -35,7 +35,7 @@
  * Nesting is bounded (MAX_DEPTH calls/imports deep), so a recursive macro or a constant that refers to
  * itself is an error rather than a stack overflow.
  */
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 import { FORBIDDEN_KEYS, type JsonValue } from './json-lenient.js';
 
 type JsonObject = { [k: string]: JsonValue };

@@ -18,7 +18,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../config-error.js';
 import { lineColumn, parseLenientJson, toJsonModel, type JsonValue } from './json-lenient.js';
 import { jsonmGlobals, preprocessConfig, type JsonmGlobalInputs } from './jsonm.js';
 

@@ -3,7 +3,7 @@
  * `--validate-config` and tests as well as the real build.
  */
 import type { PoolEntry, PoolInfo, ServerSpec } from '../routes/route-factory.js';
-import { ConfigError, joinPointer } from './config-error.js';
+import { ConfigError, joinPointer } from '../config-error.js';
 import { parseDiscoverySpec, placeholderMembers, specKey, type MemberLookup } from './discovery.js';
 
 type Obj = Readonly<Record<string, unknown>>;

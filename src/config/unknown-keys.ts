@@ -15,9 +15,9 @@
  * `if`/`then`/`else`, and for `anyOf`/`oneOf` the first branch the value matches. It never resolves `$ref`.
  */
 import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
-import { joinPointer } from './config-error.js';
+import { joinPointer } from '../config-error.js';
 import { AUTHORIZATION_SCHEMA } from './schema.js';
-import { nearestKey } from './suggest.js';
+import { nearestKey } from '../suggest.js';
 
 export interface UnknownKey {
   /** JSON pointer of the unknown key. */

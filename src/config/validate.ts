@@ -7,7 +7,7 @@ import type { BuildOptions, PoolInfo, ServerSpec } from '../routes/route-factory
 import type { RouteRegistry } from '../routes/registry.js';
 import type { Destination, DestinationCallback } from '../upstream/destination.js';
 import { buildConfig, DEFAULT_BUILD_OPTIONS, type BuiltConfig, type DestinationProvider } from './builder.js';
-import { ConfigError } from './config-error.js';
+import { ConfigError } from '../config-error.js';
 import { loadConfigSource, type ConfigSource, type ConfigSpec } from './loader.js';
 
 const INERT_REPLY = Object.freeze(errorReply('local_error', 'destination is not connected (config validation)'));

@@ -21,7 +21,7 @@
  */
 import type { Etcd3, IRangeResponse, Watcher } from 'etcd3';
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../config-error.js';
 import { scanImports, type FetchedConfig } from '../config/loader.js';
 import type { JsonmGlobalInputs } from '../config/jsonm.js';
 import { createEtcdClient, reconnectDelayMs, type EtcdAuthOptions } from './etcd-client.js';

@@ -9,7 +9,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
-import { nearestKey } from '../config/suggest.js';
+import { nearestKey } from '../suggest.js';
 import { validateConfig } from '../config/validate.js';
 import { ImportError, parseTwemproxyYaml, poolFileName, renderPoolImport, translatePool, type PoolImport } from './twemproxy.js';
 

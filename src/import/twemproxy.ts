@@ -26,8 +26,8 @@
  * what differs (nutcracker remaps an ejected server's keys to the others; mcrelay fails them fast).
  */
 import { isAlias, isCollection, isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
-import { escapePointer } from '../config/config-error.js';
-import { nearestKey } from '../config/suggest.js';
+import { escapePointer } from '../config-error.js';
+import { nearestKey } from '../suggest.js';
 import { ketamaNodeName } from '../routes/hash/ketama.js';
 import { KEY_HASHES } from '../routes/hash/key-hashes.js';
 

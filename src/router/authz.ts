@@ -28,7 +28,7 @@
  * `flush_all` (only with --enable-flush-cmd) is allowed to identities granted the `flush_all` operation.
  */
 import type { Logger } from 'pino';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../config-error.js';
 import { AUTHZ_OPERATIONS } from '../config/schema.js';
 import { Reply, type Op, type Request } from '../protocol/types.js';
 

@@ -10,7 +10,7 @@
 import os from 'node:os';
 import type { Logger } from 'pino';
 import { buildConfig, type BuiltConfig } from '../config/builder.js';
-import { ConfigError } from '../config/config-error.js';
+import { ConfigError } from '../config-error.js';
 import { configFilePath, loadConfigSource, type ConfigSource, type ConfigSpec, type FetchedConfig } from '../config/loader.js';
 import type { ProxyOptions } from '../options.js';
 import type { Reply, Request } from '../protocol/types.js';

@@ -24,8 +24,8 @@
  * policies other than "default" are accepted by the schemas and not implemented.
  */
 import { Ajv, type SchemaObject, type ValidateFunction } from 'ajv';
-import { ConfigError } from '../../config/config-error.js';
-import { nearestKey } from '../../config/suggest.js';
+import { ConfigError } from '../../config-error.js';
+import { nearestKey } from '../../suggest.js';
 import type { Request } from '../../protocol/types.js';
 import { spooky32 } from '../hash/spooky-v2.js';
 import { routeNodeSchema, type RouteBuilder } from '../route-factory.js';

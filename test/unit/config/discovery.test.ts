@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { addressMembers, collectDiscoverySpecs, parseDiscoverySpec, placeholderMembers, srvMembers } from '../../../src/config/discovery.js';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 import { buildConfig, DEFAULT_BUILD_OPTIONS } from '../../../src/config/builder.js';
 import { inertDestinations } from '../../../src/config/validate.js';
 

@@ -10,7 +10,7 @@ import { basename, extname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
 import { validateConfig } from '../../../src/config/validate.js';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 
 const ROOT = fileURLToPath(new URL('../../fixtures/configs/', import.meta.url));
 const CONFIG_EXT = new Set(['.json', '.yaml', '.yml']);

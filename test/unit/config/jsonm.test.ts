@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, test } from 'vitest';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 import { configErrorOf } from './helpers/config-error.js';
 import type { JsonValue } from '../../../src/config/json-lenient.js';
 import { jsonmGlobals, parseConfigParams, preprocessConfig, type PreprocessOptions } from '../../../src/config/jsonm.js';

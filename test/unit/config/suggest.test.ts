@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { editDistance, nearestKey } from '../../../src/config/suggest.js';
+import { editDistance, nearestKey } from '../../../src/suggest.js';
 
 describe('editDistance', () => {
   test.each([

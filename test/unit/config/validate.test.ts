@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 import { inertDestinations, validateConfig } from '../../../src/config/validate.js';
 import type { PoolInfo, ServerSpec } from '../../../src/routes/route-factory.js';
 import { makeRequest, routeSync } from '../routes/helpers/fake-route.js';

@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { describe, expect, test } from 'vitest';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 import { validateConfig } from '../../../src/config/validate.js';
 import type { Request } from '../../../src/protocol/types.js';
 import { Authorization, compileAuthorization } from '../../../src/router/authz.js';

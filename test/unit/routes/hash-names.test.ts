@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { buildConfig, DEFAULT_BUILD_OPTIONS } from '../../../src/config/builder.js';
-import { ConfigError } from '../../../src/config/config-error.js';
+import { ConfigError } from '../../../src/config-error.js';
 import { inertDestinations } from '../../../src/config/validate.js';
 import { LatestRoute } from '../../../src/routes/latest-route.js';
 import type { RouteHandle } from '../../../src/routes/route-handle.js';

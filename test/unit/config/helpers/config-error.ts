@@ -1,4 +1,4 @@
-import { ConfigError } from '../../../../src/config/config-error.js';
+import { ConfigError } from '../../../../src/config-error.js';
 
 /** Run `f` and return the ConfigError it throws; anything else (or no throw) fails the test. */
 export function configErrorOf(f: () => unknown): ConfigError {

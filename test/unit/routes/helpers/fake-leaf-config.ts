@@ -6,7 +6,7 @@
  */
 import { Reply, type Result } from '../../../../src/protocol/types.js';
 import { validateConfig } from '../../../../src/config/validate.js';
-import type { ConfigError } from '../../../../src/config/config-error.js';
+import type { ConfigError } from '../../../../src/config-error.js';
 import { createRegistry, ROUTE_FACTORIES } from '../../../../src/routes/registry.js';
 import { defineRoute, type BuildOptions, type RouteFactory } from '../../../../src/routes/route-factory.js';
 import type { RouteHandle } from '../../../../src/routes/route-handle.js';

@@ -8,7 +8,7 @@
  *
  * Messages produced by a route factory start with the route type, as mcrouter's do.
  */
-import { ProxyError, type ErrorCode } from '../errors.js';
+import { ProxyError, type ErrorCode } from './errors.js';
 
 export class ConfigError extends ProxyError {
   /** JSON pointer of the offending value; '' is the whole document. */
@@ -24,4 +24,4 @@ export class ConfigError extends ProxyError {
   }
 }
 
-export { escapePointer, joinPointer } from '../json-pointer.js';
+export { escapePointer, joinPointer } from './json-pointer.js';
