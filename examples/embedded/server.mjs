@@ -60,7 +60,7 @@ async function handle(req, res) {
     try {
       // Read-through: a hit returns the cached bytes; on a miss exactly one caller runs the loader and stores
       // the result for 60 s; in the last 30 s of that one caller refreshes it early while the rest keep
-      // getting the cached value; a value marked stale is still served for up to 10 s while it is reloaded.
+      // getting the cached value; after the 60 s the value is kept 10 s more, served stale while one caller reloads.
       const value = await router.fetch(`user:${id}`, () => loadFromSlowDb(id), { ttl: 60, recacheSeconds: 30, staleSeconds: 10 });
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
       return send(res, 200, value, { 'x-fetch-ms': ms.toFixed(1) });
