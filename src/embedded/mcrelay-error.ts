@@ -27,7 +27,10 @@ export class McrelayError extends Error {
   /** The error for an error reply from the route tree. */
   static fromReply(reply: Reply): McrelayError {
     const line = renderError(reply).toString('latin1').replace(/\r\n$/, '');
-    return new McrelayError(codeOf(reply.result), line, reply.result);
+    // A remote_error the router made itself (no server line) is the connection failing under a request
+    // already sent: reset, or closed by the server. A server's own SERVER_ERROR line carries raw bytes.
+    const code = reply.result === 'remote_error' && reply.raw === null ? 'CONNECT' : codeOf(reply.result);
+    return new McrelayError(code, line, reply.result);
   }
 }
 

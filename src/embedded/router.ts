@@ -163,9 +163,17 @@ function valueBytes(v: Value): Buffer {
   return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
 }
 
-function uint(n: number | undefined, what: string, max = 0xffffffff): number {
+/** Client flags: memcached's 32-bit unsigned; anything else is the line memcached sends for a bad set. */
+function flagsOf(n: number | undefined): number {
   if (n === undefined) return 0;
-  if (!Number.isInteger(n) || n < 0 || n > max) throw clientError(`CLIENT_ERROR bad ${what}`);
+  if (!Number.isInteger(n) || n < 0 || n > 0xffffffff) throw clientError('CLIENT_ERROR bad command line format');
+  return n;
+}
+
+/** An exptime: an integer, as memcached parses it (a fraction is a bad command line). */
+function ttlOf(n: number | undefined): number {
+  if (n === undefined) return 0;
+  if (!Number.isSafeInteger(n)) throw clientError('CLIENT_ERROR bad command line format');
   return n;
 }
 
@@ -336,9 +344,8 @@ export class EmbeddedRouter implements Router {
   private store(op: 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas', key: Key, value: Value, opts: StoreOptions | undefined, cas?: bigint): Request {
     const k = keyBytes(key);
     const v = valueBytes(value);
-    const ttl = Math.trunc(opts?.ttl ?? 0);
-    if (!Number.isFinite(ttl)) throw clientError('CLIENT_ERROR bad command line format');
-    const flags = uint(opts?.flags, 'flags');
+    const ttl = ttlOf(opts?.ttl);
+    const flags = flagsOf(opts?.flags);
     const tail = cas === undefined ? ` ${flags} ${ttl} ${v.length}` : ` ${flags} ${ttl} ${v.length} ${cas}`;
     return new Request(op, k, head(op), Buffer.from(tail, 'latin1'), v, false, ttl);
   }
@@ -393,8 +400,7 @@ export class EmbeddedRouter implements Router {
   touch(key: Key, ttl: number): Promise<boolean> {
     let req: Request;
     try {
-      const t = Math.trunc(ttl);
-      if (!Number.isFinite(t)) throw clientError('CLIENT_ERROR bad command line format');
+      const t = ttlOf(ttl);
       req = new Request('touch', keyBytes(key), head('touch'), Buffer.from(` ${t}`, 'latin1'), null, false, t);
     } catch (err) {
       return Promise.reject(err);
@@ -467,7 +473,13 @@ export class EmbeddedRouter implements Router {
 
   reload(config?: RouterOptions['config']): boolean {
     if (config !== undefined) {
-      const next = embeddedOptions({ config });
+      let next: ProxyOptions;
+      try {
+        next = embeddedOptions({ config });
+      } catch (err) {
+        this.core.log.error({ reason: 'api', err: err instanceof Error ? err.message : String(err) }, 'Failed to reconfigure');
+        return false;
+      }
       const o = this.core.options as { config: string | null; configStr: string | null };
       const before = { config: o.config, configStr: o.configStr };
       o.config = next.config;
