@@ -304,6 +304,13 @@ export class Connection implements Flushable {
   /** The incomplete large reply block being read in place, and how many of its bytes arrived. */
   private block: Buffer | null = null;
   private blockHave = 0;
+  /**
+   * Most bytes one arena read may take. After a large value it drops to SMALL_READ, so the next large
+   * value's header arrives with few of its bytes (which are copied into its block) and the kernel writes
+   * the rest straight into the block; a read that fills the cap doubles it again, so a stream of small
+   * replies is back to full-size reads within a few reads.
+   */
+  private readCap = ARENA_SIZE;
 
   constructor(
     private readonly opts: ConnectionOptions,
@@ -604,7 +611,8 @@ export class Connection implements Flushable {
       this.arenaOff = rest.length;
       if (rest.length > 0) this.rest = arena.subarray(0, rest.length);
     }
-    return this.arena.subarray(this.arenaOff);
+    const off = this.arenaOff;
+    return this.arena.subarray(off, Math.min(this.arena.length, off + this.readCap));
   }
 
   /** onread mode: `n` bytes arrived in the buffer readBuffer() returned last. */
@@ -618,11 +626,13 @@ export class Connection implements Flushable {
       }
       this.block = null;
       this.blockHave = 0;
+      this.readCap = SMALL_READ;
       this.onData(b);
       return;
     }
     const start = this.arenaOff;
     this.arenaOff = start + n;
+    if (n >= this.readCap && this.readCap < ARENA_SIZE) this.readCap *= 2;
     // In onread mode a partial reply (`rest`) always ends exactly where this read began (readBuffer keeps
     // it so), so rest + new bytes is one view of the arena: no copy.
     const restLen = this.rest.length;
@@ -938,6 +948,8 @@ export function connectionClock(): number {
 
 /** Largest block read into a buffer of its announced size up front (onread mode). */
 const EXACT_BLOCK_MAX = 16 * 1024 * 1024;
+/** The arena read cap right after a large value (see Connection.readCap). */
+const SMALL_READ = 4 * 1024;
 
 /** onread arenas: size, and the free space below which the next read gets a fresh arena. */
 const ARENA_SIZE = 64 * 1024;
