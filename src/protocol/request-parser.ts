@@ -60,6 +60,8 @@ const NOREPLY = Buffer.from('noreply');
 const EMPTY = Buffer.alloc(0);
 
 const ERR_FORMAT = 'CLIENT_ERROR bad command line format';
+/** A pending value with at least this many bytes still to come is read in place (directBuffer). */
+const DIRECT_MIN = 4096;
 const ERR_DATA_CHUNK = 'CLIENT_ERROR bad data chunk';
 const ERR_TOO_LARGE = 'SERVER_ERROR object too large for cache';
 const ERR_BAD_TOKEN = 'CLIENT_ERROR bad token in command line format';
@@ -96,6 +98,8 @@ export class RequestParser {
   private pending: PendingValue | null = null;
   private pendingChunks: Buffer[] = [];
   private pendingBytes = 0;
+  /** The pending value's whole data block, read in place by the socket (see directBuffer), or null. */
+  private direct: Buffer | null = null;
   /** Token boundaries of the current line: [start0, end0, start1, end1, ...]. Reused. */
   private tok = new Int32Array(64);
   private ntok = 0;
@@ -112,6 +116,15 @@ export class RequestParser {
   /** Parse a chunk; calls the sink for every complete command. */
   feed(chunk: Buffer): void {
     if (this.closed) return;
+    const d = this.direct;
+    if (d !== null) {
+      // Bytes that did not come through directBuffer (a caller that reads for itself): fill the block.
+      const n = Math.min(d.length - this.pendingBytes, chunk.length);
+      chunk.copy(d, this.pendingBytes, 0, n);
+      this.directRead(n);
+      if (n < chunk.length) this.feed(chunk.subarray(n));
+      return;
+    }
     if (this.held) {
       // Paused between commands: keep the bytes; resume() parses them.
       this.rest = this.rest.length === 0 ? chunk : Buffer.concat([this.rest, chunk]);
@@ -144,6 +157,40 @@ export class RequestParser {
       this.rest = EMPTY;
     }
     this.parse(buf, 0);
+  }
+
+  /**
+   * Where the socket should read next when a large value is arriving: a buffer of the data block's exact
+   * size holding what already came, whose unfilled rest is returned, so the kernel writes the value in
+   * place and it is never concatenated. Null when no large value is pending (read into a shared buffer
+   * and feed() the copy). After a non-null answer the caller must report the read with directRead(n).
+   */
+  directBuffer(): Buffer | null {
+    const p = this.pending;
+    if (p === null || this.closed) return null;
+    let d = this.direct;
+    if (d === null) {
+      if (this.held || p.need - this.pendingBytes < DIRECT_MIN) return null;
+      d = Buffer.allocUnsafeSlow(p.need);
+      let at = 0;
+      for (const c of this.pendingChunks) at += c.copy(d, at);
+      this.pendingChunks = [];
+      this.direct = d;
+    }
+    return d.subarray(this.pendingBytes);
+  }
+
+  /** `n` bytes were read into the buffer directBuffer() returned. */
+  directRead(n: number): void {
+    const d = this.direct;
+    const p = this.pending;
+    if (d === null || p === null) return;
+    this.pendingBytes += n;
+    if (this.pendingBytes < p.need) return;
+    this.direct = null;
+    this.pending = null;
+    this.pendingBytes = 0;
+    this.finishValue(p, d, 0);
   }
 
   /** Bytes held while waiting for the rest of a command (for memory accounting). */

@@ -168,7 +168,9 @@ export class ClientSession implements RequestSink, Flushable {
     this.parser = new RequestParser(this);
     socket.setNoDelay(true);
     const onChunk = (chunk: Buffer): void => this.onData(chunk);
-    if (!SHARED_READS_ENABLED || !readThroughSharedBuffer(socket, onChunk)) socket.on('data', onChunk);
+    const direct = (): Buffer | null => (this.destroyed || this.closing ? null : this.parser.directBuffer());
+    const onDirect = (n: number): void => this.onDirect(n);
+    if (!SHARED_READS_ENABLED || !readThroughSharedBuffer(socket, onChunk, direct, onDirect)) socket.on('data', onChunk);
     socket.on('error', () => this.destroy());
     socket.on('close', () => this.destroy());
     socket.on('drain', () => this.maybeResume());
@@ -181,6 +183,19 @@ export class ClientSession implements RequestSink, Flushable {
       this.parser.feed(chunk);
     } catch (err) {
       // A throw here is a bug; answer and keep the process alive.
+      this.router.log.error({ err }, 'request handling failed');
+      this.replyLine('SERVER_ERROR internal error');
+    }
+    this.maybePause();
+  }
+
+  /** `n` bytes of a large value were read straight into the parser's block (see client-reads.ts). */
+  private onDirect(n: number): void {
+    if (this.destroyed || this.closing) return;
+    tick();
+    try {
+      this.parser.directRead(n);
+    } catch (err) {
       this.router.log.error({ err }, 'request handling failed');
       this.replyLine('SERVER_ERROR internal error');
     }
