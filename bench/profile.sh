@@ -2,7 +2,7 @@
 # Profile mcrelay under one bench load: N memcacheds and mcrelay on CPU 0, bench/loadgen.mjs on CPU 1.
 #
 #   bash bench/profile.sh [--servers 4] [--mget 100] [--pipeline 1] [--get-ratio 1] [--value-size 100]
-#                         [--duration 6] [--cpu-prof | --perf]
+#                         [--duration 6] [--cpu-prof | --perf | --strace]
 #
 # Prints the load generator's req/s and p99 and mcrelay's CPU microseconds per request over a 3 s window
 # (utime+stime from /proc; with --perf that includes perf's sampling overhead). --cpu-prof writes a V8
@@ -28,6 +28,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --cpu-prof) mode=cpu-prof; shift ;;
     --perf) mode=perf; shift ;;
+    --strace) mode=strace; shift ;;
     *) echo "profile.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -65,10 +66,15 @@ pids+=("$relay")
 for _ in $(seq 1 50); do (echo > "/dev/tcp/127.0.0.1/$port") 2>/dev/null && break; sleep 0.1; done
 
 ticks() { awk '{print $14 + $15}' "/proc/$relay/stat"; }
+# Requests mcrelay has sent so far (its own `stats` counter), for per-request syscall counts.
+sent() { node -e 'const s=require("net").connect(+process.argv[1],"127.0.0.1",()=>s.write("stats count\r\n"));let b="";s.on("data",(d)=>{b+=d;if(b.includes("END\r\n")){const m=/STAT request_sent_count (\d+)/.exec(b);console.log(m?m[1]:0);s.destroy();}});' "$port"; }
 (
   sleep 2
   a=$(ticks); t0=$(date +%s.%N)
   if [ "$mode" = perf ]; then perf record -F 2000 -g -p "$relay" -o "$tmp/perf.data" -- sleep 3 > /dev/null 2>&1
+  elif [ "$mode" = strace ]; then
+    s0=$(sent); timeout -s INT 3 strace -c -f -p "$relay" -o "$tmp/strace.txt" > /dev/null 2>&1 || true; s1=$(sent)
+    echo "$((s1 - s0))" > "$tmp/profile-sent"
   else sleep 3; fi
   b=$(ticks); t1=$(date +%s.%N)
   echo "$((b - a)) $t0 $t1" > "$tmp/profile-ticks"
@@ -90,6 +96,16 @@ kill -INT "$relay" 2>/dev/null || true
 sleep 1.5
 if [ "$mode" = perf ]; then
   perf report -i "$tmp/perf.data" --no-children --sort sym -g none 2>/dev/null | grep -v '^#' | grep -v '^$' | head -30
+  echo "CPU by part (perf samples of mcrelay, grouped by bench/perf-budget.mjs):"
+  perf report -i "$tmp/perf.data" --no-children --sort dso,sym -g none 2>/dev/null | node "$here/perf-budget.mjs"
+fi
+if [ "$mode" = strace ]; then
+  # Syscalls per request over the 3 s window (strace slows the process; counts, not times, are the point).
+  node -e '
+    const lines = require("fs").readFileSync(process.argv[2], "utf8").split("\n");
+    const reqs = Number(process.argv[3]); console.log(`${reqs} requests in the traced window`);
+    for (const l of lines) { const m = /^\s*[\d.]+\s+[\d.]+\s+\d+\s+(\d+)\s+(?:\d+\s+)?(\w+)$/.exec(l); if (m && m[2] !== "total") console.log(`${m[2].padEnd(16)} ${(Number(m[1]) / reqs).toFixed(3)} per request`); }
+  ' "$out" "$tmp/strace.txt" "$(cat "$tmp/profile-sent")"
 fi
 if [ "$mode" = cpu-prof ]; then
   prof=$(ls -1t "$tmp"/*.cpuprofile | head -1)
