@@ -18,18 +18,13 @@ import type { Registry } from 'prom-client';
 import { setLogLevel } from '../log.js';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
 import { createMetrics } from './metrics.js';
-import { ALL_RESULTS, Request, type Op } from '../protocol/types.js';
+import { ALL_RESULTS, isRoutableOp, opIndicesWhere, OPS, Request } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
 import type { Observability } from '../observe/observer.js';
 import type { RouterCore } from '../router/router-core.js';
-import { STAT_OPS, ProxyStats } from '../router/router-stats.js';
+import { ProxyStats } from '../router/router-stats.js';
 import { STATUS_PAGE_HTML } from './status-page.js';
 import type { TapListener } from '../observe/tap.js';
-
-export const ROUTABLE_OPS: ReadonlySet<string> = new Set<Op>([
-  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
-  'touch', 'mg', 'ms', 'md', 'ma', 'me',
-]);
 
 const SECRET_KEY = /pass(word|wd)?|secret|token|credential|private|api_?key|auth/i;
 export const REDACTED = '[redacted]';
@@ -47,8 +42,8 @@ export function redact(v: unknown): unknown {
 
 /** Walk the active tree for `op key` (sends nothing). */
 export function traverseRoute(core: RouterCore, op: string, key: string): Traversal {
-  if (!ROUTABLE_OPS.has(op)) throw new Error(`unknown operation: ${op}`);
-  const req = Request.synthesize(op as Op, Buffer.from(key, 'utf8'), `${op} `, '', null, 0);
+  if (!isRoutableOp(op)) throw new Error(`unknown operation: ${op}`);
+  const req = Request.synthesize(op, Buffer.from(key, 'utf8'), `${op} `, '', null, 0);
   const t = new Traversal();
   t.visit(core.root, req);
   return t;
@@ -57,6 +52,8 @@ export function traverseRoute(core: RouterCore, op: string, key: string): Traver
 const RESULT_STRIDE = ALL_RESULTS.length;
 const FOUND = ALL_RESULTS.indexOf('found');
 const NOTFOUND = ALL_RESULTS.indexOf('notfound');
+/** The get ops whose hits and misses the status page charts (the ones duration_get_us averages over). */
+const CHARTED_GET_OPS = opIndicesWhere((o) => o.durationStat === 'get');
 
 interface HistorySample {
   t: number;
@@ -94,8 +91,7 @@ class History {
     let hits = 0;
     let misses = 0;
     // Hits and misses of get-like ops from the op × result table.
-    for (const op of ['get', 'gets', 'gat', 'gats', 'mg'] as const) {
-      const i = STAT_OPS.indexOf(op);
+    for (const i of CHARTED_GET_OPS) {
       hits += s.byOpResult[i * RESULT_STRIDE + FOUND] as number;
       misses += s.byOpResult[i * RESULT_STRIDE + NOTFOUND] as number;
     }
@@ -126,7 +122,7 @@ class History {
 export function statsJson(core: RouterCore, obs: Observability, history: readonly HistorySample[]): Record<string, unknown> {
   const s = core.stats;
   const ops: Record<string, unknown> = {};
-  for (let i = 0; i < STAT_OPS.length; i++) {
+  for (let i = 0; i < OPS.length; i++) {
     const h = s.latency[i] as LatencyHistogram;
     if (h.count === 0) continue;
     ops[ProxyStats.opName(i)] = {

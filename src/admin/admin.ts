@@ -2,7 +2,7 @@
  * Text-protocol admin: `stats [group]`, `flush_all`, and `get __mcrouter__.<cmd>` (reference mcrouter.md
  * §5.1–5.2). Admin replies are normal VALUE hits; errors come back as the value `ERROR: ...`.
  */
-import { ALL_RESULTS, Reply, Request, isErrorResult, type Op, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, isErrorResult, isRoutableOp, opIndicesWhere, OPS, Reply, Request, type Result } from '../protocol/types.js';
 import { Traversal } from '../routes/route-handle.js';
 import { flushAllNearCaches, flushAllNearCachesAfter } from '../routes/util/near-cache.js';
 import type { DestinationMap, UpstreamDestination } from '../upstream/upstream-destination.js';
@@ -13,15 +13,10 @@ import fs from 'node:fs';
 import { VERSION } from '../version.js';
 import { renderError } from '../protocol/error-line.js';
 import type { RouterCore } from '../router/router-core.js';
-import { ProxyStats, STAT_OPS } from '../router/router-stats.js';
+import { ProxyStats } from '../router/router-stats.js';
 
 const END = Buffer.from('END\r\n');
 const ADMIN_PREFIX_LEN = '__mcrouter__.'.length;
-
-const ROUTABLE_OPS: ReadonlySet<string> = new Set<Op>([
-  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
-  'touch', 'mg', 'ms', 'md', 'ma', 'me',
-]);
 
 function valueBlock(key: Buffer, value: string): Buffer {
   const data = Buffer.from(value, 'utf8');
@@ -214,8 +209,8 @@ export class Admin {
         if (comma === -1) throw new Error(`${name} needs (op,key)`);
         const op = args.slice(0, comma).trim();
         const key = args.slice(comma + 1);
-        if (!ROUTABLE_OPS.has(op)) throw new Error(`unknown operation: ${op}`);
-        const req = Request.synthesize(op as Op, Buffer.from(key, 'utf8'), `${op} `, '', null, 0);
+        if (!isRoutableOp(op)) throw new Error(`unknown operation: ${op}`);
+        const req = Request.synthesize(op, Buffer.from(key, 'utf8'), `${op} `, '', null, 0);
         const t = new Traversal();
         t.visit(core.root, req);
         if (name === 'route') return t.destinations.join('\r\n');
@@ -446,7 +441,7 @@ export class Admin {
   /** Per-op request latency percentiles (µs) for ops seen so far: duration_<op>_{p50,p95,p99,p999}_us. */
   private latencyLines(lines: [string, string | number][]): void {
     const s = this.core.stats;
-    for (let i = 0; i < STAT_OPS.length; i++) {
+    for (let i = 0; i < OPS.length; i++) {
       const h = s.latency[i];
       if (h === undefined || h.count === 0) continue;
       const op = ProxyStats.opName(i);
@@ -501,7 +496,7 @@ export class Admin {
       return;
     }
     const delay = args.toString('latin1').trim().split(/ +/).filter((t) => t !== 'noreply' && t !== '')[0];
-    const req = Request.synthesize('flush_all' as Op, Buffer.alloc(0), delay === undefined ? 'flush_all' : `flush_all ${delay}`, '', null, 0);
+    const req = Request.synthesize('flush_all', Buffer.alloc(0), delay === undefined ? 'flush_all' : `flush_all ${delay}`, '', null, 0);
     // In-process caches (LocalCacheRoute, hot-key cache) drop everything now, when the flush is answered,
     // and when a delayed flush takes effect.
     flushAllNearCaches();
@@ -649,8 +644,9 @@ function suspectCount(dests: readonly UpstreamDestination[]): number {
   return seen.size;
 }
 
-const GET_OPS = ['get', 'gets', 'gat', 'gats', 'mg'].map((op) => STAT_OPS.indexOf(op as (typeof STAT_OPS)[number]));
-const UPDATE_OPS = ['set', 'add', 'replace', 'append', 'prepend', 'cas', 'ms'].map((op) => STAT_OPS.indexOf(op as (typeof STAT_OPS)[number]));
+/** Counter indices of the ops duration_get_us and duration_update_us average over. */
+const GET_OPS = opIndicesWhere((o) => o.durationStat === 'get');
+const UPDATE_OPS = opIndicesWhere((o) => o.durationStat === 'update');
 
 function avgUs(s: ProxyStats, ops: readonly number[]): number {
   let sum = 0;

@@ -13,12 +13,12 @@
  * (`SnapshotHistogram`) rather than observed.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { ALL_RESULTS } from '../protocol/types.js';
+import { ALL_RESULTS, OPS } from '../protocol/types.js';
 import { RESET_CAUSES } from '../upstream/connection.js';
 import type { DestinationStats, Observability } from '../observe/observer.js';
 import type { PrefixRow } from '../observe/prefix-stats.js';
 import type { RouterCore } from '../router/router-core.js';
-import { ProxyStats, RESULT_COUNT, STAT_OPS } from '../router/router-stats.js';
+import { ProxyStats, RESULT_COUNT } from '../router/router-stats.js';
 import { LatencyHistogram, PROM_BOUNDS_S } from '../metrics/latency-histogram.js';
 
 type Labels<T extends string> = Record<T, string>;
@@ -106,7 +106,7 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
 
   // ---------------------------------------------------------------- client side
   collected(registry, 'counter', 'mcrelay_client_requests_total', 'Client requests answered, by op and result (a multi-get counts once).', ['op', 'result'], (emit) => {
-    for (let i = 0; i < STAT_OPS.length; i++) {
+    for (let i = 0; i < OPS.length; i++) {
       for (let j = 0; j < RESULT_COUNT; j++) {
         const v = s.byOpResult[i * RESULT_COUNT + j] as number;
         if (v > 0) emit({ op: ProxyStats.opName(i), result: ALL_RESULTS[j] as string }, v);
@@ -114,7 +114,7 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
     }
   });
   new SnapshotHistogram(registry, 'mcrelay_client_request_duration_seconds', 'Client-observed latency from parse to reply, by op.', ['op'], function* () {
-    for (let i = 0; i < STAT_OPS.length; i++) yield [{ op: ProxyStats.opName(i) }, s.latency[i] as LatencyHistogram];
+    for (let i = 0; i < OPS.length; i++) yield [{ op: ProxyStats.opName(i) }, s.latency[i] as LatencyHistogram];
   });
   collected(registry, 'gauge', 'mcrelay_client_connections', 'Open client connections.', [], (emit) => emit({}, s.numClientConnections));
   collected(registry, 'counter', 'mcrelay_client_connections_accepted_total', 'Client connections accepted since start.', [], (emit) => emit({}, s.totalClientConnections));

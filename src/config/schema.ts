@@ -7,6 +7,7 @@
  * ← `-R`) are not schema defaults: the builder fills them from BuildOptions.
  */
 import type { SchemaObject } from 'ajv';
+import { ROUTABLE_OPS, ROUTING_GROUPS, type RoutableOp, type RoutingGroup } from '../protocol/types.js';
 import type { RouteFactory } from '../routes/route-factory.js';
 
 /** JSON-pointer-free description of a route node, shared by `route`, `routes` and `named_handles`. */
@@ -110,15 +111,14 @@ export const ROUTE_TABLE_ENTRY_SCHEMA: SchemaObject = {
   additionalProperties: false,
 };
 
+/** One name an authorization rule's `operations` may list. */
+export type AuthzOperation = '*' | RoutingGroup | RoutableOp | 'flush_all';
+
 /**
- * Operations an authorization rule can grant: single ops, mcrouter's op classes, `flush_all` (only with
- * --enable-flush-cmd) and `*` (every routable op; not flush_all).
+ * Operations an authorization rule can grant: `*` (every routable op; not flush_all), mcrouter's op classes,
+ * single routable ops, and `flush_all` (only with --enable-flush-cmd), in that order.
  */
-export const AUTHZ_OPERATIONS = [
-  '*', 'get_like', 'update_like', 'delete_like', 'arithmetic_like',
-  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
-  'touch', 'mg', 'ms', 'md', 'ma', 'me', 'flush_all',
-] as const;
+export const AUTHZ_OPERATIONS: readonly AuthzOperation[] = ['*', ...ROUTING_GROUPS, ...ROUTABLE_OPS, 'flush_all'];
 
 /** `authorization`: who may use which key prefixes and operations (src/server/authz.ts; README "TLS"). */
 export const AUTHORIZATION_SCHEMA: SchemaObject = {

@@ -15,7 +15,7 @@
  * Resumption: when a chunk ends mid-line or mid-value, the unconsumed tail is kept and the next chunk is
  * appended (for values, chunks are collected and concatenated once, when the value is complete).
  */
-import { Request, type Op } from './types.js';
+import { Request, type Op, type SessionOp } from './types.js';
 import { view } from './bytes.js';
 import { isStrtoull, strtol32, strtoul32 } from './c-numbers.js';
 import { decodeBase64Key } from './base64.js';
@@ -30,7 +30,8 @@ export const MAX_LINE_LENGTH = 16384;
 /** Upper bound for a multi-get line, to bound memory per client. */
 export const MAX_GET_LINE_LENGTH = 1 << 20;
 
-export type LocalOp = 'version' | 'verbosity' | 'stats' | 'flush_all' | 'quit' | 'mn' | 'shutdown';
+/** Commands the session answers itself: the ops that carry no key, and `shutdown` (always refused with ERROR). */
+export type LocalOp = SessionOp | 'shutdown';
 
 /** Where parsed commands go. Called synchronously from feed(), in request order. */
 export interface RequestSink {

@@ -5,7 +5,7 @@
  * must never send anything but the client's own value). They run off the common path (only routes that
  * rewrite call them), so clarity wins over speed here.
  */
-import { Request, type Op, type Reply } from './types.js';
+import { OP_INFO, Request, type Op, type Reply } from './types.js';
 
 const SP = 0x20;
 
@@ -58,13 +58,7 @@ export function withExptime(req: Request, exptime: number): Request {
 
 /** True for ops whose exptime a rewrite may change (mcrouter ModifyExptimeRoute: not deletes). */
 export function carriesExptime(op: Op): boolean {
-  switch (op) {
-    case 'set': case 'add': case 'replace': case 'append': case 'prepend': case 'cas': case 'touch':
-    case 'gat': case 'gats': case 'ms':
-      return true;
-    default:
-      return false;
-  }
+  return OP_INFO[op].exptime;
 }
 
 export interface ValueInfo {

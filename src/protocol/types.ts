@@ -4,42 +4,149 @@
  *
  * Requests are immutable once parsed: routes that need a different key or exptime make a copy with
  * `withKey()` / `withLine()`, so one Request can be sent to many children safely (AllSync, shadows).
+ *
+ * This module also owns the table of operations (`OPS`): every list of op names elsewhere (stats lines,
+ * metric labels, authorization names, routing groups, the config schema) is derived from it.
  */
 
-/** Every operation mcrelay understands, named by its wire verb. */
-export type Op =
-  | 'get' | 'gets' | 'gat' | 'gats'
-  | 'set' | 'add' | 'replace' | 'append' | 'prepend' | 'cas'
-  | 'delete' | 'incr' | 'decr' | 'touch'
-  | 'mg' | 'ms' | 'md' | 'ma' | 'mn' | 'me'
-  | 'version' | 'verbosity' | 'flush_all' | 'stats' | 'quit';
+/** Operation classes, as mcrouter's RoutingGroupRoute names them; `other` holds the ops that carry no key. */
+export const OP_GROUPS = ['get_like', 'update_like', 'delete_like', 'arithmetic_like', 'other'] as const;
 
 /** Operation classes, as mcrouter's RoutingGroupRoute names them. */
-export type OpGroup = 'get_like' | 'update_like' | 'delete_like' | 'arithmetic_like' | 'other';
+export type OpGroup = (typeof OP_GROUPS)[number];
 
-/** Ops whose reply is a VALUE stream ended by END (the ones that can be multi-key). */
-export function isGetLike(op: Op): boolean {
-  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats' || op === 'mg' || op === 'me';
+/** The groups of ops that carry a key: RoutingGroupRoute's policy names and authorization's op classes. */
+export type RoutingGroup = Exclude<OpGroup, 'other'>;
+
+/** The shape of one row of `OPS`. */
+export interface OpSpec {
+  /** The op's name, which is also its wire verb (`flush_all`, `mg`). */
+  readonly name: string;
+  /** mcrouter's stat name (`cmd_<stat>_count`, `duration_<stat>_p50_us`, the `op` metric label). */
+  readonly stat: string;
+  readonly group: OpGroup;
+  /** Carries one key and goes through the route tree; the others are answered by the session itself. */
+  readonly routable: boolean;
+  /** A data block follows the command line. */
+  readonly value: boolean;
+  /** A meta-protocol command (two-letter verb, flags instead of positional tokens). */
+  readonly meta: boolean;
+  /** A classic retrieval: takes several keys (`get a b c`) and answers hits as VALUE blocks ended by one END. */
+  readonly multiKey: boolean;
+  /**
+   * ModifyExptimeRoute may set its exptime (ms gets a T flag added when it has none). mg and ma are false:
+   * they are rewritten only when they already carry a T flag.
+   */
+  readonly exptime: boolean;
+  /** Which of `stats`' duration_get_us / duration_update_us averages it counts in, if either. */
+  readonly durationStat: 'get' | 'update' | null;
+  /**
+   * The carbon operation names OperationSelectorRoute looks up for it, in order (the first configured
+   * one wins); empty: default_policy.
+   */
+  readonly carbon: readonly string[];
 }
 
+/**
+ * Every operation mcrelay understands, in `stats` order (the `cmd_<op>_count` lines come out in this order).
+ * The position of a row is the op's index in per-op counters (`OP_INDEX`).
+ */
+export const OPS = [
+  { name: 'get',       stat: 'get',       group: 'get_like',        routable: true,  value: false, meta: false, multiKey: true,  exptime: false, durationStat: 'get',    carbon: ['get'] },
+  { name: 'gets',      stat: 'gets',      group: 'get_like',        routable: true,  value: false, meta: false, multiKey: true,  exptime: false, durationStat: 'get',    carbon: ['gets'] },
+  { name: 'gat',       stat: 'gat',       group: 'get_like',        routable: true,  value: false, meta: false, multiKey: true,  exptime: true,  durationStat: 'get',    carbon: ['gat'] },
+  { name: 'gats',      stat: 'gats',      group: 'get_like',        routable: true,  value: false, meta: false, multiKey: true,  exptime: true,  durationStat: 'get',    carbon: ['gats'] },
+  { name: 'set',       stat: 'set',       group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['set'] },
+  { name: 'add',       stat: 'add',       group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['add'] },
+  { name: 'replace',   stat: 'replace',   group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['replace'] },
+  { name: 'append',    stat: 'append',    group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['append'] },
+  { name: 'prepend',   stat: 'prepend',   group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['prepend'] },
+  { name: 'cas',       stat: 'cas',       group: 'update_like',     routable: true,  value: true,  meta: false, multiKey: false, exptime: true,  durationStat: 'update', carbon: ['cas'] },
+  { name: 'delete',    stat: 'delete',    group: 'delete_like',     routable: true,  value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: ['delete'] },
+  { name: 'incr',      stat: 'incr',      group: 'arithmetic_like', routable: true,  value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: ['incr'] },
+  { name: 'decr',      stat: 'decr',      group: 'arithmetic_like', routable: true,  value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: ['decr'] },
+  { name: 'touch',     stat: 'touch',     group: 'update_like',     routable: true,  value: false, meta: false, multiKey: false, exptime: true,  durationStat: null,     carbon: ['touch'] },
+  { name: 'mg',        stat: 'mg',        group: 'get_like',        routable: true,  value: false, meta: true,  multiKey: false, exptime: false, durationStat: 'get',    carbon: ['get'] },
+  { name: 'ms',        stat: 'ms',        group: 'update_like',     routable: true,  value: true,  meta: true,  multiKey: false, exptime: true,  durationStat: 'update', carbon: ['set'] },
+  { name: 'md',        stat: 'md',        group: 'delete_like',     routable: true,  value: false, meta: true,  multiKey: false, exptime: false, durationStat: null,     carbon: ['delete'] },
+  { name: 'ma',        stat: 'ma',        group: 'arithmetic_like', routable: true,  value: false, meta: true,  multiKey: false, exptime: false, durationStat: null,     carbon: ['incr'] },
+  { name: 'me',        stat: 'me',        group: 'get_like',        routable: true,  value: false, meta: true,  multiKey: false, exptime: false, durationStat: null,     carbon: ['metaget', 'get'] },
+  { name: 'mn',        stat: 'mn',        group: 'other',           routable: false, value: false, meta: true,  multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+  { name: 'version',   stat: 'version',   group: 'other',           routable: false, value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+  { name: 'verbosity', stat: 'verbosity', group: 'other',           routable: false, value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+  { name: 'flush_all', stat: 'flushall',  group: 'other',           routable: false, value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+  { name: 'stats',     stat: 'stats',     group: 'other',           routable: false, value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+  { name: 'quit',      stat: 'quit',      group: 'other',           routable: false, value: false, meta: false, multiKey: false, exptime: false, durationStat: null,     carbon: [] },
+] as const satisfies readonly OpSpec[];
+
+/** One row of `OPS`, with its literal types. */
+export type OpInfo = (typeof OPS)[number];
+
+/** Every operation mcrelay understands, named by its wire verb. */
+export type Op = OpInfo['name'];
+
+/** The ops that carry a key and go through the route tree. */
+export type RoutableOp = Extract<OpInfo, { readonly routable: true }>['name'];
+
+/** The ops the session answers itself (no key, no route). */
+export type SessionOp = Extract<OpInfo, { readonly routable: false }>['name'];
+
+/** Op → its row, for the request path (a property read, no search). */
+export const OP_INFO: Readonly<Record<Op, OpInfo>> = Object.freeze(Object.fromEntries(OPS.map((o) => [o.name, o])) as Record<Op, OpInfo>);
+
+/** Op → its position in `OPS`, the index of its slot in per-op counters. */
+export const OP_INDEX: Readonly<Record<Op, number>> = Object.freeze(Object.fromEntries(OPS.map((o, i) => [o.name, i])) as Record<Op, number>);
+
+/** The routable ops, in table order. */
+export const ROUTABLE_OPS: readonly RoutableOp[] = OPS.filter((o): o is Extract<OpInfo, { readonly routable: true }> => o.routable).map((o) => o.name);
+
+const ROUTABLE_SET: ReadonlySet<string> = new Set(ROUTABLE_OPS);
+
+/** The groups of routable ops, in `OP_GROUPS` order. */
+export const ROUTING_GROUPS: readonly RoutingGroup[] = OP_GROUPS.filter((g): g is RoutingGroup => g !== 'other');
+
+/** True when `name` is an op a key can be routed with (admin `route` commands take op names as text). */
+export function isRoutableOp(name: string): name is RoutableOp {
+  return ROUTABLE_SET.has(name);
+}
+
+/** The ops of `group`, in table order. */
+export function opsInGroup(group: OpGroup): Op[] {
+  return OPS.filter((o) => o.group === group).map((o) => o.name);
+}
+
+/** The counter indices (positions in OPS) of the ops whose row passes `test`, in table order. */
+export function opIndicesWhere(test: (o: OpInfo) => boolean): number[] {
+  const out: number[] = [];
+  OPS.forEach((o, i) => {
+    if (test(o)) out.push(i);
+  });
+  return out;
+}
+
+/** Ops in the get_like group: get, gets, gat, gats, mg, me. */
+export function isGetLike(op: Op): boolean {
+  return OP_INFO[op].group === 'get_like';
+}
+
+/** The op's group (mcrouter's RoutingGroupRoute classes). */
 export function opGroup(op: Op): OpGroup {
-  switch (op) {
-    case 'get': case 'gets': case 'gat': case 'gats': case 'mg': case 'me':
-      return 'get_like';
-    case 'set': case 'add': case 'replace': case 'append': case 'prepend': case 'cas': case 'ms': case 'touch':
-      return 'update_like';
-    case 'delete': case 'md':
-      return 'delete_like';
-    case 'incr': case 'decr': case 'ma':
-      return 'arithmetic_like';
-    default:
-      return 'other';
-  }
+  return OP_INFO[op].group;
 }
 
 /** True for ops that carry a data block after the command line. */
 export function hasValue(op: Op): boolean {
-  return op === 'set' || op === 'add' || op === 'replace' || op === 'append' || op === 'prepend' || op === 'cas' || op === 'ms';
+  return OP_INFO[op].value;
+}
+
+/** True for the meta-protocol commands (mg, ms, md, ma, me, mn). */
+export function isMeta(op: Op): boolean {
+  return OP_INFO[op].meta;
+}
+
+/** True for the classic retrievals (get, gets, gat, gats): several keys per line, VALUE blocks and one END. */
+export function isMultiKeyGet(op: Op): boolean {
+  return OP_INFO[op].multiKey;
 }
 
 /**

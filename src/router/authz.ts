@@ -29,36 +29,38 @@
  */
 import type { Logger } from 'pino';
 import { ConfigError } from '../config-error.js';
-import { AUTHZ_OPERATIONS } from '../config/schema.js';
-import { Reply, type Op, type Request } from '../protocol/types.js';
+import { AUTHZ_OPERATIONS, type AuthzOperation } from '../config/schema.js';
+import { OP_INDEX, opIndicesWhere, OPS, Reply, type Op, type OpInfo, type Request, type RoutingGroup } from '../protocol/types.js';
+
+// One bit per row of OPS (bit = OP_INDEX[op]), so the masks must fit a 32-bit integer.
+if (OPS.length > 31) throw new Error('authz: more ops than bits in a mask');
 
 /** Op → bit. Every Op has one; `flush_all` (a local op) too. */
-const OP_BITS: Readonly<Record<Op, number>> = {
-  get: 1 << 0, gets: 1 << 1, gat: 1 << 2, gats: 1 << 3,
-  set: 1 << 4, add: 1 << 5, replace: 1 << 6, append: 1 << 7, prepend: 1 << 8, cas: 1 << 9,
-  delete: 1 << 10, incr: 1 << 11, decr: 1 << 12, touch: 1 << 13,
-  mg: 1 << 14, ms: 1 << 15, md: 1 << 16, ma: 1 << 17, mn: 1 << 18, me: 1 << 19,
-  version: 1 << 20, verbosity: 1 << 21, flush_all: 1 << 22, stats: 1 << 23, quit: 1 << 24,
+const OP_BITS: Readonly<Record<Op, number>> = Object.freeze(
+  Object.fromEntries(OPS.map((o) => [o.name, 1 << OP_INDEX[o.name]])) as Record<Op, number>,
+);
+
+function maskOf(test: (o: OpInfo) => boolean): number {
+  let m = 0;
+  for (const i of opIndicesWhere(test)) m |= 1 << i;
+  return m;
+}
+
+/** Op class → the bits of its ops. */
+const GROUP_MASK: Readonly<Record<RoutingGroup, number>> = {
+  get_like: maskOf((o) => o.group === 'get_like'),
+  update_like: maskOf((o) => o.group === 'update_like'),
+  delete_like: maskOf((o) => o.group === 'delete_like'),
+  arithmetic_like: maskOf((o) => o.group === 'arithmetic_like'),
 };
-
-const b = OP_BITS;
-const GET_LIKE = b.get | b.gets | b.gat | b.gats | b.mg | b.me;
-const UPDATE_LIKE = b.set | b.add | b.replace | b.append | b.prepend | b.cas | b.ms | b.touch;
-const DELETE_LIKE = b.delete | b.md;
-const ARITHMETIC_LIKE = b.incr | b.decr | b.ma;
 /** `*`: every op a key can be routed with (flush_all must be named). */
-const ALL_ROUTABLE = GET_LIKE | UPDATE_LIKE | DELETE_LIKE | ARITHMETIC_LIKE;
-
-type AuthzOperation = (typeof AUTHZ_OPERATIONS)[number];
+const ALL_ROUTABLE = maskOf((o) => o.routable);
 
 /** Bitmask for one `operations` entry. */
 export function operationMask(name: AuthzOperation): number {
   switch (name) {
     case '*': return ALL_ROUTABLE;
-    case 'get_like': return GET_LIKE;
-    case 'update_like': return UPDATE_LIKE;
-    case 'delete_like': return DELETE_LIKE;
-    case 'arithmetic_like': return ARITHMETIC_LIKE;
+    case 'get_like': case 'update_like': case 'delete_like': case 'arithmetic_like': return GROUP_MASK[name];
     default: return OP_BITS[name];
   }
 }

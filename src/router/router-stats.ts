@@ -3,31 +3,20 @@
  * per-op arrays indexed at parse time: counting a request is an array increment, never a map lookup.
  */
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { ALL_RESULTS, isErrorResult, type Op, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, isErrorResult, OP_INDEX, OPS, type Op, type Result } from '../protocol/types.js';
 
-/** Ops in mcrouter's `cmd_<op>` naming; index = position. */
-export const STAT_OPS = [
-  'get', 'gets', 'gat', 'gats', 'set', 'add', 'replace', 'append', 'prepend', 'cas', 'delete', 'incr', 'decr',
-  'touch', 'mg', 'ms', 'md', 'ma', 'me', 'mn', 'version', 'verbosity', 'flush_all', 'stats', 'quit',
-] as const;
-
-/** Op → index, as a plain object: a property read is cheaper than a Map lookup on the request path. */
-const OP_INDEX: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(STAT_OPS.map((op, i) => [op, i])));
+/** Per-op counters have one slot per row of OPS (index = OP_INDEX[op]). */
+const OP_COUNT = OPS.length;
 const RESULT_INDEX = new Map<string, number>(ALL_RESULTS.map((r, i) => [r, i]));
 export const RESULT_COUNT = ALL_RESULTS.length;
-
-/** mcrouter writes flush_all as `flushall`. */
-function statName(op: string): string {
-  return op === 'flush_all' ? 'flushall' : op;
-}
 
 export class ProxyStats {
   readonly startedAt = Date.now();
   numClientConnections = 0;
   totalClientConnections = 0;
-  readonly cmdCount = new Float64Array(STAT_OPS.length);
-  readonly durationUsSum = new Float64Array(STAT_OPS.length);
-  readonly replied = new Float64Array(STAT_OPS.length);
+  readonly cmdCount = new Float64Array(OP_COUNT);
+  readonly durationUsSum = new Float64Array(OP_COUNT);
+  readonly replied = new Float64Array(OP_COUNT);
   requestErrors = 0;
   requestSuccess = 0;
   /** Client requests handed to the route tree (mcrouter request_sent; a multi-get counts once). */
@@ -36,12 +25,12 @@ export class ProxyStats {
   configFailures = 0;
   configLastAttempt = 0;
   configLastSuccess = 0;
-  /** Client-observed latency per op (index = STAT_OPS position). Feeds `stats` percentiles and /metrics. */
-  readonly latency: readonly LatencyHistogram[] = STAT_OPS.map(() => new LatencyHistogram());
+  /** Client-observed latency per op (index = OP_INDEX[op]). Feeds `stats` percentiles and /metrics. */
+  readonly latency: readonly LatencyHistogram[] = OPS.map(() => new LatencyHistogram());
   /** Replies by op × result: `byOpResult[opIndex * RESULT_COUNT + resultIndex]`. */
-  readonly byOpResult = new Float64Array(STAT_OPS.length * RESULT_COUNT);
+  readonly byOpResult = new Float64Array(OP_COUNT * RESULT_COUNT);
 
-  countRequest(op: Op | 'stats' | 'flush_all'): void {
+  countRequest(op: Op): void {
     const i = OP_INDEX[op];
     if (i !== undefined) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
   }
@@ -73,22 +62,19 @@ export class ProxyStats {
   /** `[name, value]` pairs of the per-op counters, mcrouter names. */
   opStats(): [string, number][] {
     const out: [string, number][] = [];
-    for (let i = 0; i < STAT_OPS.length; i++) {
-      const name = statName(STAT_OPS[i] as string);
-      out.push([`cmd_${name}_count`, this.cmdCount[i] as number]);
-    }
+    for (let i = 0; i < OP_COUNT; i++) out.push([`cmd_${ProxyStats.opName(i)}_count`, this.cmdCount[i] as number]);
     return out;
   }
 
-  /** mcrouter-style name of the op at `i` (flush_all → flushall). */
+  /** mcrouter's stat name of the op at index `i` (flush_all → flushall). */
   static opName(i: number): string {
-    return statName(STAT_OPS[i] as string);
+    return (OPS[i] as (typeof OPS)[number]).stat;
   }
 
   avgDurationUs(): number {
     let sum = 0;
     let n = 0;
-    for (let i = 0; i < STAT_OPS.length; i++) {
+    for (let i = 0; i < OP_COUNT; i++) {
       sum += this.durationUsSum[i] as number;
       n += this.replied[i] as number;
     }

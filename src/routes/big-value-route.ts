@@ -21,7 +21,7 @@
  * exptime or are evicted); meta commands (mg, ms) pass through, so they see the index, not the value. Every
  * read's reply is inspected, so RootRoute turns off the multi-get fast path while this route is on.
  */
-import { Reply, resultSeverity, type Request } from '../protocol/types.js';
+import { isMultiKeyGet, Reply, resultSeverity, type Request } from '../protocol/types.js';
 import { getRequest, storageRequest } from '../protocol/rewrite.js';
 import { spookyHash32 } from './hash/spooky-v2.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -75,8 +75,9 @@ export function bigValueSuffix(value: Buffer): string {
   return String(spookyHash32(value, 0) >>> 0);
 }
 
+/** The reads whose VALUE block this route reassembles from chunks (the classic gets). */
 function isRead(op: Request['op']): boolean {
-  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
+  return isMultiKeyGet(op);
 }
 
 function isSplittableWrite(op: Request['op']): boolean {

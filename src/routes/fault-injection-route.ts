@@ -17,7 +17,7 @@
  * When everything fails: the injected error, or the target's reply. With all faults off and latency 0 the
  * target is called synchronously (multi-get batching is kept).
  */
-import { errorReply, opGroup, type OpGroup, type Reply, type Request, type Result } from '../protocol/types.js';
+import { errorReply, OP_GROUPS, opGroup, type OpGroup, type Reply, type Request, type Result } from '../protocol/types.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { FAILOVER_ERROR_NAMES } from './util/failover-errors.js';
@@ -150,7 +150,7 @@ export const faultInjectionRouteFactory = defineRoute<FaultInjectionRouteOptions
       seed: { type: 'integer', default: 1, description: 'PRNG seed for error_rate draws (same seed, same failures).' },
       ops: {
         type: 'array',
-        items: { type: 'string', enum: ['get_like', 'update_like', 'delete_like', 'arithmetic_like', 'other'] },
+        items: { type: 'string', enum: [...OP_GROUPS] },
         description: 'Op groups the faults apply to (default: all).',
       },
     },

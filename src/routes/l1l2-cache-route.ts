@@ -25,7 +25,7 @@
  * sentinel blocks it until the sentinel expires or the periodic refresh replaces it). Meta reads (mg, me)
  * are not tiered: their replies need not carry the value or the flags a refill and the sentinel check need.
  */
-import { opGroup, Reply, type Op, type Request } from '../protocol/types.js';
+import { isMultiKeyGet, opGroup, Reply, type Op, type Request } from '../protocol/types.js';
 import { storageRequest, valueOf } from '../protocol/rewrite.js';
 import { routeAllSync } from './all-sync-route.js';
 import { hitFlags } from './util/value-line.js';
@@ -46,7 +46,7 @@ export interface L1L2Settings {
 
 /** The reads L1L2CacheRoute tiers (mcrouter's GetLike requests that ASCII clients send). */
 function isTieredRead(op: Op): boolean {
-  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
+  return isMultiKeyGet(op);
 }
 
 /** Client flags of a classic hit, read in place (every L1 hit is checked for the sentinel flag). */

@@ -16,7 +16,7 @@
  * NOT_STORED or NOT_FOUND), like mcrouter's missing default. Otherwise the chosen child's reply.
  * Speed: the op → route table is resolved at build time; routing is one property read.
  */
-import type { Op, Request } from '../protocol/types.js';
+import { OPS, type Op, type Request } from '../protocol/types.js';
 import { joinPointer } from '../json-pointer.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
@@ -29,15 +29,6 @@ export const CARBON_OPERATIONS = [
   'delete', 'touch', 'incr', 'decr',
 ] as const;
 export type CarbonOperation = (typeof CARBON_OPERATIONS)[number];
-
-/** Which carbon policy names each of our ops looks up, in order; empty → default_policy. */
-export const OP_POLICY_NAMES: Readonly<Record<Op, readonly CarbonOperation[]>> = Object.freeze({
-  get: ['get'], gets: ['gets'], gat: ['gat'], gats: ['gats'],
-  set: ['set'], add: ['add'], replace: ['replace'], append: ['append'], prepend: ['prepend'], cas: ['cas'],
-  delete: ['delete'], incr: ['incr'], decr: ['decr'], touch: ['touch'],
-  mg: ['get'], ms: ['set'], md: ['delete'], ma: ['incr'], me: ['metaget', 'get'], mn: [],
-  version: [], verbosity: [], flush_all: [], stats: [], quit: [],
-});
 
 const NULL_ROUTE = new NullRoute();
 
@@ -57,13 +48,15 @@ export class OperationSelectorRoute implements RouteHandle {
     this.routeNames = routeNames;
     const fallback = defaultPolicy ?? NULL_ROUTE;
     const table = {} as Record<Op, RouteHandle>;
-    for (const op of Object.keys(OP_POLICY_NAMES) as Op[]) {
+    // Each op looks up its carbon names (OPS[].carbon) in order; none configured → default_policy.
+    // `policies.get(name)` only compiles while every carbon name in OPS is a CarbonOperation.
+    for (const o of OPS) {
       let h: RouteHandle | undefined;
-      for (const name of OP_POLICY_NAMES[op]) {
+      for (const name of o.carbon) {
         h = policies.get(name);
         if (h !== undefined) break;
       }
-      table[op] = h ?? fallback;
+      table[o.name] = h ?? fallback;
     }
     this.table = Object.freeze(table);
   }

@@ -12,12 +12,10 @@
  * When everything fails: with no policy for the group and no `default_policy`, the NullRoute reply.
  * Speed: the group → route table is resolved at build time; routing is a switch and a call.
  */
-import { opGroup, type OpGroup, type Request } from '../protocol/types.js';
+import { opGroup, opsInGroup, ROUTING_GROUPS, type OpGroup, type Request, type RoutingGroup } from '../protocol/types.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
-
-export const ROUTING_GROUPS = ['get_like', 'update_like', 'delete_like', 'arithmetic_like'] as const;
 
 const NULL_ROUTE = new NullRoute();
 
@@ -56,7 +54,7 @@ export class RoutingGroupRoute implements RouteHandle {
 
 export interface RoutingGroupRouteOptions {
   default_policy?: unknown;
-  routing_group_policies?: Partial<Record<(typeof ROUTING_GROUPS)[number], unknown>>;
+  routing_group_policies?: Partial<Record<RoutingGroup, unknown>>;
 }
 
 export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
@@ -69,12 +67,8 @@ export const routingGroupRouteFactory = defineRoute<RoutingGroupRouteOptions>({
       routing_group_policies: {
         type: 'object',
         description: 'Operation group → route.',
-        properties: {
-          get_like: routeNodeSchema('get, gets, gat, gats, mg, me.'),
-          update_like: routeNodeSchema('set, add, replace, append, prepend, cas, touch, ms.'),
-          delete_like: routeNodeSchema('delete, md.'),
-          arithmetic_like: routeNodeSchema('incr, decr, ma.'),
-        },
+        // One policy per group, described by the ops in it ("get, gets, gat, gats, mg, me.").
+        properties: Object.fromEntries(ROUTING_GROUPS.map((g) => [g, routeNodeSchema(`${opsInGroup(g).join(', ')}.`)])),
         additionalProperties: false,
         // mcrouter refuses other group names (unknown keys elsewhere are only warnings): see config/unknown-keys.ts.
         propertyNames: { enum: [...ROUTING_GROUPS] },

@@ -20,7 +20,7 @@
  */
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { isErrorResult, Reply, Request, defaultErrorText, type Op } from '../protocol/types.js';
+import { isErrorResult, isMeta, isMultiKeyGet, Reply, Request, defaultErrorText, type Op } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual, view } from '../protocol/bytes.js';
 import { readThroughSharedBuffer, SHARED_READS_ENABLED } from './client-reads.js';
@@ -573,7 +573,7 @@ export class ClientSession implements RequestSink, Flushable {
     const raw = reply.raw;
     // A quietUpstream request was answered by an upstream in quiet mode: what came is what memcached shows.
     if (req.quiet && !req.quietUpstream) {
-      if (op.length !== 2) return null; // classic noreply: never answer
+      if (!isMeta(op)) return null; // classic noreply: never answer
       // Meta q mode (memcached 1.6.18): mg hides EN; ms, md and ma hide HD, and ma its VA too (an `ma … v`
       // that updated the item). Everything else, errors included, is shown.
       if (op === 'mg') {
@@ -584,19 +584,17 @@ export class ClientSession implements RequestSink, Flushable {
         return null;
       }
     }
-    switch (op) {
-      case 'get': case 'gets': case 'gat': case 'gats':
-        if (result === 'found' && raw !== null) {
-          const block = valueBlockForClient(req, raw);
-          return Buffer.concat([block, END], block.length + END.length);
-        }
-        if (result === 'notfound') return END;
-        if (raw !== null) return raw;
-        return renderError(reply);
-      default:
-        if (raw !== null) return raw;
-        return renderSynthetic(req, reply);
+    if (isMultiKeyGet(op)) {
+      if (result === 'found' && raw !== null) {
+        const block = valueBlockForClient(req, raw);
+        return Buffer.concat([block, END], block.length + END.length);
+      }
+      if (result === 'notfound') return END;
+      if (raw !== null) return raw;
+      return renderError(reply);
     }
+    if (raw !== null) return raw;
+    return renderSynthetic(req, reply);
   }
 }
 
@@ -635,7 +633,7 @@ function valueBlockForClient(req: Request, raw: Buffer): Buffer {
 
 /** Replies mcrelay makes itself (NullRoute etc.), in the form the client's command expects. */
 function renderSynthetic(req: Request, reply: Reply): Buffer {
-  const meta = req.op.length === 2;
+  const meta = isMeta(req.op);
   switch (reply.result) {
     case 'found':
       return meta ? Buffer.from('HD\r\n') : Buffer.from('OK\r\n');

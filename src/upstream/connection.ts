@@ -29,7 +29,7 @@
  */
 import net from 'node:net';
 import os from 'node:os';
-import { Reply, type Request, type Result, type Op } from '../protocol/types.js';
+import { isMultiKeyGet, Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
 import { tick } from '../clock.js';
 import { batchAdd, batchAddAfterSpace, batchAddRange, batchAddRangeAfterSpace, batchWrite } from './write-batch.js';
@@ -199,8 +199,9 @@ function hitKey(e: Entry, k: number, buf: Buffer, start: number, end: number): v
   b.sink.keyHit(b.tags[k] as number, buf, start, end);
 }
 
+/** Classic gets to one destination are batched into one `get k1 k2 …` line; every other op goes alone. */
 function isBatchable(op: Op): boolean {
-  return op === 'get' || op === 'gets' || op === 'gat' || op === 'gats';
+  return isMultiKeyGet(op);
 }
 
 /**

@@ -1,0 +1,72 @@
+/**
+ * The operations table (OPS in src/protocol/types.ts) against the request parser, which recognises verbs
+ * with its own byte-level code: every op's name must be the verb that parses to it, the routable ops must
+ * come out as Requests and the others as local commands, and a value must follow exactly the ops the table
+ * says carry one.
+ */
+import { describe, expect, test } from 'vitest';
+import { RequestParser, type LocalOp, type RequestSink } from '../../../src/protocol/request-parser.js';
+import { OP_GROUPS, OP_INDEX, OPS, ROUTABLE_OPS, ROUTING_GROUPS, opsInGroup, type Op, type Request } from '../../../src/protocol/types.js';
+
+/** A well-formed command line (and data block) for each op, written by hand from the memcached protocol. */
+const SAMPLE: Readonly<Record<Op, string>> = {
+  get: 'get k\r\n', gets: 'gets k\r\n', gat: 'gat 10 k\r\n', gats: 'gats 10 k\r\n',
+  set: 'set k 0 0 1\r\nx\r\n', add: 'add k 0 0 1\r\nx\r\n', replace: 'replace k 0 0 1\r\nx\r\n',
+  append: 'append k 0 0 1\r\nx\r\n', prepend: 'prepend k 0 0 1\r\nx\r\n', cas: 'cas k 0 0 1 5\r\nx\r\n',
+  delete: 'delete k\r\n', incr: 'incr k 1\r\n', decr: 'decr k 1\r\n', touch: 'touch k 10\r\n',
+  mg: 'mg k v\r\n', ms: 'ms k 1\r\nx\r\n', md: 'md k\r\n', ma: 'ma k\r\n', me: 'me k\r\n', mn: 'mn\r\n',
+  version: 'version\r\n', verbosity: 'verbosity 1\r\n', flush_all: 'flush_all\r\n', stats: 'stats\r\n', quit: 'quit\r\n',
+};
+
+interface Parsed {
+  kind: 'request' | 'local' | 'other';
+  op: string;
+  hasValue: boolean;
+}
+
+function parse(line: string): Parsed[] {
+  const out: Parsed[] = [];
+  const sink: RequestSink = {
+    request(req: Request): void {
+      out.push({ kind: 'request', op: req.op, hasValue: req.value !== null });
+    },
+    multiGet(reqs: Request[]): void {
+      out.push({ kind: 'other', op: `multi ${reqs[0]?.op}`, hasValue: false });
+    },
+    local(op: LocalOp): void {
+      out.push({ kind: 'local', op, hasValue: false });
+    },
+    replyLine(l: string): void {
+      out.push({ kind: 'other', op: `line ${l}`, hasValue: false });
+    },
+    fatal(l: string | null): void {
+      out.push({ kind: 'other', op: `fatal ${l}`, hasValue: false });
+    },
+  };
+  new RequestParser(sink).feed(Buffer.from(line, 'latin1'));
+  return out;
+}
+
+describe('OPS', () => {
+  test.each(OPS.map((o) => [o.name, o] as const))('%s: the name is the verb the parser maps to it', (name, o) => {
+    const line = SAMPLE[name];
+    expect(line.startsWith(`${name} `) || line.startsWith(`${name}\r\n`)).toBe(true);
+    expect(parse(line)).toEqual([{ kind: o.routable ? 'request' : 'local', op: name, hasValue: o.value }]);
+  });
+
+  test('names, stat names and indices are unique and consistent', () => {
+    expect(new Set(OPS.map((o) => o.name)).size).toBe(OPS.length);
+    expect(new Set(OPS.map((o) => o.stat)).size).toBe(OPS.length);
+    OPS.forEach((o, i) => expect(OP_INDEX[o.name]).toBe(i));
+  });
+
+  test('every routable op is in a routing group, every other op in "other"', () => {
+    for (const o of OPS) expect(o.group === 'other').toBe(!o.routable);
+    expect(ROUTING_GROUPS.flatMap((g) => opsInGroup(g)).sort()).toEqual([...ROUTABLE_OPS].sort());
+    expect(OP_GROUPS.flatMap((g) => opsInGroup(g)).length).toBe(OPS.length);
+  });
+
+  test('meta ops are the two-letter verbs, and only they', () => {
+    for (const o of OPS) expect(o.meta).toBe(/^m[a-z]$/.test(o.name));
+  });
+});
