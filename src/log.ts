@@ -85,8 +85,3 @@ export function setLogLevel(root: Logger, level: string): void {
     else c.level = level;
   }
 }
-
-/** A logger that drops everything (tests, --validate-config). */
-export function silentLogger(): Logger {
-  return pino({ level: 'silent' });
-}

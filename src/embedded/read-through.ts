@@ -58,8 +58,6 @@ function seconds(n: number | undefined, what: string, dflt: number): number {
 
 export class ReadThrough {
   private readonly inflight = new Map<string, Promise<Buffer>>();
-  /** Loader calls made by this process (tests and stats read it). */
-  loads = 0;
 
   constructor(private readonly router: MetaCaller) {}
 
@@ -74,7 +72,6 @@ export class ReadThrough {
   }
 
   private async load(loader: () => Promise<Buffer | string> | Buffer | string): Promise<Buffer> {
-    this.loads++;
     const v = await loader();
     return typeof v === 'string' ? Buffer.from(v, 'utf8') : v;
   }

@@ -15,15 +15,12 @@
  * asynchronous (off the reload's critical work) and coalesced, the newest config winning.
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import type { Logger } from 'pino';
 import type { ConfigSource, FetchedConfig } from '../config/loader.js';
 import { resolveImportKey } from './etcd-url.js';
-
-/** mcrouter's default `--max-dumped-config-age`: 12 hours, in seconds. */
-export const DEFAULT_MAX_DUMPED_CONFIG_AGE_SEC = 12 * 3600;
 
 /** Where a config comes from: a file (imports relative to its directory) or an etcd key (relative to the key). */
 export type DumpOrigin = { readonly kind: 'file'; readonly path: string } | { readonly kind: 'etcd'; readonly key: string; readonly name: string };
@@ -143,9 +140,4 @@ export class ConfigDump {
     };
     return { dump: { fetched, savedAt: record.saved_at, md5: record.md5, file }, why: '' };
   }
-}
-
-/** Create the dump root now, so a bad `--config-dump-root` is reported at start. */
-export function ensureDumpRoot(root: string): void {
-  mkdirSync(root, { recursive: true });
 }

@@ -71,10 +71,6 @@ export class EtcdConfigSource {
   revision: string | null = null;
   /** Whether the watches are attached (false from a disconnect until they re-attach). */
   connected = false;
-  /** Counters: reads that failed (each is retried), watch re-attachments after a disconnect, watches etcd cancelled (compaction) that led to a re-read. */
-  readFailures = 0;
-  watchResumes = 0;
-  watchCancels = 0;
 
   private values = new Map<string, string | null>();
   private readonly watchers = new Map<string, Watcher>();
@@ -142,11 +138,6 @@ export class EtcdConfigSource {
     if (this.opts.shared !== true) this.opts.client.close();
   }
 
-  /** Keys watched now: the config's and every import it asks for. */
-  watchedKeys(): string[] {
-    return [...this.watchers.keys()];
-  }
-
   private enqueue(task: () => Promise<void>): Promise<void> {
     const run = this.queue.then(() => (this.closed ? Promise.reject(new Closed()) : task()));
     this.queue = run.catch(() => {});
@@ -180,7 +171,6 @@ export class EtcdConfigSource {
         return out;
       } catch (err) {
         if (this.closed) throw new Closed();
-        this.readFailures++;
         const wait = reconnectDelayMs(failures);
         if (deadline !== null && Date.now() + wait > deadline) throw err;
         if (failures === 0) this.opts.log.warn({ etcd: this.name, err: errText(err) }, `etcd: ${what} failed; still serving the current config, retrying (backoff up to 2 s)`);
@@ -286,7 +276,6 @@ export class EtcdConfigSource {
       if (!mine() || this.connected) return;
       this.connected = true;
       if (this.disconnectedAt > 0) {
-        this.watchResumes++;
         this.opts.log.info({ etcd: this.name, key, fromRevision: resumeFrom, afterMs: Date.now() - this.disconnectedAt }, 'etcd: watch resumed from the last revision seen');
       }
     });
@@ -301,7 +290,6 @@ export class EtcdConfigSource {
       // unwatchable). Read everything again and watch from there.
       if (!mine()) return;
       this.watchers.delete(key);
-      this.watchCancels++;
       this.opts.log.warn({ etcd: this.name, key, err: errText(err) }, 'etcd: watch cancelled by etcd (revision compacted?); reading the keys again');
       if (this.resyncQueued) return;
       this.resyncQueued = true;

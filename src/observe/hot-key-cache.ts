@@ -18,7 +18,7 @@
  *
  * The wrapper is transparent to `traverse` (route, route_handles and /route show the real tree).
  */
-import type { Reply, Request } from '../protocol/types.js';
+import type { Request } from '../protocol/types.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from '../routes/route-handle.js';
 import { NearCache } from '../routes/util/near-cache.js';
 
@@ -79,26 +79,6 @@ export class HotKeyCache {
     return new HotKeyCacheRoute(child, this);
   }
 
-  /** The reply stored for the item key `key` (no routing prefix), if still fresh at `now` (ms, monotonic). */
-  lookup(key: string, now: number): Reply | null {
-    return this.store.lookup(key, '', now);
-  }
-
-  /** The ticket a get takes before it is sent (see fill). */
-  currentEpoch(): number {
-    return this.store.ticket();
-  }
-
-  /** Store a get hit for `key` if the key is hot and no write to it started since `startedEpoch`. */
-  fill(key: string, reply: Reply, startedEpoch: number, now: number): void {
-    if (!this.opts.isHot(key)) return;
-    this.store.fill(key, '', reply, startedEpoch, now);
-  }
-
-  /** A write to `key`: drop its entry, and keep gets sent before now from storing their reply. */
-  invalidate(key: string): void {
-    this.store.invalidate(key);
-  }
 }
 
 class HotKeyCacheRoute implements RouteHandle {

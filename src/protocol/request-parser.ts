@@ -103,7 +103,6 @@ export class RequestParser {
   private direct: Buffer | null = null;
   /** Token boundaries of the current line: [start0, end0, start1, end1, ...]. Reused. */
   private tok = new Int32Array(64);
-  private ntok = 0;
   /** End of the current line's content: its end, or an earlier NUL byte (see tokenize). */
   private lineEnd = 0;
   /** Meta flags seen on the current line, by first byte (a 128-bit set). */
@@ -194,11 +193,6 @@ export class RequestParser {
     this.finishValue(p, d, 0);
   }
 
-  /** Bytes held while waiting for the rest of a command (for memory accounting). */
-  bufferedBytes(): number {
-    return this.rest.length + this.pendingBytes;
-  }
-
   /**
    * Stop handing out commands after the current one (backpressure from the session). Bytes already read
    * stay buffered; nothing is parsed until resume().
@@ -283,7 +277,6 @@ export class RequestParser {
       tok[2 * n + 1] = i;
       n++;
     }
-    this.ntok = n;
     return n;
   }
 

@@ -7,8 +7,6 @@
  */
 import { OP_INFO, Request, type Op, type Reply } from './types.js';
 
-const SP = 0x20;
-
 /** Split a line fragment into space-separated tokens (as strings; line fragments are short). */
 function tokens(b: Buffer): string[] {
   return b.toString('latin1').split(' ').filter((t) => t.length > 0);
@@ -115,10 +113,3 @@ export function metaGetRequest(key: Buffer, flags: string): Request {
 export function metaSetRequest(key: Buffer, data: Buffer, flags: string): Request {
   return Request.synthesize('ms', key, 'ms ', ` ${data.length}${flags.length > 0 ? ` ${flags}` : ''}`, data, 0);
 }
-
-/** `delete <key>`. */
-export function deleteRequest(key: Buffer): Request {
-  return Request.synthesize('delete', key, 'delete ', '', null, 0);
-}
-
-void SP;

@@ -46,8 +46,6 @@ export class ReloadWatcher {
   private readonly onHup = (): void => {
     this.reloadNow('SIGHUP');
   };
-  reloads = 0;
-  failures = 0;
 
   constructor(
     private readonly target: Reloadable,
@@ -95,10 +93,8 @@ export class ReloadWatcher {
   reloadNow(reason: string): boolean {
     const ok = this.target.reload(reason);
     if (ok) {
-      this.reloads++;
       this.rewatch();
     } else {
-      this.failures++;
       // Keep the stamps as they are now: the next save triggers another attempt.
       for (const f of this.watched.keys()) this.watched.set(f, stamp(f));
     }

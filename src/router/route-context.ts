@@ -35,8 +35,7 @@ export class RouterRouteContext implements RouteContext {
       return false;
     }
     if (kind === 'shadow') this.stats.shadowSent++;
-    else if (kind === 'refill') this.stats.refillSent++;
-    else this.stats.asyncSent++;
+    else if (kind === 'async') this.stats.asyncSent++;
     outstanding[kind]++;
     const ctx = kind === 'shadow' ? this.shadowContext : this;
     try {

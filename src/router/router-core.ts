@@ -410,18 +410,6 @@ export class RouterCore {
     });
   }
 
-  /** Keys sent upstream and not yet answered, over all destinations. */
-  outstanding(): number {
-    let n = 0;
-    for (const d of this.destinations.all()) n += d.inflightCount();
-    return n;
-  }
-
-  /** True once close() has begun. */
-  get closing(): boolean {
-    return this.draining;
-  }
-
   /**
    * Stop: no more reloads, then close the spool (spooled deletes are acknowledged only once written),
    * the upstream connections, TLS and the config sources. Front ends drain their requests first.

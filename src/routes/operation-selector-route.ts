@@ -61,11 +61,6 @@ export class OperationSelectorRoute implements RouteHandle {
     this.table = Object.freeze(table);
   }
 
-  /** The route `op` is sent to. */
-  select(op: Op): RouteHandle {
-    return this.table[op];
-  }
-
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
     this.table[req.op].route(req, ctx, done);
   }

@@ -24,7 +24,7 @@ import type { HashFuncName, Selector } from './hash/selector.js';
 import { ErrorRoute } from './error-route.js';
 import { HASH_OPTION_PROPERTIES, hashFuncAt, hashSpecFromOptions, latestFromHash, makeSelector, selectionRouteName, type HashOptions } from './hash-route.js';
 import { NullRoute } from './null-route.js';
-import { defineRoute, routeNodeSchema } from './route-factory.js';
+import { defineRoute } from './route-factory.js';
 import { RateLimitRoute, rateBuckets, type Rates } from './rate-limit-route.js';
 import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { SHADOWS_SCHEMA, buildShadows, wrapWithShadows, type ShadowOptions } from './util/shadow.js';

@@ -81,7 +81,6 @@ export class RouteStats {
   shadowDropped = 0;
   asyncSent = 0;
   asyncDropped = 0;
-  refillSent = 0;
   refillDropped = 0;
   rateLimited = 0;
   spooledDeletes = 0;
@@ -148,9 +147,4 @@ export class Traversal {
   routeHandlesText(): string {
     return this.routeHandles.map((n) => `${' '.repeat(n.depth)}${n.name}`).join('\n');
   }
-}
-
-/** Route a request and get a Promise; for routes where clarity beats the last microsecond. */
-export function routeAsync(handle: RouteHandle, req: Request, ctx: RouteContext): Promise<Reply> {
-  return new Promise((resolve) => handle.route(req, ctx, resolve));
 }

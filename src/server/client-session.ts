@@ -20,7 +20,7 @@
  */
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { isErrorResult, isMeta, isMultiKeyGet, Reply, Request, defaultErrorText, type Op } from '../protocol/types.js';
+import { isErrorResult, isMeta, isMultiKeyGet, Reply, Request, type Op } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual, view } from '../protocol/bytes.js';
 import { readThroughSharedBuffer, SHARED_READS_ENABLED } from './client-reads.js';

@@ -36,8 +36,6 @@ export class Sidecar {
   /** `stats`, `flush_all` and `get __mcrouter__.*` on the client port. */
   readonly admin: Admin;
   readonly log: Logger;
-  /** Client connections closed by --max-conns eviction. */
-  evictedConnections = 0;
   private readonly sessions = new Set<ClientSession>();
   private readonly servers: net.Server[] = [];
   private draining = false;
@@ -90,7 +88,6 @@ export class Sidecar {
   private evictIdleSession(): boolean {
     for (const s of this.sessions) {
       if (s.pendingCount === 0) {
-        this.evictedConnections++;
         s.destroy();
         return true;
       }
@@ -101,10 +98,6 @@ export class Sidecar {
   onSessionClosed(s: ClientSession): void {
     this.sessions.delete(s);
     this.router.stats.numClientConnections = this.sessions.size;
-  }
-
-  get sessionCount(): number {
-    return this.sessions.size;
   }
 
   /** Stop accepting, let in-flight requests finish (up to `deadlineMs`), then close the router. */

@@ -119,13 +119,9 @@ export class AsyncLog implements DeleteSpool {
   private file: string | null = null;
   private fileOpenedAt = 0;
   private fileSeq = 0;
-  private fileLines = 0;
   private writing: Batch | null = null;
   private next: Batch | null = null;
   private idleWaiters: (() => void)[] = [];
-  // Counters (stats asynclog_*).
-  appended = 0;
-  appendFailures = 0;
 
   constructor(
     readonly root: string,
@@ -146,11 +142,7 @@ export class AsyncLog implements DeleteSpool {
     const b = this.next ?? (this.next = { lines: [], callbacks: [] });
     b.lines.push(line);
     b.callbacks.push((ok) => {
-      if (ok) this.appended++;
-      else {
-        this.appendFailures++;
-        this.release(rec.address, rec.key.toString('latin1'));
-      }
+      if (!ok) this.release(rec.address, rec.key.toString('latin1'));
       done(ok);
     });
     if (this.writing === null) this.writeNext();
@@ -231,7 +223,6 @@ export class AsyncLog implements DeleteSpool {
     fs.closeSync(this.fd);
     this.fd = null;
     this.file = null;
-    this.fileLines = 0;
   }
 
   /** Resolves once every appended line is written (shutdown flush). */
@@ -264,7 +255,6 @@ export class AsyncLog implements DeleteSpool {
     this.file = path.join(dir, name);
     this.fd = fs.openSync(this.file, 'a');
     this.fileOpenedAt = nowMs;
-    this.fileLines = 0;
     return this.fd;
   }
 
@@ -298,7 +288,6 @@ export class AsyncLog implements DeleteSpool {
           writeAll(off + n);
           return;
         }
-        this.fileLines += b.lines.length;
         this.finishBatch(b, true);
       });
     };

@@ -35,13 +35,10 @@ import { DestinationMap as PrivateMap } from '../upstream/upstream-destination.j
 import { addressFromH, type AsyncLog, parseLine, SUPERSEDED_FILE, type SpoolRecord } from './asynclog.js';
 
 export interface ReplayStats {
+  /** Spooled deletes carried out (the key was deleted on the server). */
   replayed: number;
-  alreadyGone: number;
+  /** Spooled deletes dropped because this proxy wrote the key after the delete was spooled. */
   cancelledByWrite: number;
-  cancelledByCas: number;
-  retried: number;
-  filesRemoved: number;
-  malformed: number;
 }
 
 export interface ReplayerOptions {
@@ -74,7 +71,7 @@ function parseCas(raw: Buffer | null): string | null {
 }
 
 export class SpoolReplayer {
-  readonly stats: ReplayStats = { replayed: 0, alreadyGone: 0, cancelledByWrite: 0, cancelledByCas: 0, retried: 0, filesRemoved: 0, malformed: 0 };
+  readonly stats: ReplayStats = { replayed: 0, cancelledByWrite: 0 };
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<void> | null = null;
   private stopped = false;
@@ -190,7 +187,6 @@ export class SpoolReplayer {
       if (this.stopped) return;
       const rec = parseLine(lines[i] as string);
       if (rec === null) {
-        this.stats.malformed++;
         this.opts.log.warn({ file, line: i + 1 }, 'asynclog: malformed spool line skipped');
         fs.appendFileSync(prog, `${i}\n`);
         continue;
@@ -207,7 +203,6 @@ export class SpoolReplayer {
       }
       const outcome = await this.replayOne(d, rec);
       if (outcome === 'retry') {
-        this.stats.retried++;
         blocked.add(rec.address);
         remaining++;
         continue;
@@ -218,7 +213,6 @@ export class SpoolReplayer {
     if (remaining === 0) {
       fs.rmSync(file, { force: true });
       fs.rmSync(prog, { force: true });
-      this.stats.filesRemoved++;
       try {
         fs.rmdirSync(path.dirname(file));
       } catch {
@@ -236,10 +230,7 @@ export class SpoolReplayer {
     const key = Buffer.from(rec.key, 'latin1');
     const t = this.opts.timeoutMs;
     const got = await send(d, Request.synthesize('mg', key, 'mg ', ' c', null, 0), t);
-    if (got.result === 'notfound') {
-      this.stats.alreadyGone++;
-      return 'done';
-    }
+    if (got.result === 'notfound') return 'done'; // already gone
     if (got.result === 'client_error') {
       // No meta commands on this server: a plain delete (step d).
       const del = await send(d, Request.synthesize('delete', key, 'delete ', '', null, 0), t);
@@ -261,11 +252,8 @@ export class SpoolReplayer {
       case 'deleted':
         this.stats.replayed++;
         return 'done';
-      case 'notfound':
-        this.stats.alreadyGone++;
-        return 'done';
-      case 'exists':
-        this.stats.cancelledByCas++;
+      case 'notfound': // already gone
+      case 'exists': // rewritten between the CAS read and the delete: the new value stays
         return 'done';
       default:
         return 'retry';

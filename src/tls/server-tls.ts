@@ -40,7 +40,7 @@ export class ServerTls {
   constructor(
     private readonly opts: ServerTlsOptions,
     private readonly log: Logger,
-    private readonly stats: TlsStats,
+    stats: TlsStats,
   ) {
     this.paths = { cert: opts.certPath, key: opts.keyPath, ca: opts.caPath };
     // Fail at startup when the files are unreadable or do not form a usable context.
@@ -82,18 +82,11 @@ export class ServerTls {
     for (const s of this.servers) s.setSecureContext(ctx);
   }
 
-  /** Check the files now (tests; the poller calls this on its own). */
-  checkFiles(): boolean {
-    return this.watcher.check();
-  }
-
   /**
    * The authorization identity of a client whose handshake completed, or null when the connection must be
    * refused (a certificate was presented but did not verify; or one was required and none came).
    */
   identify(sock: tls.TLSSocket): string | null {
-    this.stats.serverHandshakes++;
-    if (sock.isSessionReused()) this.stats.serverResumed++;
     const cert = sock.getPeerCertificate();
     const presented = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
     if (!presented) return this.opts.requirePeerCerts ? null : TLS_ANONYMOUS;
@@ -105,7 +98,6 @@ export class ServerTls {
   }
 
   private onHandshakeFailure(err: Error & { code?: string }): void {
-    this.stats.serverHandshakeFailures++;
     const now = Date.now();
     if (now - this.lastFailureLog < FAILURE_LOG_INTERVAL_MS) {
       this.suppressedFailures++;

@@ -94,16 +94,6 @@ export class UpstreamTls {
     this.resumes.clear();
   }
 
-  /** Check the files now (tests; the poller calls this on its own). */
-  checkFiles(): boolean {
-    return this.watcher.check();
-  }
-
-  /** Number of servers with a cached session. */
-  get cachedSessions(): number {
-    return this.sessions.size;
-  }
-
   /** The socket factory for upstream/connection.ts (see the module comment). */
   readonly connect: UpstreamTlsConnect = (host, port, name = host) => {
     const key = `${name}:${port}`;

@@ -274,7 +274,6 @@ export class Connection implements Flushable {
   /** Index of the first entry not yet written. */
   private unwritten = 0;
   private timer: NodeJS.Timeout | null = null;
-  private timerAt = 0;
   /** Reply parser state. */
   private rest: Buffer = EMPTY;
   private valueChunks: Buffer[] = [];
@@ -491,7 +490,6 @@ export class Connection implements Flushable {
   }
 
   private armTimer(at: number, now: number): void {
-    this.timerAt = at;
     this.timer = setTimeout(() => this.onTimer(), Math.max(1, at - now));
   }
 

@@ -25,13 +25,6 @@ export interface TkoOptions {
   disabled: boolean;
 }
 
-export const DEFAULT_TKO_OPTIONS: TkoOptions = {
-  timeoutsUntilTko: 3,
-  probeInitialMs: 10_000,
-  probeMaxMs: 60_000,
-  disabled: false,
-};
-
 export type TkoState = 'up' | 'soft_tko' | 'hard_tko';
 
 /**

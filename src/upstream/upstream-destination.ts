@@ -120,8 +120,6 @@ export class UpstreamDestination implements Destination, EntryOwner {
   connState: DestinationConnState = 'new';
   /** Replies by result (index = ALL_RESULTS position), for `stats servers`. */
   readonly results = new Float64Array(ALL_RESULTS.length);
-  /** Pools referencing this destination in the active config (for draining removed ones). */
-  refCount = 0;
   closed = false;
   // Counters for `stats servers` and metrics.
   sent = 0;

@@ -287,7 +287,6 @@ class StatePoller {
   }
 }
 
-const isTko = (s: string): boolean => s.endsWith('_tko');
 const notTko = (s: string): boolean => s !== 'hard_tko' && s !== 'soft_tko' && s !== '?';
 
 /** Keys k0..k63, each always written with the same value, so any hit must carry exactly it. */

@@ -243,8 +243,6 @@ export const KEY_HASHES: Readonly<Record<string, KeyHashFn>> = Object.freeze({
   jenkins,
 });
 
-export type KeyHashName = keyof typeof KEY_HASHES;
-
 export function getKeyHash(name: string): KeyHashFn {
   const f = Object.prototype.hasOwnProperty.call(KEY_HASHES, name) ? KEY_HASHES[name] : undefined;
   if (f === undefined) {

@@ -203,11 +203,6 @@ export class LeastFailuresPolicy extends FailoverPolicy {
   indexAt(c: FailoverCursor, pos: number): number {
     return (c.order as number[])[pos] as number;
   }
-
-  /** Current counts, for tests and debugging. */
-  errorCounts(): readonly number[] {
-    return [...this.recentErrors];
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -119,7 +119,6 @@ export function makeTestContext(opts: TestContextOptions = {}): TestContext {
         spawned.push(rec);
         if (kind === 'shadow') stats.shadowSent++;
         else if (kind === 'async') stats.asyncSent++;
-        else stats.refillSent++;
         if (run) handle.route(req, kind === 'shadow' ? ctx.shadowContext : ctx, (r) => { rec.reply = r; });
         return true;
       },
