@@ -175,7 +175,7 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
   route('mcrelay_route_local_cache_fills_total', 'Replies stored in a LocalCacheRoute\'s cache.', () => r.localCacheFills);
   route('mcrelay_route_local_cache_evictions_total', 'LocalCacheRoute entries dropped to stay within max_bytes.', () => r.localCacheEvictions);
   route('mcrelay_spool_lines_written_total', 'Failed deletes written to the spool (mcrouter asynclog).', () => r.spooledDeletes);
-  route('mcrelay_spool_lines_replayed_total', 'Spooled deletes replayed.', () => (r as unknown as { spoolReplayed?: number }).spoolReplayed ?? 0);
+  route('mcrelay_spool_lines_replayed_total', 'Spooled deletes replayed.', () => core.replayer?.stats.replayed ?? 0);
 
   // ---------------------------------------------------------------- config
   collected(registry, 'gauge', 'mcrelay_config_generation', 'Generation of the active config (1 = first load).', [], (emit) => emit({}, core.active?.generation ?? 0));

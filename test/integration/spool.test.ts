@@ -86,6 +86,8 @@ describe('failed-delete spool', () => {
     // rewriting "rewritten" right before replay and checking CAS semantics via the md C path below.
     await r.replayOnce();
     expect(r.stats.cancelledByWrite).toBe(1);
+    // Only "rewritten" is deleted by the replay: "gone" was already gone, "viaproxy" was cancelled.
+    expect(r.stats.replayed).toBe(1);
     const got = (await c.roundTrip('get stale gone rewritten viaproxy\r\n')).toString();
     // stale: its line was marked done before the crash, so the value set afterwards stays (line 0 skipped).
     expect(got).toContain('VALUE stale');
