@@ -110,7 +110,7 @@ async function main(argv: readonly string[]): Promise<number> {
     { ports: proxy.ports, addresses: options.listenAddresses, adminPort: proxy.adminPort, config: core.active.source.sourcePath ?? 'inline', md5: core.active.source.md5, pools: core.active.built.pools.size, destinations: core.active.built.destinations.size },
     'mcrelay listening',
   );
-  // Hot reload (server/reload.ts): SIGHUP, and polling of every config file, mcrouter-style.
+  // Hot reload (router/config-watch.ts): SIGHUP, and polling of every config file, mcrouter-style.
   const watcher = new ReloadWatcher(core, { pollMs: 100, delayMs: options.reconfigurationDelayMs, log });
   watcher.start();
   await new Promise<void>((resolve) => {

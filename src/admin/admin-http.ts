@@ -2,7 +2,7 @@
  * The admin HTTP listener (`--admin-port`, loopback unless `--admin-address`):
  *
  *   GET  /            live status page (status-page.ts; no build step, no external assets)
- *   GET  /metrics     Prometheus text (metrics/metrics.ts)
+ *   GET  /metrics     Prometheus text (admin/metrics.ts)
  *   GET  /healthz     200 once a config is active, else 503
  *   GET  /config      active config (secret-looking fields redacted) and its md5
  *   GET  /route?op=get&key=K   the route tree walked with Traversal: handles, destinations and their TKO state

@@ -120,7 +120,7 @@ export type AuthzOperation = '*' | RoutingGroup | RoutableOp | 'flush_all';
  */
 export const AUTHZ_OPERATIONS: readonly AuthzOperation[] = ['*', ...ROUTING_GROUPS, ...ROUTABLE_OPS, 'flush_all'];
 
-/** `authorization`: who may use which key prefixes and operations (src/server/authz.ts; README "TLS"). */
+/** `authorization`: who may use which key prefixes and operations (src/router/authz.ts; README "TLS"). */
 export const AUTHORIZATION_SCHEMA: SchemaObject = {
   type: 'object',
   description: 'Client authorization by identity: a TLS client certificate\'s URI SAN (e.g. a spiffe:// ID) or CN, ' +

@@ -1,6 +1,5 @@
 /**
- * An etcd v3 client (npm `etcd3`, Microsoft's; see the commit that added it for why that one) set up for a
- * sidecar that must never wait on etcd:
+ * An etcd v3 client (npm `etcd3`) set up for a sidecar that must never wait on etcd:
  *
  * - TLS and auth follow etcdctl's conventions: `--etcd-cacert` (CA of the etcd servers; TLS is on when it,
  *   `--etcd-cert` or `--etcd-key` is given), `--etcd-cert` / `--etcd-key` (client certificate), and

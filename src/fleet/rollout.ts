@@ -1,5 +1,5 @@
 /**
- * Staged rollouts (issue 15), the pure part: the record, the cohort rule, and the guard's verdict.
+ * Staged rollouts, the pure part: the record, the cohort rule, and the guard's verdict.
  *
  * The record lives at `KEY/rollout` (next to the config key `KEY`):
  *

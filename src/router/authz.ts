@@ -230,8 +230,8 @@ const MAX_TRACKED_IDENTITIES = 1024;
  * The live authorization state of a proxy: the active policy, the denial counters (kept across reloads)
  * and the once-per-interval denial log.
  *
- * Metrics: `deniedTotal` (suggested name `mcrelay_authz_denied_total`) and `deniedByIdentity`
- * (identity → count; at most 1024 identities, the rest are counted under `other`).
+ * Counters: `deniedTotal` and `deniedByIdentity` (identity → count; at most 1024 identities, the rest are
+ * counted under `other`). /metrics does not export them; the authorization tests read them.
  */
 export class Authorization {
   /** Requests refused by the policy (keys, for multi-gets), plus refused flush_all and admin keys. */

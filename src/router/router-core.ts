@@ -87,7 +87,7 @@ export class RouterCore {
    */
   readonly observability: Observability | null;
   active!: ActiveConfig;
-  /** The config's `authorization` policy and its denial counters (server/authz.ts). */
+  /** The config's `authorization` policy and its denial counters (router/authz.ts). */
   readonly authz: Authorization;
   /** TLS handshake/reload counters, both sides (tls/tls-stats.ts). */
   readonly tlsStats = new TlsStats();

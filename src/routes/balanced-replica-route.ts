@@ -1,6 +1,6 @@
 /**
- * BalancedReplicaRoute (mcrelay's own; answers mcrouter issue #106): a replicated pool where reads are
- * spread evenly by KEY instead of pinned by HOST.
+ * BalancedReplicaRoute (mcrelay's own, not an mcrouter route): a replicated pool where reads are spread
+ * evenly by KEY instead of pinned by HOST (LatestRoute pins each client host to one replica).
  *
  * Reads (get-like ops) go to the key's home replica, chosen by Ch3 of the routing key (+ `salt`) over the
  * replicas, so every key has one stable home on every client host, and the read load splits evenly over

@@ -12,10 +12,10 @@
  * Limits / compatibility: the picks are deterministic and stable across restarts and machines for a
  * given host id, children and weights, but they are NOT bit-exact with mcrouter's, which seeds WeightedCh3
  * with folly's `hash_combine(0, hostid)` (a platform hash we do not reproduce). Every host pins to one
- * replica, so with few client hosts the load is uneven (mcrouter issue #106); BalancedReplicaRoute is the
- * alternative. `thread_local_failover` and `failover_policy` are accepted for compatibility and ignored.
+ * replica, so with few client hosts the load is uneven; BalancedReplicaRoute spreads reads by key instead.
+ * `thread_local_failover` and `failover_policy` are accepted for compatibility and ignored.
  *
- * `routeFailover` and `failoverErrorsFrom` are exported for BalancedReplicaRoute.
+ * `failoverErrorsFrom` and the failover-errors schema are shared with BalancedReplicaRoute and HashRoute.
  */
 import { ALL_RESULTS, FAILOVER_ERRORS, Reply, opGroup, type Request, type Result } from '../protocol/types.js';
 import { buildMultiChild } from './all-sync-route.js';
@@ -65,7 +65,7 @@ export function failoverErrorsFrom(opt: FailoverErrorsOption | undefined): Failo
  * Try `order` (indices into `children`) one after another until a reply that is not a failover error.
  * Each next try starts from the previous reply's callback, never from a timer.
  */
-export function routeFailover(
+function routeFailover(
   children: readonly RouteHandle[],
   order: readonly number[],
   req: Request,

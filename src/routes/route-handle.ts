@@ -70,7 +70,10 @@ export interface RouteContext {
 
 export type SpawnKind = 'shadow' | 'async' | 'refill';
 
-/** Counters shared by the route library; the metrics module reads them. */
+/**
+ * Counters the route library bumps. `stats`, /metrics and the status page report most of them; asyncSent,
+ * asyncDropped, refillDropped and rateLimited are read only by the route tests.
+ */
 export class RouteStats {
   failoverAll = 0;
   failoverAllFailed = 0;

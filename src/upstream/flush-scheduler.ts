@@ -1,8 +1,8 @@
 /**
  * One setImmediate per event-loop turn for all pending socket writes, upstream and client side.
  *
- * Measured on this machine (issue 4): flushing per read chunk or per nextTick ran at ~0.6× of flushing once
- * per turn with setImmediate, because every extra write is a syscall. Anything that has bytes to send
+ * Flushing per read chunk or per nextTick measured ~0.6× the throughput of flushing once per turn with
+ * setImmediate, because every extra write is a syscall. Anything that has bytes to send
  * registers itself here; at the end of the turn each registered writer gets one `flush()` call.
  */
 export interface Flushable {

@@ -1,7 +1,7 @@
 /**
  * NearCache: an in-process cache of read replies in front of a route (an L0 tier), and the routing rule
  * that keeps it coherent with this process's own writes. LocalCacheRoute and the hot-key cache
- * (server/hot-key-cache.ts) are both this one mechanism with different admission rules.
+ * (observe/hot-key-cache.ts) are both this one mechanism with different admission rules.
  *
  * What it holds. Entries are keyed by the item key: the request key without its `/region/cluster/`
  * routing prefix, which is the key the server stores (so `foo` and `/a/b/foo` are one entry, and a write
