@@ -12,18 +12,29 @@ import type { Reply } from '../protocol/types.js';
 const SWEEP_MS = 5;
 
 /** One outstanding call: answered once, by its reply or by the sweep. */
-export class PendingCall {
+export abstract class PendingCall {
   done = false;
+  deadline = 0;
 
-  constructor(
-    readonly deadline: number,
-    private readonly onReply: (reply: Reply) => void,
-  ) {}
+  /** The call's answer (exactly once). */
+  protected abstract answer(reply: Reply): void;
 
-  settle(reply: Reply): void {
+  /** Route tree reply, or the sweep's: the first one answers the call. */
+  onReply(reply: Reply): void {
     if (this.done) return;
     this.done = true;
-    this.onReply(reply);
+    this.answer(reply);
+  }
+}
+
+/** A PendingCall that hands its reply to a function (tests, and callers without a class of their own). */
+export class CallbackCall extends PendingCall {
+  constructor(private readonly cb: (reply: Reply) => void) {
+    super();
+  }
+
+  protected answer(reply: Reply): void {
+    this.cb(reply);
   }
 }
 
@@ -39,15 +50,20 @@ export class CallDeadlines {
     private readonly expired: Reply,
   ) {}
 
-  /** Track a new call (the caller has just ticked the clock); `onReply` runs exactly once. */
-  start(onReply: (reply: Reply) => void): PendingCall {
-    const call = new PendingCall(turnNow() + this.budgetMs, onReply);
+  /** Track a new call (the caller has just ticked the clock). */
+  track<T extends PendingCall>(call: T): T {
+    call.deadline = turnNow() + this.budgetMs;
     this.calls.push(call);
     if (this.timer === null) {
       this.timer = setInterval(() => this.sweep(), SWEEP_MS);
       this.timer.unref();
     }
     return call;
+  }
+
+  /** Track a call answered through `onReply` (exactly once). */
+  start(onReply: (reply: Reply) => void): PendingCall {
+    return this.track(new CallbackCall(onReply));
   }
 
   /** Calls not yet answered. */
@@ -65,7 +81,7 @@ export class CallDeadlines {
       const c = calls[h] as PendingCall;
       if (!c.done) {
         if (c.deadline > now) break;
-        c.settle(this.expired);
+        c.onReply(this.expired);
       }
       h++;
     }
@@ -85,7 +101,7 @@ export class CallDeadlines {
 
   /** Answer every outstanding call with `reply` (close). */
   failAll(reply: Reply): void {
-    for (let i = this.head; i < this.calls.length; i++) (this.calls[i] as PendingCall).settle(reply);
+    for (let i = this.head; i < this.calls.length; i++) (this.calls[i] as PendingCall).onReply(reply);
     this.calls = [];
     this.head = 0;
     if (this.timer !== null) clearInterval(this.timer);

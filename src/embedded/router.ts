@@ -18,7 +18,7 @@ import { Reply, Request, errorReply, isErrorResult, type Op } from '../protocol/
 import { ReloadWatcher } from '../router/config-watch.js';
 import { RouterCore } from '../router/router-core.js';
 import { startAdminHttp, type AdminHttp } from '../admin/admin-http.js';
-import { CallDeadlines } from './call-deadlines.js';
+import { CallDeadlines, PendingCall } from './call-deadlines.js';
 import { McrelayError } from './mcrelay-error.js';
 import { ReadThrough, type FetchOptions } from './read-through.js';
 import { embeddedOptions, type RouterOptions } from './embedded-options.js';
@@ -212,6 +212,16 @@ function decodeValue(raw: Buffer | null, withCas: boolean): Item {
   return item;
 }
 
+function decodeGet(reply: Reply): Item | undefined {
+  return reply.result === 'found' ? decodeValue(reply.raw, false) : undefined;
+}
+function decodeGets(reply: Reply): Item | undefined {
+  return reply.result === 'found' ? decodeValue(reply.raw, true) : undefined;
+}
+function isStored(reply: Reply): boolean {
+  return reply.result === 'stored';
+}
+
 /** Collects what the request parser makes of one meta line (meta() reuses the sidecar's grammar). */
 class OneRequest implements RequestSink {
   req: Request | null = null;
@@ -263,6 +273,22 @@ function decodeMeta(op: MetaCommand, reply: Reply): MetaResult {
   return value === undefined ? { status, flags } : { status, flags, value };
 }
 
+/** One call's promise and how its reply becomes the promise's value: one object per call. */
+class Call<T> extends PendingCall {
+  constructor(
+    private readonly resolve: (v: T) => void,
+    private readonly reject: (e: unknown) => void,
+    private readonly decode: (reply: Reply) => T,
+  ) {
+    super();
+  }
+
+  protected answer(reply: Reply): void {
+    if (isErrorResult(reply.result)) this.reject(McrelayError.fromReply(reply));
+    else this.resolve(this.decode(reply));
+  }
+}
+
 export class EmbeddedRouter implements Router {
   private readonly deadlines: CallDeadlines;
   private parser: RequestParser;
@@ -288,24 +314,18 @@ export class EmbeddedRouter implements Router {
     return this.admin?.port ?? null;
   }
 
-  /** Send one Request; `onReply` gets its reply (an error reply when the budget ran out). */
-  send(req: Request, onReply: (reply: Reply) => void): void {
+  /** Send one Request; `call` gets its reply (an error reply when the budget ran out). */
+  private send(req: Request, call: PendingCall): void {
     if (this.closed) {
-      onReply(CLOSED);
+      call.onReply(CLOSED);
       return;
     }
     tick();
-    const call = this.deadlines.start(onReply);
-    this.core.route(req, (reply) => call.settle(reply));
+    this.core.routeTo(req, this.deadlines.track(call));
   }
 
   private call<T>(req: Request, decode: (reply: Reply) => T): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      this.send(req, (reply) => {
-        if (isErrorResult(reply.result)) reject(McrelayError.fromReply(reply));
-        else resolve(decode(reply));
-      });
-    });
+    return new Promise<T>((resolve, reject) => this.send(req, new Call(resolve, reject, decode)));
   }
 
   private retrieve(op: 'get' | 'gets', key: Key): Promise<Item | undefined> {
@@ -316,8 +336,7 @@ export class EmbeddedRouter implements Router {
       return Promise.reject(err);
     }
     const req = new Request(op, k, op === 'get' ? GET : GETS, EMPTY, null, false, 0);
-    const withCas = op === 'gets';
-    return this.call(req, (reply) => (reply.result === 'found' ? decodeValue(reply.raw, withCas) : undefined));
+    return this.call(req, op === 'get' ? decodeGet : decodeGets);
   }
 
   get(key: Key): Promise<Item | undefined> {
@@ -357,7 +376,7 @@ export class EmbeddedRouter implements Router {
     } catch (err) {
       return Promise.reject(err);
     }
-    return this.call(req, (reply) => reply.result === 'stored');
+    return this.call(req, isStored);
   }
 
   set(key: Key, value: Value, opts?: StoreOptions): Promise<boolean> {

@@ -61,6 +61,11 @@ function hostIdFromHostname(): number {
   return h;
 }
 
+/** Where route() delivers a reply. */
+export interface ReplySink {
+  onReply(reply: Reply): void;
+}
+
 /** What a front end hands the router beyond the options. */
 export interface RouterDeps {
   /** Keep per-destination instruments and the other observability features even without --admin-port. */
@@ -397,6 +402,11 @@ export class RouterCore {
    * (what the sidecar does for each single-key command). Authorization is the caller's (it knows who asks).
    */
   route(req: Request, cb: (reply: Reply) => void): void {
+    this.routeTo(req, { onReply: cb });
+  }
+
+  /** As route(), with the reply handed to `sink.onReply` (one object per call instead of a closure). */
+  routeTo(req: Request, sink: ReplySink): void {
     const stats = this.stats;
     stats.countRequest(req.op);
     stats.requestSent++;
@@ -406,7 +416,7 @@ export class RouterCore {
       stats.recordReply(req.op, reply.result, ms);
       const obs = this.observability;
       if (obs !== null) obs.onKeyReply(req, reply, ms);
-      cb(reply);
+      sink.onReply(reply);
     });
   }
 

@@ -23,7 +23,7 @@ function startCall(d: CallDeadlines): { replies: Reply[]; settle: (r: Reply) => 
   const replies: Reply[] = [];
   tick();
   const call = d.start((r) => replies.push(r));
-  return { replies, settle: (r) => call.settle(r) };
+  return { replies, settle: (r) => call.onReply(r) };
 }
 
 describe('CallDeadlines', () => {
