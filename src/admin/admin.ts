@@ -394,6 +394,12 @@ export class Admin {
     return out;
   }
 
+  /** Stop the rate sampler and the stats-file writer (the front end is shutting down). */
+  close(): void {
+    this.rates.stop();
+    this.statsFiles?.stop();
+  }
+
   /** Sampled every second from the start (unref'd timer): rates read 0 for the first second. */
   private readonly rates: RateWindow;
 

@@ -113,6 +113,7 @@ export class Sidecar {
     }
     for (const s of [...this.sessions]) s.destroy();
     await Promise.all(closed);
+    this.admin.close();
     await this.router.close();
   }
 }
