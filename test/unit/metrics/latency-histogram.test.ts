@@ -41,4 +41,30 @@ describe('LatencyHistogram', () => {
     expect(h.count).toBe(1);
     expect(h.percentileUs(0.5)).toBe(FINE_BOUNDS_US.at(-1));
   });
+
+  test('every value from 0 to 40 ms lands in the first bucket whose bound is >= it (bounds read from FINE_BOUNDS_US)', () => {
+    /** The bucket by linear search over the exported bounds, not by the histogram's own arithmetic. */
+    const expected = (us: number): number => {
+      const i = FINE_BOUNDS_US.findIndex((b) => us <= b * (1 + 1e-12));
+      return i === -1 ? FINE_BOUNDS_US.length : i;
+    };
+    const values: number[] = [0, 0.3, 1, 9.99, 10, 10.01];
+    for (let us = 0; us < 40_000; us += 0.37) values.push(us);
+    for (const b of FINE_BOUNDS_US) values.push(b, b * (1 - 1e-9), b * (1 + 1e-9), Math.floor(b), Math.ceil(b));
+    for (const us of values) {
+      const h = new LatencyHistogram();
+      h.record(us / 1000);
+      expect(h.counts.indexOf(1), `${us} µs`).toBe(expected(us));
+    }
+  });
+
+  test('recordN counts n observations of one value', () => {
+    const one = new LatencyHistogram();
+    const n = new LatencyHistogram();
+    for (let i = 0; i < 7; i++) one.record(0.25);
+    n.recordN(0.25, 7);
+    expect([...n.counts]).toEqual([...one.counts]);
+    expect(n.count).toBe(7);
+    expect(n.sumMs).toBeCloseTo(one.sumMs, 12);
+  });
 });
