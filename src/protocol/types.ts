@@ -265,6 +265,18 @@ export function routingPrefixLength(key: Buffer): number {
   return third + 1;
 }
 
+/** {@link routingPrefixLength} of the key `buf[start, end)`, without a Buffer for it. */
+export function routingPrefixLengthIn(buf: Uint8Array, start: number, end: number): number {
+  if (end - start < 5 || buf[start] !== SLASH) return 0;
+  let second = start + 1;
+  while (second < end && buf[second] !== SLASH) second++;
+  if (second >= end || second === start + 1) return 0;
+  let third = second + 1;
+  while (third < end && buf[third] !== SLASH) third++;
+  if (third >= end || third === second + 1) return 0;
+  return third + 1 - start;
+}
+
 /** Position of the first `|#|` in key[from, end), or -1. */
 export function hashStopIndex(key: Buffer, from: number, end: number = key.length): number {
   if (end - from <= 64) {
