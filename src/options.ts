@@ -15,7 +15,7 @@ import { isEtcdUrl, parseEtcdUrl } from './fleet/etcd-url.js';
  * How an option's value is read from the command line, and so its type: `int` is any integer, `ms` and `sec`
  * are integers in milliseconds and seconds (names end in `Ms` / `Sec`), `list` is comma-separated strings,
  * `ports` comma-separated integers, `params` JSONM constants `name1:v1,name2:v2`, and `bool` a flag that
- * takes no value (`--flag=false` turns it off).
+ * takes no value (`--flag=false` turns it off; a bool that is on by default may have a `--no-flag` alias).
  */
 export type OptionKind = 'string' | 'int' | 'ms' | 'sec' | 'bool' | 'list' | 'ports' | 'params';
 
@@ -78,6 +78,11 @@ interface OptionInput<K extends OptionKind, N extends boolean, P extends boolean
 function opt<K extends OptionKind, P extends boolean, N extends boolean = false>(input: OptionInput<K, N, P>): OptionSpec<K, N, P> {
   if (typeof input.default === 'object' && input.default !== null) Object.freeze(input.default);
   return Object.freeze({ ...input, nullable: (input.nullable ?? false) as N }) as OptionSpec<K, N, P>;
+}
+
+/** The rewrite of a `--no-…` alias of a bool option: `--no-x` is `--x=false`, and `--no-x=false` is `--x`. */
+function negate(value: string): string {
+  return value === 'false' ? 'true' : 'false';
 }
 
 /**
@@ -174,14 +179,42 @@ export const OPTION_TABLE = {
   logPretty: opt({ flags: ['--log-pretty'], kind: 'bool', default: false, inProcess: true, help: 'human-readable log lines instead of JSON' }),
   /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
   logSampleRate: opt({ flags: ['--log-sample-rate'], kind: 'int', default: 1000, inProcess: true, help: 'at debug level, log 1 in N requests (0 = never; default {default})' }),
-  /** Per-prefix traffic counters (requests, hits, misses, bytes). */
-  prefixStats: opt({ flags: ['--prefix-stats'], kind: 'bool', default: false, inProcess: true, help: 'count requests/hits/misses/bytes per key prefix' }),
+  /**
+   * Latency histograms: client-observed per op (`stats` percentiles, /metrics) and send-to-reply per destination.
+   * On by default; `--latency-histograms=false` or `--no-latency-histograms` turns both off.
+   */
+  latencyHistograms: opt({
+    flags: ['--latency-histograms'], kind: 'bool', default: true, inProcess: true,
+    help: 'latency histograms per op and per destination (default on; =false to turn off)',
+    alias: { flags: ['--no-latency-histograms'], help: 'turn the latency histograms off', rewrite: negate },
+  }),
+  /**
+   * Per-destination reply instruments: replies by result, the latency histogram and hot keys of each destination
+   * (mcrelay_upstream_replies_total, mcrelay_upstream_request_duration_seconds). On by default.
+   */
+  destinationStats: opt({
+    flags: ['--destination-stats'], kind: 'bool', default: true, inProcess: true,
+    help: 'per-destination replies by result, latency and hot keys (default on; =false to turn off)',
+    alias: { flags: ['--no-destination-stats'], help: 'turn the per-destination reply instruments off', rewrite: negate },
+  }),
+  /** Per-prefix traffic counters (requests, hits, misses, bytes) for the busiest prefixes. On by default. */
+  prefixStats: opt({
+    flags: ['--prefix-stats'], kind: 'bool', default: true, inProcess: true,
+    help: 'count requests/hits/misses/bytes per key prefix (default on; =false to turn off)',
+    alias: { flags: ['--no-prefix-stats'], help: 'turn the per-prefix counters off', rewrite: negate },
+  }),
   prefixStatsDelimiter: opt({ flags: ['--prefix-stats-delimiter'], kind: 'string', default: ':', inProcess: true, help: 'key prefix ends at this character (default {default})' }),
   /** Explicit prefixes; when given they replace the delimiter rule. */
   prefixStatsPrefixes: opt({ flags: ['--prefix-stats-prefixes'], kind: 'list', default: [], inProcess: true, help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' }),
-  prefixStatsTopN: opt({ flags: ['--prefix-stats-top-n'], kind: 'int', default: 50, inProcess: true, help: 'distinct prefixes tracked; the rest count as other (default {default})' }),
-  /** Hot-key detection (space-saving top-K per destination and overall). */
-  hotKeys: opt({ flags: ['--hot-keys'], kind: 'bool', default: false, inProcess: true, help: 'track hot keys (top-K per destination and overall)' }),
+  prefixStatsTopN: opt({ flags: ['--prefix-stats-top-n'], kind: 'int', default: 50, inProcess: true, help: 'the busiest N prefixes get their own counters; the rest count as other (default {default})' }),
+  /** How often the busiest prefixes are re-ranked, ms (at most; a prefix that drops out folds into `other`). */
+  prefixStatsRerankMs: opt({ flags: ['--prefix-stats-rerank-ms'], kind: 'ms', default: 5000, inProcess: true, help: 're-rank the busiest prefixes at most every N ms (default {default})' }),
+  /** Sampled hot-key detection (space-saving top-K per destination and overall). On by default. */
+  hotKeys: opt({
+    flags: ['--hot-keys'], kind: 'bool', default: true, inProcess: true,
+    help: 'track hot keys, sampled (top-K per destination and overall; default on; =false to turn off)',
+    alias: { flags: ['--no-hot-keys'], help: 'turn hot-key tracking off', rewrite: negate },
+  }),
   hotKeysCapacity: opt({ flags: ['--hot-keys-capacity'], kind: 'int', default: 100, inProcess: true, help: 'counters per hot-key tracker (default {default})' }),
   hotKeysWindowMs: opt({ flags: ['--hot-keys-window-ms'], kind: 'ms', default: 60_000, inProcess: true, help: 'hot-key sliding window (default {default})' }),
   hotKeysSampleRate: opt({ flags: ['--hot-keys-sample-rate'], kind: 'int', default: 8, inProcess: true, help: 'count 1 in N requests for hot keys (default {default})' }),
@@ -419,7 +452,9 @@ export function parseArgs(argv: readonly string[], env: Environment = process.en
       if (spec.choices !== undefined && value !== null && !spec.choices.includes(value)) {
         throw new UsageError(`${name}: expected ${orList(spec.choices)}`);
       }
-      rec[def.name] = value === null ? true : value !== 'false';
+      // A bare flag means `=true`; an alias (`--no-x`) rewrites the value it is given.
+      const given = value ?? 'true';
+      rec[def.name] = (def.rewrite === null ? given : def.rewrite(given)) !== 'false';
       continue;
     }
     if (value === null) {

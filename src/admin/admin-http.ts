@@ -276,7 +276,7 @@ export async function startAdminHttp(core: RouterCore, obs: Observability, rootL
         return;
       case '/hot-keys': {
         if (obs.hotKeys === null) {
-          json(res, 404, { error: 'hot-key tracking is off (start with --hot-keys)' });
+          json(res, 404, { error: 'hot-key tracking is off (--no-hot-keys)' });
           return;
         }
         const k = Math.max(1, Math.min(1000, Number(q.get('k') ?? 20) || 20));

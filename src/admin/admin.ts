@@ -199,7 +199,7 @@ export class Admin {
       }
       case 'hot_keys': {
         const hk = this.core.observability?.hotKeys ?? null;
-        if (hk === null) throw new Error('hot-key tracking is off (start with --hot-keys)');
+        if (hk === null) throw new Error('hot-key tracking is off (--no-hot-keys)');
         return JSON.stringify(hk.report(args === null || args === '' ? 20 : Math.max(1, Number(args) || 20)));
       }
       case 'route':

@@ -127,8 +127,9 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
   });
   collected(registry, 'counter', 'mcrelay_upstream_replies_total', 'Replies per destination and result.', ['pool', 'destination', 'result'], (emit) => {
     for (const d of dests()) {
+      const results = d.ds.results;
       for (let j = 0; j < RESULT_COUNT; j++) {
-        const v = d.ds.results[j] as number;
+        const v = results[j] as number;
         if (v > 0) emit({ pool: d.pool, destination: d.destination, result: ALL_RESULTS[j] as string }, v);
       }
     }

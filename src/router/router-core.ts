@@ -21,7 +21,7 @@ import { ProxyStats } from './router-stats.js';
 import { Authorization, compileAuthorization, type AuthorizationPolicy } from './authz.js';
 import { RouterRouteContext } from './route-context.js';
 import type { ConfigEvent } from '../observe/events.js';
-import { Observability, observabilityOptions } from '../observe/observer.js';
+import { anyRequestFeature, Observability, observabilityOptions } from '../observe/observer.js';
 import { turnNow } from '../clock.js';
 import { TlsStats } from '../tls/tls-stats.js';
 import { UpstreamTls } from '../tls/upstream-tls.js';
@@ -87,8 +87,9 @@ export class RouterCore {
   readonly hostId: number;
   root!: RouteHandle;
   /**
-   * Metrics, per-prefix traffic, hot keys, the hot-key cache and /tap; null when nothing asked for them
-   * (then observing a reply costs one null check).
+   * Metrics, per-prefix traffic, hot keys, the hot-key cache and /tap (on by default); null only when every
+   * per-request feature is switched off and there is no admin listener (then observing a reply costs one
+   * null check).
    */
   readonly observability: Observability | null;
   active!: ActiveConfig;
@@ -126,10 +127,9 @@ export class RouterCore {
   ) {
     this.hostId = options.hostId ?? hostIdFromHostname();
     const obsOpts = observabilityOptions(options);
+    this.stats.histograms = obsOpts.latencyHistograms;
     this.observability =
-      deps.observe === true || options.adminPort !== null || obsOpts.prefixStats !== null || obsOpts.hotKeys !== null
-        ? new Observability(log, obsOpts)
-        : null;
+      deps.observe === true || options.adminPort !== null || anyRequestFeature(obsOpts) ? new Observability(log, obsOpts) : null;
     this.ctx = new RouterRouteContext(false, this.routeStats, log.child({ subsystem: 'routes' }), this.hostId, {
       maxShadow: options.targetMaxShadowRequests,
       maxAsync: 10_000,

@@ -27,6 +27,8 @@ export class ProxyStats {
   configLastSuccess = 0;
   /** Client-observed latency per op (index = OP_INDEX[op]). Feeds `stats` percentiles and /metrics. */
   readonly latency: readonly LatencyHistogram[] = OPS.map(() => new LatencyHistogram());
+  /** Whether replies are recorded in `latency` (--latency-histograms; on by default). */
+  histograms = true;
   /** Replies by op × result: `byOpResult[opIndex * RESULT_COUNT + resultIndex]`. */
   readonly byOpResult = new Float64Array(OP_COUNT * RESULT_COUNT);
 
@@ -40,7 +42,7 @@ export class ProxyStats {
     if (i !== undefined) {
       this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
       this.replied[i] = (this.replied[i] as number) + 1;
-      (this.latency[i] as LatencyHistogram).record(ms);
+      if (this.histograms) (this.latency[i] as LatencyHistogram).record(ms);
       const r = RESULT_INDEX.get(result);
       if (r !== undefined) {
         const j = i * RESULT_COUNT + r;

@@ -43,7 +43,8 @@ const EMPTY = Buffer.alloc(0);
 /**
  * One client multi-get in flight: each key's outcome by its index. Keys on the fast path (a KeyBatch per
  * destination) report hits as buffer ranges; the others get a Reply through keyReply. Keys parsed as
- * ranges of the client's read buffer get a Request only when one is needed (route tree, observers).
+ * ranges of the client's read buffer get a Request only when one is needed (route tree, admin keys, a
+ * /tap stream); observers see them as ranges (RequestObserver.onKeyRange).
  */
 class MultiGet implements KeySink {
   remaining: number;
@@ -96,14 +97,23 @@ class MultiGet implements KeySink {
     this.bufs[tag] = buf;
     this.starts[tag] = start;
     this.ends[tag] = end;
-    // Observers see a Reply like any other key's (made only when something observes).
-    if (this.observer !== null) this.observer.onKeyReply(this.request(tag), new Reply('found', buf.subarray(start, end)), turnNow() - this.started);
+    const obs = this.observer;
+    if (obs !== null) {
+      // The key and its hit as ranges (no Request or Reply), unless something shows the objects (/tap).
+      if (obs.wantsObjects) obs.onKeyReply(this.request(tag), new Reply('found', buf.subarray(start, end)), turnNow() - this.started);
+      else obs.onKeyRange(this.op, this.keyBuf, this.keyStarts[tag] as number, this.keyEnds[tag] as number, 'found', 0, end - start, turnNow() - this.started);
+    }
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 
   keyReply(tag: number, reply: Reply): void {
     this.replies[tag] = reply;
-    if (this.observer !== null) this.observer.onKeyReply(this.request(tag), reply, turnNow() - this.started);
+    const obs = this.observer;
+    if (obs !== null) {
+      const ms = turnNow() - this.started;
+      if (this.keyStarts.length === 0 || obs.wantsObjects) obs.onKeyReply(this.request(tag), reply, ms);
+      else obs.onKeyRange(this.op, this.keyBuf, this.keyStarts[tag] as number, this.keyEnds[tag] as number, reply.result, 0, reply.raw === null ? 0 : reply.raw.length, ms);
+    }
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 

@@ -60,8 +60,6 @@ export interface KeySink {
   keyHit(tag: number, buf: Buffer, start: number, end: number): void;
   /** Anything else: a miss (`notfound`) or an error result. */
   keyReply(tag: number, reply: Reply): void;
-  /** The key's Request, made on demand (observers need one; the fast path itself does not). */
-  request(tag: number): Request;
 }
 
 /**

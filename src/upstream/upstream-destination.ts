@@ -73,6 +73,8 @@ export interface UpstreamOptions {
 export interface DestinationObserver {
   /** One request to this destination finished; `ms` from send to reply (or error). */
   onReply(req: Request, result: Result, ms: number): void;
+  /** Keys [from, to) of a multi-get batch (ranges of `batch.buf`) finished with `result`, after `ms`. */
+  onKeys(batch: KeyBatch, from: number, to: number, result: Result, ms: number): void;
 }
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
@@ -131,6 +133,8 @@ export class UpstreamDestination implements Destination, EntryOwner {
   rejectedPending = 0;
   /** Requests answered `tko` without being sent. */
   tkoReplies = 0;
+  /** Requests that timed out in the wait queue, never sent (counted as `timeout` in `results` too). */
+  queueTimeouts = 0;
   /**
    * Connection resets by cause, indexed like RESET_CAUSES (made with the destination, so counting one
    * is an array store; metrics and `stats` read them).
@@ -311,10 +315,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
     this.inflight -= n;
     this.account(result, started, n);
     const obs = this.observer;
-    if (obs !== null) {
-      const ms = turnNow() - started;
-      for (let m = from; m < to; m++) obs.onReply(batch.sink.request(batch.tags[m] as number), result, ms);
-    }
+    if (obs !== null) obs.onKeys(batch, from, to, result, turnNow() - started);
     if (this.waiting.size > 0) this.drainWaiting();
   }
 
@@ -386,6 +387,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   /** A request timed out in the wait queue: a timeout like any other (TKO signal, result count). */
   private queueTimedOut(): void {
+    this.queueTimeouts++;
     this.tko.recordResult('timeout');
     const ri = RESULT_INDEX['timeout'] as number;
     this.results[ri] = (this.results[ri] as number) + 1;

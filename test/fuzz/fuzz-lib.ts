@@ -393,7 +393,6 @@ export function fuzzUpstream(batches: number, seed: number, userBuffers = false)
         const sink: KeySink = {
           keyHit: (tag, buf, start, end) => void answers[tag]?.push(`found:${buf.toString('latin1', start, end)}`),
           keyReply: (tag, r) => void answers[tag]?.push(r.result),
-          request: (tag) => Request.synthesize('get', Buffer.from(e.batch?.keys[tag] ?? ''), 'get ', '', null, 0),
         };
         const b = new KeyBatch(Buffer.from('get '), line, sink);
         let at = 4;

@@ -80,7 +80,7 @@ describe('multi-get fast path', () => {
   test('many clients at once, observers on: each gets exactly its reply; per-key stats add up', async () => {
     const adminPort = await getFreePort();
     const r = await relay({ pools: { A: { servers: servers.slice(0, 3).map((s) => s.address) } }, route: 'PoolRoute|A' }, [
-      '--admin-port', String(adminPort), '--prefix-stats', '--hot-keys', '--hot-keys-sample-rate', '1',
+      '--admin-port', String(adminPort), '--prefix-stats', '--hot-keys', '--hot-keys-sample-rate', '1', '--hot-keys-capacity', '1000',
     ]);
     const setup = await connect(r.port);
     const stored = new Map<string, string>();
@@ -106,12 +106,17 @@ describe('multi-get fast path', () => {
     );
     let requested = 0;
     let hits = 0;
+    let hitBytes = 0;
+    /** Times each key was asked for or set (what the hot-key trackers count at sample rate 1). */
+    const asked = new Map<string, number>([...stored.keys()].map((k) => [k, 1]));
     for (const [ci, reply] of replies.entries()) {
       const want = plans[ci]!.map((keys) => `${keys.map(blockOf).join('')}END\r\n`).join('');
       expect(reply.toString('latin1')).toBe(want);
       for (const keys of plans[ci]!) {
         requested += keys.length;
         hits += keys.filter((k) => stored.has(k)).length;
+        hitBytes += keys.reduce((n, k) => n + Buffer.byteLength(blockOf(k), 'latin1'), 0);
+        for (const k of keys) asked.set(k, (asked.get(k) ?? 0) + 1);
       }
     }
     expect(plans.some((p) => p.some((keys) => keys.length > 300))).toBe(true);
@@ -121,6 +126,21 @@ describe('multi-get fast path', () => {
     expect(metrics).toContain(`mcrelay_prefix_requests_total{prefix="cc:"} ${requested + stored.size}`);
     expect(metrics).toContain(`mcrelay_prefix_hits_total{prefix="cc:"} ${hits}`);
     expect(metrics).toContain(`mcrelay_prefix_misses_total{prefix="cc:"} ${requested - hits}`);
+    // Reply bytes: the VALUE blocks of the hits, and each set's STORED line.
+    const stats = (await (await fetch(`http://127.0.0.1:${adminPort}/stats`)).json()) as { prefixes: { prefix: string; bytes_out: number }[] };
+    expect(stats.prefixes.find((p) => p.prefix === 'cc:')?.bytes_out).toBe(hitBytes + stored.size * 'STORED\r\n'.length);
+    // Hot keys (every request counted, room for every key): exact counts overall, and per destination
+    // summed over the three servers.
+    const hot = (await (await fetch(`http://127.0.0.1:${adminPort}/hot-keys?k=1000`)).json()) as {
+      overall: { key: string; count: number }[];
+      destinations: Record<string, { key: string; count: number }[]>;
+    };
+    const overall = new Map(hot.overall.map((h) => [h.key, h.count]));
+    const byDest = new Map<string, number>();
+    for (const list of Object.values(hot.destinations)) for (const h of list) byDest.set(h.key, (byDest.get(h.key) ?? 0) + h.count);
+    expect(Object.keys(hot.destinations)).toHaveLength(3);
+    expect(overall).toEqual(asked);
+    expect(byDest).toEqual(asked);
   });
 
   test('fast-path keys, routing-prefixed keys and admin keys in one multi-get', async () => {

@@ -31,6 +31,13 @@ describe('parseArgs', () => {
     [['--validate-config=exit'], { validateConfig: true }],
     [['--validate-config=run'], { validateConfig: true }],
     [['--ssl-verify-peers=false'], { sslVerifyPeers: false }],
+    // Observability is on by default: the old opt-in flags still parse (and change nothing); each turns off.
+    [['--prefix-stats', '--hot-keys'], {}],
+    [['--no-prefix-stats'], { prefixStats: false }],
+    [['--prefix-stats=false'], { prefixStats: false }],
+    [['--no-prefix-stats', '--prefix-stats'], {}],
+    [['--no-hot-keys', '--hot-keys=false'], { hotKeys: false }],
+    [['--no-latency-histograms', '--no-destination-stats'], { latencyHistograms: false, destinationStats: false }],
     [['--config-params', 'a:1,b:2'], { configParams: { a: '1', b: '2' } }],
     [['--config-params', ''], {}],
     [['--admin-text-commands', 'loopback'], { adminTextCommands: 'loopback' }],

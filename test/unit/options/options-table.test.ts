@@ -199,19 +199,36 @@ describe('option table ↔ parseArgs', () => {
     bool: ['', true],
   };
 
+  /** The `--no-…` aliases of bool options that are on by default: each sets its option to false. */
+  const NEGATIONS: Record<string, OptionName> = {
+    '--no-latency-histograms': 'latencyHistograms',
+    '--no-destination-stats': 'destinationStats',
+    '--no-prefix-stats': 'prefixStats',
+    '--no-hot-keys': 'hotKeys',
+  };
+
+  it('the bool aliases are exactly the --no-… negations, of options that default to on', () => {
+    const boolAliases = entries.filter(([, s]) => s.kind === 'bool' && s.alias !== undefined).flatMap(([n, s]) => (s.alias?.flags ?? []).map((f) => [f, n]));
+    expect(Object.fromEntries(boolAliases)).toEqual(NEGATIONS);
+    for (const name of Object.values(NEGATIONS)) expect(DEFAULT_OPTIONS[name], name).toBe(true);
+  });
+
   for (const [name, spec] of entries) {
     for (const flag of spellings(spec)) {
       it(`${flag} sets ${name} and nothing else`, () => {
         let [raw, want] = SAMPLES[spec.kind];
         if (spec.kind === 'string' && spec.choices !== undefined) raw = want = spec.choices.at(-1) ?? '';
-        if (spec.alias?.flags.includes(flag) === true) want = `file:${raw}`; // --config-file PATH means --config file:PATH
+        const negation = NEGATIONS[flag] !== undefined;
+        if (negation) want = false;
+        else if (spec.alias?.flags.includes(flag) === true) want = `file:${raw}`; // --config-file PATH means --config file:PATH
         const argv = spec.kind === 'bool' ? [flag] : [flag, raw as string];
         expect(parseArgs(argv, NO_ENV).options).toEqual({ ...DEFAULT_OPTIONS, [name]: want });
         if (spec.kind !== 'bool' && flag.startsWith('--')) {
           expect(parseArgs([`${flag}=${raw}`], NO_ENV).options).toEqual({ ...DEFAULT_OPTIONS, [name]: want });
         }
         if (spec.kind === 'bool' && spec.choices === undefined) {
-          expect(parseArgs([`${flag}=false`], NO_ENV).options).toEqual({ ...DEFAULT_OPTIONS, [name]: false });
+          // `--x=false` turns x off; `--no-x=false` turns it (back) on.
+          expect(parseArgs([`${flag}=false`], NO_ENV).options).toEqual({ ...DEFAULT_OPTIONS, [name]: negation });
         }
       });
     }

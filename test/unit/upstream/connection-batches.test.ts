@@ -25,9 +25,6 @@ class Sink implements KeySink {
   keyReply(tag: number, reply: Reply): void {
     this.add(tag, reply.result === 'notfound' ? 'notfound' : `${reply.result}:${reply.raw?.toString('latin1') ?? reply.message ?? ''}`);
   }
-  request(tag: number): Request {
-    return Request.synthesize('get', Buffer.from(this.keys[tag] ?? ''), 'get ', '', null, 0);
-  }
   /** Each key's outcomes in tag order (exactly one each when all is well). */
   outcomes(): string[][] {
     return this.keys.map((_, i) => this.got.get(i) ?? []);

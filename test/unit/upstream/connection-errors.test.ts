@@ -212,9 +212,6 @@ class Sink implements KeySink {
   keyReply(tag: number, reply: Reply): void {
     this.got[tag]?.push(reply.result === 'notfound' ? 'notfound' : show(reply));
   }
-  request(tag: number): Request {
-    return Request.synthesize('get', Buffer.from(this.keys[tag] ?? ''), 'get ', '', null, 0);
-  }
 }
 
 function batchOf(sink: Sink, head = 'get '): KeyBatch {

@@ -41,7 +41,6 @@ describe('Connection: keys with \\r and control bytes in VALUE lines', () => {
         const sink: KeySink = {
           keyHit: (tag) => void got.push(`${KEYS[tag] ?? '?'}:found`),
           keyReply: (tag, reply) => void got.push(`${KEYS[tag] ?? '?'}:${reply.result}`),
-          request: (tag) => Request.synthesize('get', Buffer.from(KEYS[tag] ?? '', 'latin1'), 'get ', '', null, 0),
         };
         const batch = new KeyBatch(Buffer.from('get '), line, sink);
         let at = 0;
