@@ -1,22 +1,30 @@
 #!/usr/bin/env node
-// What observability costs (issue 6): requests/s and latency through mcrelay with every observability
-// feature off vs on (admin listener + Prometheus metrics, --prefix-stats, --hot-keys), against a real
-// memcached on loopback. The load generator is bench/loadgen.mjs in its own process; runs alternate
-// off/on so drift (thermal, other load) hits both sides alike.
+// What observability costs: requests/s and latency through mcrelay with every observability feature
+// switched off by flags vs left at its default (on: latency histograms, per-destination instruments,
+// per-prefix counters, sampled hot keys, debug sampling), plus the admin listener, against a real memcached
+// on loopback. The load generator is bench/loadgen.mjs in its own process. One run measures every pipeline
+// depth asked for (default 1 and 8); within a round each depth runs off and on back to back, the order
+// swapped every round (off,on / on,off), so drift (thermal, other load) hits both sides alike.
 //
-// Usage: npm run build && node bench/observability-cost.mjs [--rounds 3] [--duration 5] [--conns 50] [--pipeline 8]
-// Prints one JSON line per run and a summary table; nothing leaves 127.0.0.1.
+// Usage: npm run build && node bench/observability-cost.mjs [--rounds 5] [--duration 5] [--conns 50] [--pipelines 1,8]
+// Prints one JSON line per run, then per depth the median req/s of each side, the cost in % of the off
+// median, the median of the per-round costs, and mcrelay's CPU time per request (all threads, from
+// /proc/<pid>/task/*/schedstat over the load generator's measurement window); nothing leaves 127.0.0.1.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const args = Object.fromEntries(process.argv.slice(2).reduce((acc, a, i, all) => (a.startsWith('--') ? [...acc, [a.slice(2), all[i + 1]]] : acc), []));
-const rounds = Number(args.rounds ?? 3);
+const rounds = Number(args.rounds ?? 5);
 const duration = String(args.duration ?? 5);
 const conns = String(args.conns ?? 50);
-const pipeline = String(args.pipeline ?? 8);
+const pipelines = String(args.pipelines ?? args.pipeline ?? '1,8').split(',').map((s) => s.trim()).filter((s) => s !== '');
+
+/** Every observability feature switched off (the on side passes no flag: all of them are on by default). */
+const OFF_FLAGS = ['--no-latency-histograms', '--no-destination-stats', '--no-prefix-stats', '--no-hot-keys', '--log-sample-rate', '0'];
 
 const children = new Set();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
@@ -46,38 +54,75 @@ function stop(c) {
   return new Promise((r) => { if (c.exitCode !== null) return r(); c.once('exit', () => r()); c.kill('SIGTERM'); setTimeout(() => c.kill('SIGKILL'), 3000).unref(); });
 }
 
-async function runOnce(mode, mcPort) {
+async function runOnce(mode, pipeline, mcPort) {
   const port = await freePort();
   const config = JSON.stringify({ pools: { A: { servers: [`127.0.0.1:${mcPort}`] } }, route: 'PoolRoute|A' });
-  const extra = mode === 'on' ? ['--admin-port', String(await freePort()), '--prefix-stats', '--hot-keys'] : [];
+  const extra = mode === 'on' ? ['--admin-port', String(await freePort())] : OFF_FLAGS;
   const relay = start(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra]);
   await waitPort(port);
   const lg = start(process.execPath, [path.join(ROOT, 'bench', 'loadgen.mjs'), '--port', String(port), '--conns', conns, '--pipeline', pipeline, '--duration', duration, '--warmup', '1', '--keys', '10000', '--prefix-mix', 'user:']);
   let out = '';
-  lg.stdout.on('data', (d) => { out += d; });
+  // mcrelay's CPU time over the measurement window (@start .. @end), all its threads.
+  let cpuAtStart = null;
+  let cpuNs = null;
+  lg.stdout.on('data', (d) => {
+    out += d;
+    if (cpuAtStart === null && out.includes('@start\n')) cpuAtStart = cpuTimeNs(relay.pid);
+    if (cpuNs === null && cpuAtStart !== null && out.includes('@end\n')) cpuNs = cpuTimeNs(relay.pid) - cpuAtStart;
+  });
   await new Promise((r) => lg.once('exit', r));
   await stop(relay);
   const last = out.trim().split('\n').filter((l) => l.startsWith('{')).pop();
-  if (!last) throw new Error(`loadgen printed no result for ${mode}`);
-  return JSON.parse(last);
+  if (!last) throw new Error(`loadgen printed no result for ${mode} pipeline ${pipeline}`);
+  const r = JSON.parse(last);
+  return { ...r, cpuUsPerRequest: cpuNs === null || !(r.opsPerSec > 0) ? null : cpuNs / 1000 / (r.opsPerSec * Number(duration)) };
+}
+
+/** CPU time (ns) of every thread of `pid` so far, from /proc/<pid>/task/<tid>/schedstat (null off Linux). */
+function cpuTimeNs(pid) {
+  try {
+    let ns = 0;
+    for (const tid of fs.readdirSync(`/proc/${pid}/task`)) ns += Number(fs.readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ')[0]);
+    return ns;
+  } catch {
+    return null;
+  }
 }
 
 const mcPort = await freePort();
 const mc = start('memcached', ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(mcPort), '-U', '0', '-m', '256', '-t', '1']);
 await waitPort(mcPort);
-const results = { off: [], on: [] };
+/** results[pipeline][round] = { off, on } rows. */
+const results = Object.fromEntries(pipelines.map((p) => [p, []]));
 for (let i = 0; i < rounds; i++) {
-  for (const mode of ['off', 'on']) {
-    const r = await runOnce(mode, mcPort);
-    const row = { mode, round: i + 1, opsPerSec: Math.round(r.opsPerSec), p50us: r.latencyUs?.p50 ?? null, p99us: r.latencyUs?.p99 ?? null };
-    results[mode].push(row);
-    process.stdout.write(`${JSON.stringify(row)}\n`);
+  for (const pipeline of pipelines) {
+    const pair = {};
+    for (const mode of i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+      const r = await runOnce(mode, pipeline, mcPort);
+      const cpu = r.cpuUsPerRequest === null ? null : Math.round(r.cpuUsPerRequest * 1000) / 1000;
+      const row = { pipeline: Number(pipeline), mode, round: i + 1, opsPerSec: Math.round(r.opsPerSec), p50us: r.latencyUs?.p50 ?? null, p99us: r.latencyUs?.p99 ?? null, cpuUsPerRequest: cpu };
+      pair[mode] = row;
+      process.stdout.write(`${JSON.stringify(row)}\n`);
+    }
+    results[pipeline].push(pair);
   }
 }
 await stop(mc);
-const median = (xs) => { const s = [...xs].sort((a, b) => a - b); return s[Math.floor(s.length / 2)]; };
-const off = median(results.off.map((r) => r.opsPerSec));
-const on = median(results.on.map((r) => r.opsPerSec));
-process.stdout.write(`\nnode ${process.version}, conns=${conns} pipeline=${pipeline} duration=${duration}s rounds=${rounds}\n`);
-process.stdout.write(`observability off: ${off} req/s (median)\nobservability on:  ${on} req/s (median)  admin+metrics, --prefix-stats, --hot-keys\n`);
-process.stdout.write(`cost: ${(((off - on) / off) * 100).toFixed(1)} %\n`);
+const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2; };
+process.stdout.write(`\nnode ${process.version}, conns=${conns} duration=${duration}s rounds=${rounds}; off = ${OFF_FLAGS.join(' ')}; on = defaults + --admin-port\n`);
+for (const pipeline of pipelines) {
+  const pairs = results[pipeline];
+  const off = median(pairs.map((p) => p.off.opsPerSec));
+  const on = median(pairs.map((p) => p.on.opsPerSec));
+  const perRound = pairs.map((p) => ((p.off.opsPerSec - p.on.opsPerSec) / p.off.opsPerSec) * 100);
+  process.stdout.write(
+    `pipeline ${pipeline}: off ${Math.round(off)} req/s, on ${Math.round(on)} req/s (medians) → cost ${(((off - on) / off) * 100).toFixed(1)} %;` +
+      ` per-round costs ${perRound.map((c) => c.toFixed(1)).join(', ')} % (median ${median(perRound).toFixed(1)} %)\n`,
+  );
+  // CPU per request is steadier than req/s on a shared machine: it does not move with the load generator's share of the cores.
+  if (pairs.every((p) => p.off.cpuUsPerRequest !== null && p.on.cpuUsPerRequest !== null)) {
+    const cOff = median(pairs.map((p) => p.off.cpuUsPerRequest));
+    const cOn = median(pairs.map((p) => p.on.cpuUsPerRequest));
+    process.stdout.write(`pipeline ${pipeline}: mcrelay CPU per request off ${cOff.toFixed(2)} µs, on ${cOn.toFixed(2)} µs (medians) → +${(((cOn - cOff) / cOff) * 100).toFixed(1)} %\n`);
+  }
+}
