@@ -137,6 +137,9 @@ describe('admin HTTP', () => {
     expect(JSON.parse((await http('/log-level')).body)).toEqual({ level: 'debug' });
     expect((await http('/log-level', { method: 'PUT', body: 'loud' })).status).toBe(400);
     expect(JSON.parse((await http('/log-level', { method: 'PUT', body: 'info' })).body)).toEqual({ level: 'info' });
+    // The log line reaches the pipe a little after the HTTP answer: wait for it (bounded).
+    const deadline = Date.now() + 3000;
+    while (!relay.output().includes('log level changed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
     expect(relay.output()).toContain('log level changed');
   });
 
