@@ -3,7 +3,8 @@
 # getset-p1 shape: 50 connections, get:set 9:1, 100 B values, 1 request in flight
 # per connection. Target (memcached direct, or nutcracker + 1 memcached) on CPU 0,
 # load generator on CPU 1. Prints req/s and the target's CPU utilisation for both
-# generators. Usage: bash bench/memcaslap-check.sh [seconds]
+# generators. mcrelay (dist/cli.js, one-server pool) is the third target.
+# Usage: bash bench/memcaslap-check.sh [seconds] [value-bytes]   (100 = getset-p1, 102400 = value-100k)
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 secs="${1:-5}"
@@ -23,6 +24,10 @@ nport=$(port); sport=$(port)
 printf 'bench:\n  listen: 127.0.0.1:%s\n  hash: fnv1a_64\n  distribution: ketama\n  timeout: 1000\n  server_connections: 1\n  servers:\n    - 127.0.0.1:%s:1\n' "$nport" "$mport" > "$tmp/check-nutcracker.yml"
 taskset -c 0 nutcracker -c "$tmp/check-nutcracker.yml" -s "$sport" -a 127.0.0.1 & nc=$!; pids+=("$nc")
 wait_port "$nport"
+vsize=${2:-100}
+rport=$(port)
+taskset -c 0 node --initial-old-space-size=64 "$here/../dist/cli.js" --config-str "{\"pools\":{\"A\":{\"servers\":[\"127.0.0.1:$mport\"]}},\"route\":\"PoolRoute|A\"}" -p "$rport" --listen-addresses 127.0.0.1 --log-level warn & rl=$!; pids+=("$rl")
+wait_port "$rport"
 
 run() { # name port targetpid cmd...
   local name=$1 p=$2 tp=$3; shift 3
@@ -35,8 +40,8 @@ run() { # name port targetpid cmd...
   else rate=$(grep '^{' <<<"$out" | node -e 'let s="";process.stdin.on("data",d=>s+=d).on("end",()=>{const r=JSON.parse(s);console.log(Math.round(r.opsPerSec)+" p50="+r.latencyUs.p50+"us p99="+r.latencyUs.p99+"us")})'); fi
   echo "$name: req/s=$rate target-cpu=$(awk -v t=$((b - a)) -v hz="$hz" -v s="$start" -v e="$end" 'BEGIN{printf "%.0f%%", 100*t/hz/(e-s)}') (of whole command incl. prefill/warm-up)"
 }
-for tgt in memcached nutcracker; do
-  if [ $tgt = memcached ]; then p=$mport; tp=$mc; else p=$nport; tp=$nc; fi
-  run "memcaslap  -> $tgt" "$p" "$tp" memcaslap -s "127.0.0.1:$p" -T 1 -c 50 -t "${secs}s" -X 100
-  run "loadgen.mjs -> $tgt" "$p" "$tp" node "$here/loadgen.mjs" --port "$p" --conns 50 --duration "$secs" --warmup 0.5 --value-size 100 --keys 10000
+for tgt in memcached nutcracker mcrelay; do
+  case $tgt in memcached) p=$mport; tp=$mc ;; nutcracker) p=$nport; tp=$nc ;; *) p=$rport; tp=$rl ;; esac
+  run "memcaslap  -> $tgt" "$p" "$tp" memcaslap -s "127.0.0.1:$p" -T 1 -c 50 -t "${secs}s" -X "$vsize"
+  run "loadgen.mjs -> $tgt" "$p" "$tp" node "$here/loadgen.mjs" --port "$p" --conns 50 --duration "$secs" --warmup 0.5 --value-size "$vsize" --keys 10000
 done
