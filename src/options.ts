@@ -270,7 +270,7 @@ export interface ProxyOptions extends TableValues {
 /** The options that mean something to a router embedded in a Node service (`inProcess: true` in the table). */
 export type RouterOptionName = { [Name in keyof Table]: Table[Name]['inProcess'] extends true ? Name : never }[keyof Table];
 
-/** What an embedded router may be given: any of the in-process options, by camelCase name; the rest default. */
+/** What an embedded router may be given: the in-process options, by camelCase name; the rest default. */
 export type RouterOptions = Partial<Pick<ProxyOptions, RouterOptionName>>;
 
 /** An environment to read variables from (`process.env` by default). */
