@@ -208,7 +208,7 @@ export const OPTION_TABLE = {
   prefixStatsPrefixes: opt({ flags: ['--prefix-stats-prefixes'], kind: 'list', default: [], inProcess: true, help: 'explicit key prefixes, comma separated (replaces the delimiter rule)' }),
   prefixStatsTopN: opt({ flags: ['--prefix-stats-top-n'], kind: 'int', default: 50, inProcess: true, help: 'the busiest N prefixes get their own counters; the rest count as other (default {default})' }),
   /** How often the busiest prefixes are re-ranked, ms (at most; a prefix that drops out folds into `other`). */
-  prefixStatsRerankMs: opt({ flags: ['--prefix-stats-rerank-ms'], kind: 'ms', default: 5000, inProcess: true, help: 're-rank the busiest prefixes at most every N ms (default {default})' }),
+  prefixStatsRerankMs: opt({ flags: ['--prefix-stats-rerank-ms'], kind: 'ms', default: 5000, inProcess: true, help: 're-rank the busiest prefixes at most every N ms (at least 100; default {default})' }),
   /** Sampled hot-key detection (space-saving top-K per destination and overall). On by default. */
   hotKeys: opt({
     flags: ['--hot-keys'], kind: 'bool', default: true, inProcess: true,

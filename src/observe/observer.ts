@@ -106,7 +106,7 @@ export function observabilityOptions(o: ProxyOptions): ObservabilityOptions {
   const hotKeys = o.hotKeys || o.hotKeysCachePrefixes.length > 0;
   return {
     prefixStats: o.prefixStats
-      ? { delimiter: o.prefixStatsDelimiter, prefixes: o.prefixStatsPrefixes, topN: Math.max(1, o.prefixStatsTopN), rerankMs: Math.max(0, o.prefixStatsRerankMs) }
+      ? { delimiter: o.prefixStatsDelimiter, prefixes: o.prefixStatsPrefixes, topN: Math.max(1, o.prefixStatsTopN), rerankMs: Math.max(100, o.prefixStatsRerankMs) }
       : null,
     hotKeys: hotKeys ? { capacity: Math.max(1, o.hotKeysCapacity), windowMs: Math.max(2, o.hotKeysWindowMs), sampleRate: Math.max(1, o.hotKeysSampleRate) } : null,
     hotKeyCache:
