@@ -42,6 +42,7 @@ import { performance } from 'node:perf_hooks';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { newHist, bucketOf, percentile } from './loadgen.mjs';
+import { cpuStat, freePort, tail, ticksOf as procTicks } from './proc.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH, '..');
@@ -299,18 +300,7 @@ function killAllSync() {
   for (const c of children) { try { process.kill(c.pid, 'SIGKILL'); } catch { /* gone */ } }
 }
 
-function tail(f) {
-  try { return fs.readFileSync(f, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 400); } catch { return ''; }
-}
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, HOST, () => { const p = s.address().port; s.close(() => res(p)); });
-  });
-}
 
 async function waitPort(port, child, timeoutMs = 10000) {
   const until = Date.now() + timeoutMs;
@@ -366,24 +356,7 @@ async function memcachedStats(port) {
   return out;
 }
 
-function procTicks(pid) {
-  try {
-    const st = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-    return Number(f[11]) + Number(f[12]); // utime, stime
-  } catch { return NaN; }
-}
 
-function cpuStat() {
-  const out = {};
-  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = line.match(/^(cpu\d+)\s+(.*)$/);
-    if (!m) continue;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(/\s+/).map(Number);
-    out[m[1]] = { busy: user + nice + system + irq + softirq, steal: steal || 0, total: user + nice + system + idle + iowait + irq + softirq + (steal || 0) };
-  }
-  return out;
-}
 
 /** Wait (bounded) until both cores were mostly idle for 0.5 s: other jobs share this machine. */
 async function waitQuiet(maxSec, threshold) {

@@ -13,6 +13,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { cpuStat, freePort, tail, ticksOf } from './proc.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH, '..');
@@ -75,40 +76,18 @@ function sh(cmd, args) {
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const log = (...a) => process.stderr.write(a.join(' ') + '\n');
 
-async function freePort() {
-  return new Promise((res, rej) => {
-    const s = net.createServer();
-    s.unref();
-    s.on('error', rej);
-    s.listen(0, HOST, () => { const p = s.address().port; s.close(() => res(p)); });
-  });
-}
 
 function procTicks(pid) {
   // utime + stime of pid and all its descendants (clock ticks)
   let total = 0;
-  const pids = [pid, ...descendants(pid)];
-  for (const p of pids) {
-    try {
-      const st = fs.readFileSync(`/proc/${p}/stat`, 'utf8');
-      const f = st.slice(st.lastIndexOf(')') + 2).split(' ');
-      total += Number(f[11]) + Number(f[12]); // fields 14,15 (1-based) after pid/comm
-    } catch { /* gone */ }
+  for (const p of [pid, ...descendants(pid)]) {
+    const t = ticksOf(p);
+    if (Number.isFinite(t)) total += t;
   }
   return total;
 }
 
 /** Per-CPU jiffies from /proc/stat: { cpu0: {busy, steal, total}, ... } */
-function cpuStat() {
-  const out = {};
-  for (const line of fs.readFileSync('/proc/stat', 'utf8').split('\n')) {
-    const m = line.match(/^(cpu\d+)\s+(.*)$/);
-    if (!m) continue;
-    const [user, nice, system, idle, iowait, irq, softirq, steal] = m[2].split(/\s+/).map(Number);
-    out[m[1]] = { busy: user + nice + system + irq + softirq, steal: steal || 0, total: user + nice + system + idle + iowait + irq + softirq + (steal || 0) };
-  }
-  return out;
-}
 
 function descendants(pid) {
   const out = [];
@@ -174,9 +153,6 @@ async function waitPort(port, child, timeoutMs = 10000) {
   throw new Error(`${child.name} did not listen on ${port} within ${timeoutMs} ms`);
 }
 
-function tail(f) {
-  try { return fs.readFileSync(f, 'utf8').trim().split('\n').slice(-3).join(' | ').slice(0, 400); } catch { return ''; }
-}
 
 /** Round-trip a set+get through the endpoint; throws unless the replies look right. */
 async function probe(port, timeoutMs = 3000) {
