@@ -5,6 +5,9 @@
 //   (b) sidecar    npm `memcached` client -> mcrelay (node dist/cli.js) -> memcached
 //   (c) memcached  npm `memcached` client -> memcached
 //   (d) mc-client  npm `memcache-client` -> memcached
+//   (e) plain      bench/plain-batching-client.mjs -> memcached: one socket, the gets of a turn merged into one
+//                  line, no routing, timeouts or failover. The ceiling any batching Node client has on this
+//                  workload and machine; it has no target of its own.
 //
 // Workload (the same for all four): C concurrent callers (default 50) in one Node process, each looping
 // `await get(key)` or `await set(key, value)` (get:set 9:1), 100-byte values, 10k keys chosen uniformly at
@@ -28,7 +31,7 @@
 // The "in flight" columns check that the callers really overlap: Little's law (ops/s x mean latency) and, for
 // the npm clients, requests written to their sockets and awaiting a reply, sampled every 10 ms.
 //
-// Usage: npm run build && node bench/embedded.mjs [--duration 10] [--warmup 2] [--callers 50] [--only a,b,c,d]
+// Usage: npm run build && node bench/embedded.mjs [--duration 10] [--warmup 2] [--callers 50] [--only a,b,c,d,e]
 //          [--keys 10000] [--value-size 100] [--get-ratio 0.9] [--quiet-wait 5] [--quiet-threshold 0.15]
 // Prints a table and the targets (PASS/FAIL) and writes bench/results/embedded-<timestamp>.json.
 // Nothing leaves 127.0.0.1.
@@ -57,11 +60,12 @@ const VARIANTS = {
   b: { name: 'sidecar', desc: 'npm memcached client -> mcrelay sidecar -> memcached' },
   c: { name: 'memcached', desc: 'npm memcached client -> memcached' },
   d: { name: 'memcache-client', desc: 'npm memcache-client -> memcached' },
+  e: { name: 'plain-batching', desc: 'the least a batching client does (bench/plain-batching-client.mjs) -> memcached; a ceiling, not a target' },
 };
 
 // ---------------------------------------------------------------- args
 function parseArgs(argv) {
-  const o = { duration: 10, warmup: 2, callers: 50, only: ['a', 'b', 'c', 'd'], keys: 10000, valueSize: 100, getRatio: 0.9, quietWait: 5, quietThreshold: 0.15, child: null, port: 0 };
+  const o = { duration: 10, warmup: 2, callers: 50, only: ['a', 'b', 'c', 'd', 'e'], keys: 10000, valueSize: 100, getRatio: 0.9, quietWait: 5, quietThreshold: 0.15, child: null, port: 0 };
   const num = { '--duration': 'duration', '--warmup': 'warmup', '--callers': 'callers', '--keys': 'keys', '--value-size': 'valueSize', '--get-ratio': 'getRatio', '--quiet-wait': 'quietWait', '--quiet-threshold': 'quietThreshold', '--port': 'port' };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
@@ -75,7 +79,7 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') { process.stdout.write(fs.readFileSync(fileURLToPath(import.meta.url), 'utf8').split('\n').filter((l) => l.startsWith('//')).map((l) => l.slice(3)).join('\n') + '\n'); process.exit(0); }
     else throw new Error(`unknown option ${a}`);
   }
-  for (const v of o.only) if (!(v in VARIANTS)) throw new Error(`--only: unknown variant ${v} (a, b, c, d)`);
+  for (const v of o.only) if (!(v in VARIANTS)) throw new Error(`--only: unknown variant ${v} (a, b, c, d, e)`);
   if (o.callers < 1 || !Number.isInteger(o.callers)) throw new Error('--callers must be a positive integer');
   if (o.duration <= 0) throw new Error('--duration must be > 0');
   return o;
@@ -150,6 +154,19 @@ async function makeClient(variant, port, valueSize) {
       },
       stats: () => null,
       close: async () => { client.shutdown(); },
+    };
+  }
+  if (variant === 'e') {
+    const { PlainBatchingClient } = await import('./plain-batching-client.mjs');
+    const client = new PlainBatchingClient(HOST, port);
+    await client.ready();
+    return {
+      settings: { client: 'bench/plain-batching-client.mjs: one socket, gets of a turn merged, no routing or timeouts', value: 'Buffer' },
+      get: async (k) => (await client.get(k)) !== undefined,
+      set: (k) => client.set(k, valueBuf, 0),
+      wire: () => null,
+      stats: () => null,
+      close: async () => { client.close(); },
     };
   }
   throw new Error(`unknown variant ${variant}`);
