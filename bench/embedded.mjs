@@ -9,7 +9,7 @@
 //                  line, no routing, timeouts or failover. The ceiling any batching Node client has on this
 //                  workload and machine; it has no target of its own.
 //
-// Workload (the same for all four): C concurrent callers (default 50) in one Node process, each looping
+// Workload (the same for all five): C concurrent callers (default 50) in one Node process, each looping
 // `await get(key)` or `await set(key, value)` (get:set 9:1), 100-byte values, 10k keys chosen uniformly at
 // random, all keys stored beforehand. A warm-up, then a timed phase. The npm clients run with their defaults.
 //

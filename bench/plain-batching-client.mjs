@@ -13,9 +13,9 @@ export class PlainBatchingClient {
     this.sock.setNoDelay(true);
     /** Writes this turn: strings and Buffers. */
     this.out = [];
-    /** Keys of the get line being built this turn (merged into one line). */
+    /** Callers of the get line being built this turn ({ key, resolve, reject }), merged into one line. */
     this.getKeys = [];
-    /** What the replies on the wire answer, in order: { kind: 'get', keys, waiters } | { kind: 'set', resolve }. */
+    /** What the replies on the wire answer, in order: { kind: 'get', entries, i (next unanswered) } | { kind: 'set', resolve, reject }. */
     this.pending = [];
     this.head = 0;
     this.scheduled = false;
@@ -70,7 +70,7 @@ export class PlainBatchingClient {
   }
 
   onData(d) {
-    let b = this.buf === null ? d : Buffer.concat([this.buf, d]);
+    const b = this.buf === null ? d : Buffer.concat([this.buf, d]);
     let pos = 0;
     for (;;) {
       const p = this.pending[this.head];
