@@ -14,6 +14,7 @@
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ALL_RESULTS, OPS } from '../protocol/types.js';
+import { blockPoolStats } from '../protocol/block-pool.js';
 import { RESET_CAUSES } from '../upstream/connection.js';
 import type { DestinationStats, Observability } from '../observe/observer.js';
 import type { PrefixRow } from '../observe/prefix-stats.js';
@@ -118,6 +119,11 @@ export function createMetrics(core: RouterCore, obs: Observability | null): Regi
   });
   collected(registry, 'gauge', 'mcrelay_client_connections', 'Open client connections.', [], (emit) => emit({}, s.numClientConnections));
   collected(registry, 'counter', 'mcrelay_client_connections_accepted_total', 'Client connections accepted since start.', [], (emit) => emit({}, s.totalClientConnections));
+
+  // ---------------------------------------------------------------- large value blocks (protocol/block-pool.ts)
+  collected(registry, 'counter', 'mcrelay_value_blocks_allocated_total', 'Large value blocks allocated for the block pool.', [], (emit) => emit({}, blockPoolStats().allocated));
+  collected(registry, 'counter', 'mcrelay_value_blocks_reused_total', 'Large value blocks handed out again from the pool instead of allocated.', [], (emit) => emit({}, blockPoolStats().reused));
+  collected(registry, 'gauge', 'mcrelay_value_block_pool_free_bytes', 'Bytes of large value blocks held free for reuse (bounded).', [], (emit) => emit({}, blockPoolStats().freeBytes));
 
   // ---------------------------------------------------------------- upstream, per destination
   const dests = (): { pool: string; destination: string; ds: DestinationStats }[] =>

@@ -17,6 +17,7 @@
  */
 import { Request, type Op, type SessionOp } from './types.js';
 import { view } from './bytes.js';
+import { acquireBlock } from './block-pool.js';
 import { isStrtoull, strtol32, strtoul32 } from './c-numbers.js';
 import { decodeBase64Key } from './base64.js';
 
@@ -171,7 +172,8 @@ export class RequestParser {
     let d = this.direct;
     if (d === null) {
       if (this.held || p.need - this.pendingBytes < DIRECT_MIN) return null;
-      d = Buffer.allocUnsafeSlow(p.need);
+      // Pooled: the client session gives the block back once the server answered the write (block-pool.ts).
+      d = acquireBlock(p.need);
       let at = 0;
       for (const c of this.pendingChunks) at += c.copy(d, at);
       this.pendingChunks = [];

@@ -20,9 +20,10 @@
  */
 import type net from 'node:net';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { isErrorResult, isMeta, isMultiKeyGet, Reply, Request, type Op } from '../protocol/types.js';
+import { isErrorResult, isMeta, isMultiKeyGet, Reply, Request, type Op, type Result } from '../protocol/types.js';
 import { tick, turnNow } from '../clock.js';
 import { bytesEqual, view } from '../protocol/bytes.js';
+import { releaseBlock } from '../protocol/block-pool.js';
 import { readThroughSharedBuffer, SHARED_READS_ENABLED } from './client-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
 import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.js';
@@ -141,6 +142,12 @@ class Slot {
   bytes = 0;
   /** Close the connection after this slot is written (quit, fatal errors). */
   closeAfter = false;
+  /**
+   * A pooled value block `out` is, that no one else references (see request()), or EMPTY for a multi-get
+   * with large fast-path hits (see finishMulti): given back to the pool once the kernel took the write in
+   * full (see flush).
+   */
+  block: Buffer | null = null;
 }
 
 /** Client session ids (Request.client): unique per process, 0 is "no client". */
@@ -164,6 +171,10 @@ export class ClientSession implements RequestSink, Flushable {
   private pendingKeys = 0;
   /** Reply bytes held in completed slots waiting behind an earlier slot. */
   private heldBytes = 0;
+  /** Slots not yet written that hold a pooled block (Slot.block). */
+  private blocks = 0;
+  /** A plain TCP socket (TLS keeps cleartext until it encrypts it: no pooled blocks go to it). */
+  private readonly plain: boolean;
 
   constructor(
     private readonly socket: net.Socket,
@@ -176,6 +187,7 @@ export class ClientSession implements RequestSink, Flushable {
   ) {
     this.router = host.router;
     this.parser = new RequestParser(this);
+    this.plain = (socket as { encrypted?: boolean }).encrypted !== true;
     socket.setNoDelay(true);
     const onChunk = (chunk: Buffer): void => this.onData(chunk);
     const direct = (): Buffer | null => (this.destroyed || this.closing ? null : this.parser.directBuffer());
@@ -289,6 +301,7 @@ export class ClientSession implements RequestSink, Flushable {
         }
         batchWrite(this.socket);
       }
+      if (this.blocks > 0) this.releaseBlocks(out);
       out.length = 0;
       this.outBytes = 0;
     }
@@ -300,6 +313,34 @@ export class ClientSession implements RequestSink, Flushable {
       return;
     }
     this.maybeResume();
+  }
+
+  /**
+   * After a flush: the pooled blocks among the slots just written go back to the pool when the kernel took
+   * every byte inside write(); otherwise the socket still holds them, and they are left to the garbage
+   * collector (a slow reader's memory stays bounded by the output cap, as for any reply).
+   */
+  private releaseBlocks(out: Slot[]): void {
+    const done = this.socket.writableLength === 0;
+    for (let i = 0; i < out.length; i++) {
+      const s = out[i] as Slot;
+      const b = s.block;
+      if (b === null) continue;
+      s.block = null;
+      this.blocks--;
+      if (!done) continue;
+      const mg = s.multi;
+      if (mg === null) {
+        releaseBlock(b);
+        continue;
+      }
+      // A multi-get: its fast-path hits (releaseBlock ignores the upstream read arenas among them).
+      const { bufs, starts, ends } = mg;
+      for (let k = 0; k < bufs.length; k++) {
+        const hit = bufs[k];
+        if (hit !== null && hit !== undefined && (ends[k] as number) - (starts[k] as number) >= BIG) releaseBlock(hit);
+      }
+    }
   }
 
   /**
@@ -376,9 +417,22 @@ export class ClientSession implements RequestSink, Flushable {
       if (raw !== null && reply.result === 'found' && (req.op === 'get' || req.op === 'gets')) {
         // The common hit: the upstream's VALUE block, then END, without copying the value.
         slot.out2 = END;
-        this.complete(slot, valueBlockForClient(req, raw));
+        const block = valueBlockForClient(req, raw);
+        // A large block on the route "this server, key unchanged" is referenced by this slot alone (nothing
+        // on that route keeps replies, and observers only read them), so it can go back to the pool.
+        if (block === raw && raw.length >= BIG && this.plain && root.directRange !== undefined && root.directRange(req.key, 0, req.key.length) !== null) {
+          slot.block = raw;
+          this.blocks++;
+        }
+        this.complete(slot, block);
       } else {
         this.complete(slot, this.render(req, reply));
+        // A large stored value read into a pooled block: once the server answered, it has every byte, and on
+        // the direct route nothing else keeps the request.
+        const v = req.value;
+        if (v !== null && v.length >= BIG && isServerAnswerToWrite(reply.result) && root.directRange !== undefined && root.directRange(req.key, 0, req.key.length) !== null) {
+          releaseBlock(v);
+        }
       }
     });
   }
@@ -507,10 +561,13 @@ export class ClientSession implements RequestSink, Flushable {
       }
     }
     let bytes = END.length;
+    let big = false;
     for (let i = 0; i < n; i++) {
       const b = bufs[i];
       if (b !== null && b !== undefined) {
-        bytes += (ends[i] as number) - (starts[i] as number);
+        const len = (ends[i] as number) - (starts[i] as number);
+        bytes += len;
+        if (len >= BIG) big = true;
         continue;
       }
       const r = replies[i];
@@ -524,6 +581,11 @@ export class ClientSession implements RequestSink, Flushable {
     this.router.stats.recordReply(op, 'found', turnNow() - mg.started);
     slot.multi = mg;
     slot.bytes = bytes;
+    if (big && this.plain) {
+      // Fast-path hits are the batch's alone (observers only read them): their pooled blocks can go back.
+      slot.block = EMPTY;
+      this.blocks++;
+    }
     this.completed(slot);
   }
 
@@ -622,6 +684,11 @@ function writeMulti(mg: MultiGet): void {
     if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) batchAddRange(r.raw, 0, r.raw.length);
   }
   batchAddRange(END, 0, END.length);
+}
+
+/** A storage command's result that only the server's own reply line gives (not a timeout or error). */
+function isServerAnswerToWrite(r: Result): boolean {
+  return r === 'stored' || r === 'notstored' || r === 'exists' || r === 'notfound';
 }
 
 function startsWithBuf(b: Buffer, prefix: Buffer): boolean {

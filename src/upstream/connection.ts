@@ -31,6 +31,7 @@ import net from 'node:net';
 import os from 'node:os';
 import { isMultiKeyGet, Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
+import { acquireBlock } from '../protocol/block-pool.js';
 import { tick } from '../clock.js';
 import { batchAdd, batchAddAfterSpace, batchAddRange, batchAddRangeAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
@@ -666,7 +667,8 @@ export class Connection implements Flushable {
           // Read the rest of the block straight into a buffer of its exact size (see readBuffer). Bigger
           // announced sizes collect the bytes as they arrive instead: memory follows what the server sent,
           // not what its header claims.
-          const b = Buffer.allocUnsafeSlow(need);
+          // A pooled block: the client session gives it back once its bytes are written (block-pool.ts).
+          const b = acquireBlock(need);
           tail.copy(b, 0);
           this.block = b;
           this.blockHave = tail.length;
