@@ -5,12 +5,15 @@
 import type { Logger } from 'pino';
 import type { Request } from '../protocol/types.js';
 import type { RouteContext, RouteHandle, RouteStats, SpawnKind } from '../routes/route-handle.js';
+import { markReplyUnread } from '../upstream/destination.js';
 
 /** The route context: bounded fire-and-forget work (shadows, async replicas, L1 refills), per kind. */
 export class RouterRouteContext implements RouteContext {
   readonly shadowContext: RouteContext;
   /** Outstanding background work per kind, so shadows cannot starve refills and the reverse. */
   private readonly outstanding: Record<SpawnKind, number>;
+  /** Each kind's completion: it only counts, so it is marked as reading no reply bytes. */
+  private readonly finished: Record<SpawnKind, () => void>;
 
   constructor(
     readonly shadow: boolean,
@@ -23,6 +26,12 @@ export class RouterRouteContext implements RouteContext {
     // The shadow context shares its parent's counters: one cap for the whole proxy.
     this.outstanding = parent !== null ? parent.outstanding : { shadow: 0, async: 0, refill: 0 };
     this.shadowContext = shadow ? this : parent ?? new RouterRouteContext(true, stats, log, hostId, limits, this);
+    const o = this.outstanding;
+    this.finished = {
+      shadow: markReplyUnread(() => void o.shadow--),
+      async: markReplyUnread(() => void o.async--),
+      refill: markReplyUnread(() => void o.refill--),
+    };
   }
 
   spawn(handle: RouteHandle, req: Request, kind: SpawnKind): boolean {
@@ -39,9 +48,7 @@ export class RouterRouteContext implements RouteContext {
     outstanding[kind]++;
     const ctx = kind === 'shadow' ? this.shadowContext : this;
     try {
-      handle.route(req, ctx, () => {
-        outstanding[kind]--;
-      });
+      handle.route(req, ctx, this.finished[kind]);
     } catch (err) {
       outstanding[kind]--;
       this.log.error({ err }, 'background route failed');

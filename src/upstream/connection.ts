@@ -31,7 +31,8 @@ import net from 'node:net';
 import os from 'node:os';
 import { isMultiKeyGet, Reply, type Request, type Result, type Op } from '../protocol/types.js';
 import { bytesEqual, sameBytes, view } from '../protocol/bytes.js';
-import { acquireBlock } from '../protocol/block-pool.js';
+import { acquireBlock, releaseBlock } from '../protocol/block-pool.js';
+import { isReplyUnread } from './destination.js';
 import { tick } from '../clock.js';
 import { batchAdd, batchAddAfterSpace, batchAddRange, batchAddRangeAfterSpace, batchWrite } from './write-batch.js';
 import { scheduleFlush, type Flushable } from './flush-scheduler.js';
@@ -300,6 +301,8 @@ export class Connection implements Flushable {
   private userBuffers = false;
   private arena: Buffer = EMPTY;
   private arenaOff = 0;
+  /** The completed large reply block being parsed (during onData only), else null. */
+  private parsingBlock: Buffer | null = null;
   /** The incomplete large reply block being read in place, and how many of its bytes arrived. */
   private block: Buffer | null = null;
   private blockHave = 0;
@@ -625,7 +628,9 @@ export class Connection implements Flushable {
       this.block = null;
       this.blockHave = 0;
       this.readCap = SMALL_READ;
+      this.parsingBlock = b;
       this.onData(b);
+      this.parsingBlock = null;
       return;
     }
     const start = this.arenaOff;
@@ -852,7 +857,11 @@ export class Connection implements Flushable {
     }
     this.groupCursor = c;
     e.next = k + 1;
-    if (!e.finished) hitKey(e, k, buf, pos, end);
+    const answered = !e.finished;
+    if (answered) hitKey(e, k, buf, pos, end);
+    // A pooled block (it holds this VALUE block alone) that nobody got, or whose one reader declared it does
+    // not read reply bytes (a shadow's or an async copy's completion): straight back to the pool.
+    if (buf === this.parsingBlock && e.batch === null && (!answered || isReplyUnread(e.done))) releaseBlock(buf);
     return end;
   }
 

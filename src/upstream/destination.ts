@@ -7,6 +7,25 @@ import type { KeyBatch } from './connection.js';
 
 export type DestinationCallback = (reply: Reply) => void;
 
+/** Callbacks that never read the reply they are given (see markReplyUnread). */
+const unreadCallbacks = new WeakSet<DestinationCallback>();
+
+/**
+ * Declare that `done` ignores its reply's bytes (a shadow's or an async copy's completion): when exactly
+ * this function reaches a destination (no route in between wrapped it, so none can read the reply), a large
+ * value in the reply is not kept — its block goes straight back to the pool (protocol/block-pool.ts). Any
+ * route that wants the reply passes its own callback, which is not marked.
+ */
+export function markReplyUnread<T extends DestinationCallback>(done: T): T {
+  unreadCallbacks.add(done);
+  return done;
+}
+
+/** Was `done` declared with markReplyUnread? */
+export function isReplyUnread(done: DestinationCallback): boolean {
+  return unreadCallbacks.has(done);
+}
+
 /** A delete that failed with a failover-class error, as the spool records it (mcrouter asynclog). */
 export interface FailedDelete {
   /** Destination `host:port` (the destination map's key). */

@@ -145,4 +145,38 @@ describe('value block reuse', () => {
     expect(await metric(adminPort, 'mcrelay_value_block_pool_free_bytes')).toBeLessThanOrEqual(16 * 1024 * 1024);
   }, 60_000);
 
+  test("a shadow's large replies are not kept: their blocks go back to the pool as they arrive", async () => {
+    const a = await startMemcached({ args: ['-m', '64'] });
+    cleanup.push(() => a.stop());
+    const b = await startMemcached({ args: ['-m', '64'] });
+    cleanup.push(() => b.stop());
+    // Only the shadow has the value: the client's gets miss on A, and every large reply is a shadow's.
+    const direct = await connect(b.port);
+    const v = valueOf(100_000, 'shadowed');
+    expect((await direct.roundTrip(setCmd('big', v))).toString()).toBe('STORED\r\n');
+    direct.destroy();
+    const adminPort = await getFreePort();
+    const config = {
+      pools: { A: { servers: [a.address] }, B: { servers: [b.address] } },
+      route: { type: 'PoolRoute', pool: 'A', shadows: [{ target: 'PoolRoute|B' }] },
+    };
+    const relay = await startRelay({ config, args: ['--admin-port', String(adminPort)] });
+    cleanup.push(() => relay.close());
+    const c = await connect(relay.port);
+    for (let i = 0; i < 200; i++) expect((await c.roundTrip('get big\r\n')).toString()).toBe('END\r\n');
+    c.destroy();
+    // The shadow's replies arrive a moment after the client's: wait for all 200.
+    const t0 = Date.now();
+    let reused = 0;
+    let allocated = 0;
+    while (Date.now() - t0 < 5000) {
+      reused = await metric(adminPort, 'mcrelay_value_blocks_reused_total');
+      allocated = await metric(adminPort, 'mcrelay_value_blocks_allocated_total');
+      if (reused + allocated >= 200) break;
+      await sleep(50);
+    }
+    console.log(`[value-block-reuse] 200 shadowed 100 KB gets: blocks allocated ${allocated}, reused ${reused}`);
+    expect(reused + allocated).toBe(200);
+    expect(allocated).toBeLessThanOrEqual(5);
+  });
 });
