@@ -37,6 +37,8 @@ const SCENARIOS = [
 ];
 const QUICK = ['getset-p1', 'mget10-4srv', 'value-1k', 'idle-1000', 'tree3'];
 const ALL_TARGETS = ['memcached', 'nutcracker', 'mcrelay'];
+// Opt-in: bench/floor-proxy.mjs, the least a Node proxy does per request (one backend, bench commands only).
+const EXTRA_TARGETS = ['floor'];
 
 // ---------------------------------------------------------------- args
 function parseArgs(argv) {
@@ -58,7 +60,7 @@ function parseArgs(argv) {
     else if (a === '-h' || a === '--help') { console.log(fs.readFileSync(path.join(BENCH, 'README.md'), 'utf8').split('\n## ')[1]); process.exit(0); }
     else throw new Error(`unknown option ${a}`);
   }
-  for (const t of o.targets) if (!ALL_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
+  for (const t of o.targets) if (!ALL_TARGETS.includes(t) && !EXTRA_TARGETS.includes(t)) throw new Error(`unknown target ${t}`);
   o.reps ??= o.quick ? 1 : 3;
   o.duration ??= o.quick ? 2 : 6;
   o.warmup ??= o.quick ? 0.5 : 1.5;
@@ -204,7 +206,9 @@ async function startTarget(target, sc, opts) {
     const port = await freePort();
     const conf = path.join(TMP, `${target}-${sc.name}.${target === 'nutcracker' ? 'yml' : 'json'}`);
     let child;
-    if (target === 'nutcracker') {
+    if (target === 'floor') {
+      child = launch(`floor-${sc.name}`, 'taskset', ['-c', '0', 'node', path.join(BENCH, 'floor-proxy.mjs'), '--port', String(port), '--upstream', addrs[0]]);
+    } else if (target === 'nutcracker') {
       const servers = sc.tree3 ? addrs.slice(0, 2) : addrs;
       if (sc.tree3) note.push('normal ketama pool of the 2 "A" servers');
       fs.writeFileSync(conf, [
@@ -405,7 +409,7 @@ function markdown(res) {
 function esc(s) { return String(s).replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;'); }
 
 function svg(res) {
-  const colors = { memcached: '#4e79a7', nutcracker: '#f28e2b', mcrelay: '#59a14f' };
+  const colors = { memcached: '#4e79a7', nutcracker: '#f28e2b', mcrelay: '#59a14f', floor: '#bab0ac' };
   const targets = res.opts.targets;
   const cols = 4;
   const cw = 300, ch = 230, pad = 20, top = 60;
@@ -482,6 +486,7 @@ async function main() {
         n++;
         const te = entry.targets.find((x) => x.target === target);
         if (sc.skip && sc.skip.includes(target)) { te.note.push('skipped: not supported'); continue; }
+        if (target === 'floor' && (sc.servers > 1 || sc.lg.proto === 'meta')) { if (rep === 1) te.note.push('skipped: the floor proxy has one backend and no meta protocol'); continue; }
         if (te.failed && te.runs.length === 0 && te.startFailures >= 1) continue; // do not retry a target that never started
         let t = null;
         try {
