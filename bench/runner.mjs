@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { cpuStat, freePort, tail, ticksOf } from './proc.mjs';
+import { pairedTable } from './paired.mjs';
 
 const BENCH = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(BENCH, '..');
@@ -401,6 +402,7 @@ function markdown(res) {
       L.push(`| ${sc.name} | ${t.target} | ${fmtS(s.opsPerSec)} | ${fmtS(s.p50)} | ${fmtS(s.p99)} | ${fmtS(s.p999)} | ${fmtS(s.cpuProxy)} | ${fmtS(s.cpuBackends)} | ${s.utilProxy ? (s.utilProxy.median * 100).toFixed(0) + '%' : '–'} | ${s.utilLoadgen ? (s.utilLoadgen.median * 100).toFixed(0) + '%' : '–'} | ${pct(s.cpu0Busy)} / ${pct(s.cpu1Busy)} (${pct(s.cpu0Foreign)} / ${pct(s.cpu1Foreign)}) | ${notes.join('; ')} |`);
     }
   }
+  if (res.opts.targets.includes('nutcracker')) L.push('', ...pairedTable(res));
   L.push('', 'Scenarios:', '');
   for (const sc of res.scenarios) L.push(`- \`${sc.name}\`: ${sc.desc}`);
   return L.join('\n') + '\n';
