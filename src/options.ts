@@ -217,7 +217,7 @@ export const OPTION_TABLE = {
   }),
   hotKeysCapacity: opt({ flags: ['--hot-keys-capacity'], kind: 'int', default: 100, inProcess: true, help: 'counters per hot-key tracker (default {default})' }),
   hotKeysWindowMs: opt({ flags: ['--hot-keys-window-ms'], kind: 'ms', default: 60_000, inProcess: true, help: 'hot-key sliding window (default {default})' }),
-  hotKeysSampleRate: opt({ flags: ['--hot-keys-sample-rate'], kind: 'int', default: 8, inProcess: true, help: 'count 1 in N requests for hot keys (default {default})' }),
+  hotKeysSampleRate: opt({ flags: ['--hot-keys-sample-rate'], kind: 'int', default: 32, inProcess: true, help: 'count 1 in N requests for hot keys (default {default})' }),
   /** Opt-in hot-key cache for keys with these prefixes (empty = off). */
   hotKeysCachePrefixes: opt({ flags: ['--hot-keys-cache-prefixes'], kind: 'list', default: [], inProcess: true, help: 'cache hot keys with these prefixes in the proxy (opt-in; reads may be ttl-stale)' }),
   hotKeysCacheTtlMs: opt({ flags: ['--hot-keys-cache-ttl-ms'], kind: 'ms', default: 1000, inProcess: true, help: 'hot-key cache entry lifetime (default {default})' }),

@@ -154,13 +154,13 @@ describe('admin HTTP', () => {
 });
 
 describe('observability defaults', () => {
-  /** A relay with `args`, after `set user:1`, 16 gets of it and one miss; its /metrics, /stats and /hot-keys status. */
+  /** A relay with `args`, after `set user:1`, 64 gets of it and one miss; its /metrics, /stats and /hot-keys status. */
   async function observed(args: string[]): Promise<{ metrics: string; stats: Record<string, unknown>; hotKeys: number }> {
     const port = await getFreePort();
     const r = await startRelay({ config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' }, args: ['--admin-port', String(port), ...args] });
     try {
       const c = await connect(r.port);
-      await c.roundTrip(`set user:1 0 0 2\r\nhi\r\n${'get user:1\r\n'.repeat(16)}get user:2\r\n`);
+      await c.roundTrip(`set user:1 0 0 2\r\nhi\r\n${'get user:1\r\n'.repeat(64)}get user:2\r\n`);
       await c.close();
       const base = `http://127.0.0.1:${port}`;
       const metrics = await (await fetch(`${base}/metrics`)).text();
@@ -174,15 +174,15 @@ describe('observability defaults', () => {
 
   test('with no flag, latency histograms, per-destination replies, per-prefix traffic and hot keys are on', async () => {
     const { metrics, stats, hotKeys } = await observed([]);
-    expect(metrics).toContain('mcrelay_client_request_duration_seconds_count{op="get"} 17');
-    expect(metrics).toContain(`mcrelay_upstream_request_duration_seconds_count{pool="A",destination="${be.address}"} 18`);
-    expect(metrics).toContain(`mcrelay_upstream_replies_total{pool="A",destination="${be.address}",result="found"} 16`);
-    expect(metrics).toContain('mcrelay_prefix_requests_total{prefix="user:"} 18');
-    expect(metrics).toContain('mcrelay_prefix_hits_total{prefix="user:"} 16');
-    // 1 in 8 requests sampled: the 8th and 16th reached the destination's tracker.
+    expect(metrics).toContain('mcrelay_client_request_duration_seconds_count{op="get"} 65');
+    expect(metrics).toContain(`mcrelay_upstream_request_duration_seconds_count{pool="A",destination="${be.address}"} 66`);
+    expect(metrics).toContain(`mcrelay_upstream_replies_total{pool="A",destination="${be.address}",result="found"} 64`);
+    expect(metrics).toContain('mcrelay_prefix_requests_total{prefix="user:"} 66');
+    expect(metrics).toContain('mcrelay_prefix_hits_total{prefix="user:"} 64');
+    // 1 in 32 requests sampled: the 32nd and 64th (both gets of user:1) reached the destination's tracker.
     expect(metrics).toContain(`mcrelay_hot_key_top_share{destination="${be.address}"} 1`);
     expect(stats['prefixes']).not.toBeNull();
-    expect(stats['hot_keys']).toMatchObject({ sampleRate: 8 });
+    expect(stats['hot_keys']).toMatchObject({ sampleRate: 32 });
     expect(hotKeys).toBe(200);
   });
 
@@ -191,8 +191,8 @@ describe('observability defaults', () => {
     expect(metrics).not.toContain('mcrelay_client_request_duration_seconds_count');
     expect(metrics).not.toContain('mcrelay_upstream_request_duration_seconds_count');
     // Replies by result are the destination's own counters, kept for `stats servers` anyway.
-    expect(metrics).toContain(`mcrelay_upstream_replies_total{pool="A",destination="${be.address}",result="found"} 16`);
-    expect(metrics).toContain('mcrelay_client_requests_total{op="get",result="found"} 16');
+    expect(metrics).toContain(`mcrelay_upstream_replies_total{pool="A",destination="${be.address}",result="found"} 64`);
+    expect(metrics).toContain('mcrelay_client_requests_total{op="get",result="found"} 64');
     expect(metrics).not.toContain('mcrelay_prefix_');
     expect(metrics).not.toContain('mcrelay_hot_key_top_share');
     expect(stats['prefixes']).toBeNull();

@@ -64,7 +64,7 @@ describe('hot keys', () => {
     cleanups.push(() => be.close());
     const relay = await startRelay({
       config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' },
-      args: ['--hot-keys-cache-prefixes', 'h:', '--hot-keys-cache-min-count', '3', '--hot-keys-cache-min-share-pct', '1', '--hot-keys-cache-ttl-ms', '60000'],
+      args: ['--hot-keys-sample-rate', '4', '--hot-keys-cache-prefixes', 'h:', '--hot-keys-cache-min-count', '3', '--hot-keys-cache-min-share-pct', '1', '--hot-keys-cache-ttl-ms', '60000'],
     });
     cleanups.push(() => relay.close());
     const c = await connect(relay.port);
