@@ -6,7 +6,7 @@
 // depth asked for (default 1 and 8); within a round each depth runs off and on back to back, the order
 // swapped every round (off,on / on,off), so drift (thermal, other load) hits both sides alike.
 //
-// Usage: npm run build && node bench/observability-cost.mjs [--rounds 5] [--duration 5] [--conns 50] [--pipelines 1,8]
+// Usage: npm run build && node bench/observability-cost.mjs [--rounds 5] [--duration 5] [--conns 50] [--pipelines 1,8] [--simultaneous] [--only F]
 // Prints one JSON line per run, then per depth the median req/s of each side, the cost in % of the off
 // median, the median of the per-round costs, and mcrelay's CPU time per request (all threads, from
 // /proc/<pid>/task/*/schedstat over the load generator's measurement window); nothing leaves 127.0.0.1.
@@ -25,6 +25,34 @@ const pipelines = String(args.pipelines ?? args.pipeline ?? '1,8').split(',').ma
 
 /** Every observability feature switched off (the on side passes no flag: all of them are on by default). */
 const OFF_FLAGS = ['--no-latency-histograms', '--no-destination-stats', '--no-prefix-stats', '--no-hot-keys', '--log-sample-rate', '0'];
+
+/**
+ * --only F: the on side has every feature off but F (histograms, destination, prefix, hotkeys, logsample, or
+ * admin = the admin listener alone), to see what each one costs. Default: everything at its default + admin.
+ */
+const ONLY = {
+  histograms: ['--no-latency-histograms'],
+  destination: ['--no-destination-stats'],
+  prefix: ['--no-prefix-stats'],
+  hotkeys: ['--no-hot-keys'],
+  logsample: ['--log-sample-rate', '0'],
+};
+async function onFlags() {
+  const only = args.only;
+  if (only === undefined) return ['--admin-port', String(await freePort())];
+  if (only === 'admin') return [...OFF_FLAGS, '--admin-port', String(await freePort())];
+  const drop = ONLY[only];
+  if (drop === undefined) throw new Error(`--only: one of ${[...Object.keys(ONLY), 'admin'].join(', ')}`);
+  const out = [];
+  for (let i = 0; i < OFF_FLAGS.length; i++) {
+    if (OFF_FLAGS[i] === drop[0]) {
+      i += drop.length - 1;
+      continue;
+    }
+    out.push(OFF_FLAGS[i]);
+  }
+  return out;
+}
 
 const children = new Set();
 process.on('exit', () => { for (const c of children) c.kill('SIGKILL'); });
@@ -54,13 +82,18 @@ function stop(c) {
   return new Promise((r) => { if (c.exitCode !== null) return r(); c.once('exit', () => r()); c.kill('SIGTERM'); setTimeout(() => c.kill('SIGKILL'), 3000).unref(); });
 }
 
-async function runOnce(mode, pipeline, mcPort) {
+/** `node argv` as a child, pinned to `cpu` with taskset when given (the pid stays node's: taskset execs it). */
+function startNode(argv, cpu) {
+  return cpu === null ? start(process.execPath, argv) : start('taskset', ['-c', String(cpu), process.execPath, ...argv]);
+}
+
+async function runOnce(mode, pipeline, mcPort, pinned = false) {
   const port = await freePort();
   const config = JSON.stringify({ pools: { A: { servers: [`127.0.0.1:${mcPort}`] } }, route: 'PoolRoute|A' });
-  const extra = mode === 'on' ? ['--admin-port', String(await freePort())] : OFF_FLAGS;
-  const relay = start(process.execPath, [path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra]);
+  const extra = mode === 'on' ? await onFlags() : OFF_FLAGS;
+  const relay = startNode([path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra], pinned ? 0 : null);
   await waitPort(port);
-  const lg = start(process.execPath, [path.join(ROOT, 'bench', 'loadgen.mjs'), '--port', String(port), '--conns', conns, '--pipeline', pipeline, '--duration', duration, '--warmup', '1', '--keys', '10000', '--prefix-mix', 'user:']);
+  const lg = startNode([path.join(ROOT, 'bench', 'loadgen.mjs'), '--port', String(port), '--conns', conns, '--pipeline', pipeline, '--duration', duration, '--warmup', '1', '--keys', '10000', '--prefix-mix', 'user:'], pinned ? 1 : null);
   let out = '';
   // mcrelay's CPU time over the measurement window (@start .. @end), all its threads.
   let cpuAtStart = null;
@@ -89,27 +122,47 @@ function cpuTimeNs(pid) {
   }
 }
 
-const mcPort = await freePort();
-const mc = start('memcached', ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(mcPort), '-U', '0', '-m', '256', '-t', '1']);
-await waitPort(mcPort);
+// --simultaneous: off and on run at the same time, each with its own memcached, both relays and memcacheds
+// pinned to CPU 0 and both load generators to CPU 1, so both sides see the same machine at the same moment
+// (on a VM whose speed drifts, back-to-back runs do not). The two relays share CPU 0: the cost shows as the
+// CPU per request each one spends, and as the split of the throughput between them.
+const simultaneous = 'simultaneous' in args;
+const memcached = async (pin) => {
+  const p = await freePort();
+  const argv = ['-u', 'nobody', '-l', '127.0.0.1', '-p', String(p), '-U', '0', '-m', '256', '-t', '1'];
+  const m = pin ? start('taskset', ['-c', '0', 'memcached', ...argv]) : start('memcached', argv);
+  await waitPort(p);
+  return { m, port: p };
+};
+const mcA = await memcached(simultaneous);
+const mcB = simultaneous ? await memcached(true) : mcA;
 /** results[pipeline][round] = { off, on } rows. */
 const results = Object.fromEntries(pipelines.map((p) => [p, []]));
+const rowOf = (r, mode, pipeline, i) => {
+  const cpu = r.cpuUsPerRequest === null ? null : Math.round(r.cpuUsPerRequest * 1000) / 1000;
+  return { pipeline: Number(pipeline), mode, round: i + 1, opsPerSec: Math.round(r.opsPerSec), p50us: r.latencyUs?.p50 ?? null, p99us: r.latencyUs?.p99 ?? null, cpuUsPerRequest: cpu };
+};
 for (let i = 0; i < rounds; i++) {
   for (const pipeline of pipelines) {
     const pair = {};
-    for (const mode of i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
-      const r = await runOnce(mode, pipeline, mcPort);
-      const cpu = r.cpuUsPerRequest === null ? null : Math.round(r.cpuUsPerRequest * 1000) / 1000;
-      const row = { pipeline: Number(pipeline), mode, round: i + 1, opsPerSec: Math.round(r.opsPerSec), p50us: r.latencyUs?.p50 ?? null, p99us: r.latencyUs?.p99 ?? null, cpuUsPerRequest: cpu };
-      pair[mode] = row;
-      process.stdout.write(`${JSON.stringify(row)}\n`);
+    if (simultaneous) {
+      const [off, on] = await Promise.all([runOnce('off', pipeline, mcA.port, true), runOnce('on', pipeline, mcB.port, true)]);
+      pair.off = rowOf(off, 'off', pipeline, i);
+      pair.on = rowOf(on, 'on', pipeline, i);
+      process.stdout.write(`${JSON.stringify(pair.off)}\n${JSON.stringify(pair.on)}\n`);
+    } else {
+      for (const mode of i % 2 === 0 ? ['off', 'on'] : ['on', 'off']) {
+        pair[mode] = rowOf(await runOnce(mode, pipeline, mcA.port), mode, pipeline, i);
+        process.stdout.write(`${JSON.stringify(pair[mode])}\n`);
+      }
     }
     results[pipeline].push(pair);
   }
 }
-await stop(mc);
+await stop(mcA.m);
+if (mcB !== mcA) await stop(mcB.m);
 const median = (xs) => { const s = [...xs].sort((a, b) => a - b); const m = s.length >> 1; return s.length % 2 === 1 ? s[m] : (s[m - 1] + s[m]) / 2; };
-process.stdout.write(`\nnode ${process.version}, conns=${conns} duration=${duration}s rounds=${rounds}; off = ${OFF_FLAGS.join(' ')}; on = defaults + --admin-port\n`);
+process.stdout.write(`\nnode ${process.version}, conns=${conns} duration=${duration}s rounds=${rounds}${simultaneous ? ' (off and on simultaneously)' : ''}; off = ${OFF_FLAGS.join(' ')}; on = defaults + --admin-port\n`);
 for (const pipeline of pipelines) {
   const pairs = results[pipeline];
   const off = median(pairs.map((p) => p.off.opsPerSec));

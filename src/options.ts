@@ -180,6 +180,12 @@ export const OPTION_TABLE = {
   /** Log 1 in N requests at debug level (0 = never); only when the level is debug or lower. */
   logSampleRate: opt({ flags: ['--log-sample-rate'], kind: 'int', default: 1000, inProcess: true, help: 'at debug level, log 1 in N requests (0 = never; default {default})' }),
   /**
+   * prom-client's full default metrics, with nodejs_gc_duration_seconds: a perf_hooks observer timing every
+   * garbage collection, which costs a few % of the CPU at high request rates. Off by default (the process
+   * metrics are still there, read at scrape time).
+   */
+  gcMetrics: opt({ flags: ['--gc-metrics'], kind: 'bool', default: false, inProcess: true, help: 'also export GC durations (nodejs_gc_duration_seconds; a per-GC observer, a few % of CPU at high rates)' }),
+  /**
    * Latency histograms: client-observed per op (`stats` percentiles, /metrics) and send-to-reply per destination.
    * On by default; `--latency-histograms=false` or `--no-latency-histograms` turns both off.
    */

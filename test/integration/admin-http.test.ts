@@ -86,6 +86,32 @@ describe('admin HTTP', () => {
     expect(r.body).toMatch(/mcrelay_hot_key_top_share\{destination="[^"]+"\} 0\.\d+/);
     expect(r.body).toMatch(/mcrelay_process_cpu_user_seconds_total \d/);
     expect(r.body).not.toMatch(/key="/);
+    // Process metrics under prom-client's default names, read at scrape time; no per-GC observer by default.
+    for (const name of ['process_cpu_seconds_total', 'process_resident_memory_bytes', 'process_open_fds', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_p99_seconds']) {
+      expect(r.body).toMatch(new RegExp(`^mcrelay_${name} \\d`, 'm'));
+    }
+    expect(r.body).toMatch(/^mcrelay_nodejs_version_info\{version="v\d+/m);
+    expect(r.body).not.toContain('nodejs_gc_duration_seconds');
+  });
+
+  test('--gc-metrics adds GC durations (prom-client\'s full default set)', async () => {
+    const port = await getFreePort();
+    const r = await startRelay({ config: { pools: { A: { servers: [be.address] } }, route: 'PoolRoute|A' }, args: ['--admin-port', String(port), '--gc-metrics'] });
+    try {
+      // Make some garbage so that at least one collection is recorded.
+      const c = await connect(r.port);
+      for (let i = 0; i < 300; i++) await c.roundTrip(`set g:${i % 20} 0 0 5000\r\n${'x'.repeat(5000)}\r\n`);
+      await c.close();
+      let body = '';
+      for (let i = 0; i < 50 && !/nodejs_gc_duration_seconds_count\{kind="\w+"\} [1-9]/.test(body); i++) {
+        body = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
+        await new Promise((res) => setTimeout(res, 100));
+      }
+      expect(body).toMatch(/^mcrelay_nodejs_gc_duration_seconds_count\{kind="\w+"\} [1-9]/m);
+      expect(body).toMatch(/^mcrelay_process_cpu_seconds_total \d/m);
+    } finally {
+      await r.close();
+    }
   });
 
   test('/stats: JSON snapshot with ops percentiles, destinations, prefixes, hot keys, config events', async () => {
