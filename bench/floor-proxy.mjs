@@ -7,10 +7,14 @@
 // upstream in one write, and each client gets its replies in one write per turn: the same syscalls per
 // request as mcrelay (and nutcracker with server_connections: 1). What it leaves out is everything that is
 // not moving bytes: no routing or hashing, no timeouts, TKO, stats, observers, error replies, or checks
-// of what the client sent beyond finding where each request ends. It understands only what the bench
+// of what the client sent beyond finding where each request ends. Reads go through the same shared buffers
+// mcrelay uses (needs a built tree: npm run build). It understands only what the bench
 // sends (get/gets lines and storage commands) and the replies to those. It is a yardstick for
 // bench/run.sh (`--targets ...,floor`), not a proxy to run.
 import net from 'node:net';
+// mcrelay's own client-read path (one shared read buffer, each read copied out), so the floor pays no
+// more for reads than mcrelay does (Node's default is a fresh 64 KB buffer per read, shrunk afterwards).
+import { readThroughSharedBuffer } from '../dist/server/client-reads.js';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -33,7 +37,9 @@ let upScheduled = false;
 /** Clients with reply pieces to write at the end of this turn. */
 const dirty = [];
 
-const up = net.connect(Number(upPort), upHost);
+// Upstream replies: read into one buffer and copied out per read, for the same reason.
+const UP_READ = Buffer.allocUnsafeSlow(64 * 1024);
+const up = net.connect({ port: Number(upPort), host: upHost, onread: { buffer: UP_READ, callback: (n, buf) => void onUpstream(Buffer.from(buf.subarray(0, n))) } });
 up.setNoDelay(true);
 
 function flushUp() {
@@ -92,7 +98,7 @@ const server = net.createServer((sock) => {
   // pend: bytes of a storage command whose data block is still arriving (sent upstream only once the
   // request is complete, so requests of different clients never interleave); line: a partial line.
   const c = { sock, pieces: [], dirty: false, line: null, skip: 0, pend: [] };
-  sock.on('data', (chunk) => {
+  const onChunk = (chunk) => {
     let buf = chunk;
     if (c.line !== null) {
       buf = Buffer.concat([c.line, chunk]);
@@ -141,7 +147,8 @@ const server = net.createServer((sock) => {
       upScheduled = true;
       setImmediate(flushUp);
     }
-  });
+  };
+  if (!readThroughSharedBuffer(sock, onChunk)) sock.on('data', onChunk);
   sock.on('error', () => sock.destroy());
 });
 
@@ -150,7 +157,7 @@ const server = net.createServer((sock) => {
 let upSkip = 0;
 let upLine = null;
 let replyStart = 0;
-up.on('data', (chunk) => {
+function onUpstream(chunk) {
   let buf = chunk;
   if (upLine !== null) {
     buf = Buffer.concat([upLine, chunk]);
@@ -204,7 +211,7 @@ up.on('data', (chunk) => {
   // A reply still arriving: what came so far is the head client's.
   if (upLine === null) give(len);
   if (dirty.length > 0) flushClients();
-});
+}
 
 up.on('connect', () => {
   server.listen(port, '127.0.0.1', () => {
