@@ -12,9 +12,10 @@
  * hashes its label object on every call, which is why latency histograms are precomputed
  * (`SnapshotHistogram`) rather than observed.
  */
-import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { ALL_RESULTS, OPS } from '../protocol/types.js';
 import { blockPoolStats } from '../protocol/block-pool.js';
+import { collected, type Labels } from './collected.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { RESET_CAUSES } from '../upstream/connection.js';
 import type { DestinationStats, Observability } from '../observe/observer.js';
@@ -23,8 +24,6 @@ import type { RouterCore } from '../router/router-core.js';
 import { ProxyStats, RESULT_COUNT } from '../router/router-stats.js';
 import { LatencyHistogram, PROM_BOUNDS_S } from '../metrics/latency-histogram.js';
 
-type Labels<T extends string> = Record<T, string>;
-type Emit<T extends string> = (labels: Labels<T>, value: number) => void;
 
 /**
  * A histogram whose buckets are read from LatencyHistograms at scrape time. It subclasses prom-client's
@@ -67,33 +66,6 @@ class SnapshotHistogram<T extends string> extends Histogram<T> {
 
   override observe(): void {
     throw new Error(`${this.metricName}: a SnapshotHistogram is filled at scrape time, not observed`);
-  }
-}
-
-/** A counter (or gauge) whose values are copied from existing counters at scrape time. */
-function collected<T extends string>(registry: Registry, kind: 'counter' | 'gauge', name: string, help: string, labelNames: readonly T[], fill: (emit: Emit<T>) => void): void {
-  if (kind === 'counter') {
-    new Counter<T>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect(this: Counter<T>) {
-        this.reset();
-        fill((labels, v) => this.inc(labels as Partial<Record<T, string>>, v));
-      },
-    });
-  } else {
-    new Gauge<T>({
-      name,
-      help,
-      labelNames,
-      registers: [registry],
-      collect(this: Gauge<T>) {
-        this.reset();
-        fill((labels, v) => this.set(labels as Partial<Record<T, string>>, v));
-      },
-    });
   }
 }
 

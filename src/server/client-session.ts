@@ -27,7 +27,7 @@ import { releaseBlock } from '../protocol/block-pool.js';
 import { readThroughSharedBuffer, SHARED_READS_ENABLED } from './client-reads.js';
 import { BIG, batchAddRange, batchWrite } from '../upstream/write-batch.js';
 import { KeyBatch, MAX_BATCH_KEYS, type KeySink } from '../upstream/connection.js';
-import type { DirectTarget } from '../routes/route-handle.js';
+import type { DirectTarget, RouteHandle } from '../routes/route-handle.js';
 import { stageKeys, unstageKeys } from '../routes/hash/murmur64a-wasm.js';
 import { scheduleFlush, type Flushable } from '../upstream/flush-scheduler.js';
 import type { RequestObserver } from '../observe/events.js';
@@ -420,7 +420,7 @@ export class ClientSession implements RequestSink, Flushable {
         const block = valueBlockForClient(req, raw);
         // A large block on the route "this server, key unchanged" is referenced by this slot alone (nothing
         // on that route keeps replies, and observers only read them), so it can go back to the pool.
-        if (block === raw && raw.length >= BIG && this.plain && root.directRange !== undefined && root.directRange(req.key, 0, req.key.length) !== null) {
+        if (block === raw && raw.length >= BIG && this.plain && onDirectRoute(root, req.key)) {
           slot.block = raw;
           this.blocks++;
         }
@@ -430,7 +430,7 @@ export class ClientSession implements RequestSink, Flushable {
         // A large stored value read into a pooled block: once the server answered, it has every byte, and on
         // the direct route nothing else keeps the request.
         const v = req.value;
-        if (v !== null && v.length >= BIG && isServerAnswerToWrite(reply.result) && root.directRange !== undefined && root.directRange(req.key, 0, req.key.length) !== null) {
+        if (v !== null && v.length >= BIG && isServerAnswerToWrite(reply.result) && onDirectRoute(root, req.key)) {
           releaseBlock(v);
         }
       }
@@ -684,6 +684,14 @@ function writeMulti(mg: MultiGet): void {
     if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) batchAddRange(r.raw, 0, r.raw.length);
   }
   batchAddRange(END, 0, END.length);
+}
+
+/**
+ * Does `key` take the route "this server, key unchanged" (the multi-get fast path's condition)? Nothing on
+ * that route keeps a request or a reply, so the session holds the last reference to their value blocks.
+ */
+function onDirectRoute(root: RouteHandle, key: Buffer): boolean {
+  return root.directRange !== undefined && root.directRange(key, 0, key.length) !== null;
 }
 
 /** A storage command's result that only the server's own reply line gives (not a timeout or error). */
