@@ -23,35 +23,27 @@ const duration = String(args.duration ?? 5);
 const conns = String(args.conns ?? 50);
 const pipelines = String(args.pipelines ?? args.pipeline ?? '1,8').split(',').map((s) => s.trim()).filter((s) => s !== '');
 
-/** Every observability feature switched off (the on side passes no flag: all of them are on by default). */
-const OFF_FLAGS = ['--no-latency-histograms', '--no-destination-stats', '--no-prefix-stats', '--no-hot-keys', '--log-sample-rate', '0'];
-
-/**
- * --only F: the on side has every feature off but F (histograms, destination, prefix, hotkeys, logsample, or
- * admin = the admin listener alone), to see what each one costs. Default: everything at its default + admin.
- */
-const ONLY = {
+/** Each observability feature and the flags that switch it off (all of them are on by default). */
+const FEATURES = {
   histograms: ['--no-latency-histograms'],
   destination: ['--no-destination-stats'],
   prefix: ['--no-prefix-stats'],
   hotkeys: ['--no-hot-keys'],
   logsample: ['--log-sample-rate', '0'],
 };
+/** Every feature switched off. */
+const OFF_FLAGS = Object.values(FEATURES).flat();
+
+/**
+ * The on side's flags. Default: everything at its default, plus the admin listener. --only F: every feature
+ * off but F, or with F = admin the admin listener alone, to see what each one costs.
+ */
 async function onFlags() {
   const only = args.only;
   if (only === undefined) return ['--admin-port', String(await freePort())];
   if (only === 'admin') return [...OFF_FLAGS, '--admin-port', String(await freePort())];
-  const drop = ONLY[only];
-  if (drop === undefined) throw new Error(`--only: one of ${[...Object.keys(ONLY), 'admin'].join(', ')}`);
-  const out = [];
-  for (let i = 0; i < OFF_FLAGS.length; i++) {
-    if (OFF_FLAGS[i] === drop[0]) {
-      i += drop.length - 1;
-      continue;
-    }
-    out.push(OFF_FLAGS[i]);
-  }
-  return out;
+  if (!(only in FEATURES)) throw new Error(`--only: one of ${[...Object.keys(FEATURES), 'admin'].join(', ')}`);
+  return Object.entries(FEATURES).filter(([name]) => name !== only).flatMap(([, flags]) => flags);
 }
 
 const children = new Set();
