@@ -38,7 +38,7 @@ const SCENARIOS = [
 ];
 const QUICK = ['getset-p1', 'mget10-4srv', 'value-1k', 'idle-1000', 'tree3'];
 const ALL_TARGETS = ['memcached', 'nutcracker', 'mcrelay'];
-// Opt-in: bench/floor-proxy.mjs, the least a Node proxy does per request (one backend, bench commands only).
+// Opt-in: bench/floor-proxy.mjs, the least a Node proxy does per request (no routes, bench commands only).
 const EXTRA_TARGETS = ['floor'];
 
 // ---------------------------------------------------------------- args
@@ -208,7 +208,7 @@ async function startTarget(target, sc, opts) {
     const conf = path.join(TMP, `${target}-${sc.name}.${target === 'nutcracker' ? 'yml' : 'json'}`);
     let child;
     if (target === 'floor') {
-      child = launch(`floor-${sc.name}`, 'taskset', ['-c', '0', 'node', path.join(BENCH, 'floor-proxy.mjs'), '--port', String(port), '--upstream', addrs[0]]);
+      child = launch(`floor-${sc.name}`, 'taskset', ['-c', '0', 'node', path.join(BENCH, 'floor-proxy.mjs'), '--port', String(port), '--upstream', addrs.join(',')]);
     } else if (target === 'nutcracker') {
       const servers = sc.tree3 ? addrs.slice(0, 2) : addrs;
       if (sc.tree3) note.push('normal ketama pool of the 2 "A" servers');
@@ -488,7 +488,7 @@ async function main() {
         n++;
         const te = entry.targets.find((x) => x.target === target);
         if (sc.skip && sc.skip.includes(target)) { te.note.push('skipped: not supported'); continue; }
-        if (target === 'floor' && (sc.servers > 1 || sc.lg.proto === 'meta')) { if (rep === 1) te.note.push('skipped: the floor proxy has one backend and no meta protocol'); continue; }
+        if (target === 'floor' && (sc.tree3 || sc.lg.proto === 'meta')) { if (rep === 1) te.note.push('skipped: the floor proxy has no routes and no meta protocol'); continue; }
         if (te.failed && te.runs.length === 0 && te.startFailures >= 1) continue; // do not retry a target that never started
         let t = null;
         try {
