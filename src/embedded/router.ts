@@ -14,7 +14,7 @@ import { tick } from '../clock.js';
 import { createLogger } from '../log.js';
 import type { ProxyOptions } from '../options.js';
 import { RequestParser, type LocalOp, type RequestSink } from '../protocol/request-parser.js';
-import { Reply, Request, errorReply, isErrorResult, type Op } from '../protocol/types.js';
+import { OPS, Reply, Request, errorReply, isErrorResult, opIndex, type Op } from '../protocol/types.js';
 import { ReloadWatcher } from '../router/config-watch.js';
 import { RouterCore } from '../router/router-core.js';
 import { startAdminHttp, type AdminHttp } from '../admin/admin-http.js';
@@ -129,14 +129,10 @@ export interface Router {
 }
 
 const EMPTY = Buffer.alloc(0);
-const HEADS: Partial<Record<Op, Buffer>> = {};
+/** `<op> ` by opIndex (an array read per call: see opIndex). */
+const HEADS: Buffer[] = OPS.map((o) => Buffer.from(`${o.name} `, 'latin1'));
 function head(op: Op): Buffer {
-  let h = HEADS[op];
-  if (h === undefined) {
-    h = Buffer.from(`${op} `, 'latin1');
-    HEADS[op] = h;
-  }
-  return h;
+  return HEADS[opIndex(op)] as Buffer;
 }
 const GET = head('get');
 const GETS = head('gets');

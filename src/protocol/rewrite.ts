@@ -5,7 +5,7 @@
  * must never send anything but the client's own value). They run off the common path (only routes that
  * rewrite call them), so clarity wins over speed here.
  */
-import { OP_INFO, Request, type Op, type Reply } from './types.js';
+import { opInfo, Request, type Op, type Reply } from './types.js';
 
 /** Split a line fragment into space-separated tokens (as strings; line fragments are short). */
 function tokens(b: Buffer): string[] {
@@ -56,7 +56,7 @@ export function withExptime(req: Request, exptime: number): Request {
 
 /** True for ops whose exptime a rewrite may change (mcrouter ModifyExptimeRoute: not deletes). */
 export function carriesExptime(op: Op): boolean {
-  return OP_INFO[op].exptime;
+  return opInfo(op).exptime;
 }
 
 export interface ValueInfo {

@@ -49,7 +49,7 @@ export interface OpSpec {
 
 /**
  * Every operation mcrelay understands, in `stats` order (the `cmd_<op>_count` lines come out in this order).
- * The position of a row is the op's index in per-op counters (`OP_INDEX`).
+ * The position of a row is the op's index in per-op counters (`opIndex`).
  */
 export const OPS = [
   { name: 'get',       stat: 'get',       group: 'get_like',        routable: true,  value: false, meta: false, multiKey: true,  exptime: false, durationStat: 'get',    carbon: ['get'] },
@@ -91,11 +91,49 @@ export type RoutableOp = Extract<OpInfo, { readonly routable: true }>['name'];
 /** The ops the session answers itself (no key, no route). */
 export type SessionOp = Extract<OpInfo, { readonly routable: false }>['name'];
 
-/** Op → its row, for the request path (a property read, no search). */
-export const OP_INFO: Readonly<Record<Op, OpInfo>> = Object.freeze(Object.fromEntries(OPS.map((o) => [o.name, o])) as Record<Op, OpInfo>);
+/**
+ * Op → its position in `OPS`, the index of its slot in per-op counters (-1 for a name that is no op).
+ *
+ * A switch, not a property read: `table[op]` with a different name per call is a megamorphic keyed load
+ * (a stub-cache probe, ~12 ns on this machine), and it ran several times per request (3 % of the CPU of
+ * a pipelined get/set load under perf). Op strings are the parser's literals, so each case is one pointer
+ * compare; the common ops come first. test/unit/protocol/ops-table.test.ts checks it against `OPS`.
+ */
+export function opIndex(op: Op): number {
+  switch (op) {
+    case 'get': return 0;
+    case 'gets': return 1;
+    case 'gat': return 2;
+    case 'gats': return 3;
+    case 'set': return 4;
+    case 'add': return 5;
+    case 'replace': return 6;
+    case 'append': return 7;
+    case 'prepend': return 8;
+    case 'cas': return 9;
+    case 'delete': return 10;
+    case 'incr': return 11;
+    case 'decr': return 12;
+    case 'touch': return 13;
+    case 'mg': return 14;
+    case 'ms': return 15;
+    case 'md': return 16;
+    case 'ma': return 17;
+    case 'me': return 18;
+    case 'mn': return 19;
+    case 'version': return 20;
+    case 'verbosity': return 21;
+    case 'flush_all': return 22;
+    case 'stats': return 23;
+    case 'quit': return 24;
+    default: return -1;
+  }
+}
 
-/** Op → its position in `OPS`, the index of its slot in per-op counters. */
-export const OP_INDEX: Readonly<Record<Op, number>> = Object.freeze(Object.fromEntries(OPS.map((o, i) => [o.name, i])) as Record<Op, number>);
+/** Op → its row, for the request path. */
+export function opInfo(op: Op): OpInfo {
+  return OPS[opIndex(op)] as OpInfo;
+}
 
 /** The routable ops, in table order. */
 export const ROUTABLE_OPS: readonly RoutableOp[] = OPS.filter((o): o is Extract<OpInfo, { readonly routable: true }> => o.routable).map((o) => o.name);
@@ -126,27 +164,27 @@ export function opIndicesWhere(test: (o: OpInfo) => boolean): number[] {
 
 /** Ops in the get_like group: get, gets, gat, gats, mg, me. */
 export function isGetLike(op: Op): boolean {
-  return OP_INFO[op].group === 'get_like';
+  return opInfo(op).group === 'get_like';
 }
 
 /** The op's group (mcrouter's RoutingGroupRoute classes). */
 export function opGroup(op: Op): OpGroup {
-  return OP_INFO[op].group;
+  return opInfo(op).group;
 }
 
 /** True for ops that carry a data block after the command line. */
 export function hasValue(op: Op): boolean {
-  return OP_INFO[op].value;
+  return opInfo(op).value;
 }
 
 /** True for the meta-protocol commands (mg, ms, md, ma, me, mn). */
 export function isMeta(op: Op): boolean {
-  return OP_INFO[op].meta;
+  return opInfo(op).meta;
 }
 
 /** True for the classic retrievals (get, gets, gat, gats): several keys per line, VALUE blocks and one END. */
 export function isMultiKeyGet(op: Op): boolean {
-  return OP_INFO[op].multiKey;
+  return opInfo(op).multiKey;
 }
 
 /**
@@ -399,6 +437,34 @@ export const ALL_RESULTS: readonly Result[] = [
   'timeout', 'connect_error', 'connect_timeout', 'tko', 'busy', 'try_again', 'shutdown',
   'remote_error', 'local_error', 'client_error', 'bad_key', 'permission_denied', 'deadline_exceeded',
 ];
+
+/** Result → its position in `ALL_RESULTS` (a switch for the reason given at {@link opIndex}). */
+export function resultIndex(r: Result): number {
+  switch (r) {
+    case 'found': return 0;
+    case 'notfound': return 1;
+    case 'stored': return 2;
+    case 'notstored': return 3;
+    case 'exists': return 4;
+    case 'deleted': return 5;
+    case 'touched': return 6;
+    case 'ok': return 7;
+    case 'timeout': return 8;
+    case 'connect_error': return 9;
+    case 'connect_timeout': return 10;
+    case 'tko': return 11;
+    case 'busy': return 12;
+    case 'try_again': return 13;
+    case 'shutdown': return 14;
+    case 'remote_error': return 15;
+    case 'local_error': return 16;
+    case 'client_error': return 17;
+    case 'bad_key': return 18;
+    case 'permission_denied': return 19;
+    case 'deadline_exceeded': return 20;
+    default: return -1;
+  }
+}
 
 /** mcrouter's default ASCII text for an error result without a custom message. */
 export function defaultErrorText(r: Result): string {

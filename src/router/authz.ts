@@ -30,15 +30,15 @@
 import type { Logger } from 'pino';
 import { ConfigError } from '../config-error.js';
 import { AUTHZ_OPERATIONS, type AuthzOperation } from '../config/schema.js';
-import { OP_INDEX, opIndicesWhere, OPS, Reply, type Op, type OpInfo, type Request, type RoutingGroup } from '../protocol/types.js';
+import { opIndex, opIndicesWhere, OPS, Reply, type Op, type OpInfo, type Request, type RoutingGroup } from '../protocol/types.js';
 
-// One bit per row of OPS (bit = OP_INDEX[op]), so the masks must fit a 32-bit integer.
+// One bit per row of OPS (bit = opIndex(op)), so the masks must fit a 32-bit integer.
 if (OPS.length > 31) throw new Error('authz: more ops than bits in a mask');
 
 /** Op → bit. Every Op has one; `flush_all` (a local op) too. */
-const OP_BITS: Readonly<Record<Op, number>> = Object.freeze(
-  Object.fromEntries(OPS.map((o) => [o.name, 1 << OP_INDEX[o.name]])) as Record<Op, number>,
-);
+function opBit(op: Op): number {
+  return 1 << opIndex(op);
+}
 
 function maskOf(test: (o: OpInfo) => boolean): number {
   let m = 0;
@@ -61,7 +61,7 @@ export function operationMask(name: AuthzOperation): number {
   switch (name) {
     case '*': return ALL_ROUTABLE;
     case 'get_like': case 'update_like': case 'delete_like': case 'arithmetic_like': return GROUP_MASK[name];
-    default: return OP_BITS[name];
+    default: return opBit(name);
   }
 }
 
@@ -97,7 +97,7 @@ export class Grant {
 
   /** May `op` be used on `key`? */
   allows(op: Op, key: Buffer): boolean {
-    const bit = OP_BITS[op];
+    const bit = opBit(op);
     if ((this.everyKey & bit) !== 0) return true;
     if (!this.hasPrefixes) return false;
     let node: TrieNode | undefined = this.root;
@@ -111,7 +111,7 @@ export class Grant {
 
   /** May `op` be used regardless of key (flush_all)? */
   allowsOp(op: Op): boolean {
-    return (this.everyKey & OP_BITS[op]) !== 0 || (this.hasPrefixes && this.anyNodeHas(this.root, OP_BITS[op]));
+    return (this.everyKey & opBit(op)) !== 0 || (this.hasPrefixes && this.anyNodeHas(this.root, opBit(op)));
   }
 
   private anyNodeHas(node: TrieNode, bit: number): boolean {
@@ -130,7 +130,7 @@ interface CompiledRule {
 }
 
 const ALLOW_ALL = new Grant();
-ALLOW_ALL.add(Buffer.alloc(0), ALL_ROUTABLE | OP_BITS.flush_all);
+ALLOW_ALL.add(Buffer.alloc(0), ALL_ROUTABLE | opBit('flush_all'));
 const DENY_ALL = new Grant();
 
 /** A compiled `authorization` section. Immutable; a reload compiles a new one. */

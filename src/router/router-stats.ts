@@ -3,11 +3,10 @@
  * per-op arrays indexed at parse time: counting a request is an array increment, never a map lookup.
  */
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { ALL_RESULTS, isErrorResult, OP_INDEX, OPS, type Op, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, isErrorResult, opIndex, OPS, resultIndex, type Op, type Result } from '../protocol/types.js';
 
-/** Per-op counters have one slot per row of OPS (index = OP_INDEX[op]). */
+/** Per-op counters have one slot per row of OPS (index = opIndex(op)). */
 const OP_COUNT = OPS.length;
-const RESULT_INDEX = new Map<string, number>(ALL_RESULTS.map((r, i) => [r, i]));
 export const RESULT_COUNT = ALL_RESULTS.length;
 
 export class ProxyStats {
@@ -25,7 +24,7 @@ export class ProxyStats {
   configFailures = 0;
   configLastAttempt = 0;
   configLastSuccess = 0;
-  /** Client-observed latency per op (index = OP_INDEX[op]). Feeds `stats` percentiles and /metrics. */
+  /** Client-observed latency per op (index = opIndex(op)). Feeds `stats` percentiles and /metrics. */
   readonly latency: readonly LatencyHistogram[] = OPS.map(() => new LatencyHistogram());
   /** Whether replies are recorded in `latency` (--latency-histograms; on by default). */
   histograms = true;
@@ -33,18 +32,18 @@ export class ProxyStats {
   readonly byOpResult = new Float64Array(OP_COUNT * RESULT_COUNT);
 
   countRequest(op: Op): void {
-    const i = OP_INDEX[op];
-    if (i !== undefined) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
+    const i = opIndex(op);
+    if (i >= 0) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
   }
 
   recordReply(op: Op, result: Result, ms: number): void {
-    const i = OP_INDEX[op];
-    if (i !== undefined) {
+    const i = opIndex(op);
+    if (i >= 0) {
       this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
       this.replied[i] = (this.replied[i] as number) + 1;
       if (this.histograms) (this.latency[i] as LatencyHistogram).record(ms);
-      const r = RESULT_INDEX.get(result);
-      if (r !== undefined) {
+      const r = resultIndex(result);
+      if (r >= 0) {
         const j = i * RESULT_COUNT + r;
         this.byOpResult[j] = (this.byOpResult[j] as number) + 1;
       }

@@ -14,9 +14,9 @@
  * At least one of `default_policy` and `operation_policies` must be given, as mcrouter requires.
  * When everything fails: an op with no policy and no `default_policy` gets the NullRoute reply (miss,
  * NOT_STORED or NOT_FOUND), like mcrouter's missing default. Otherwise the chosen child's reply.
- * Speed: the op → route table is resolved at build time; routing is one property read.
+ * Speed: the op → route table is resolved at build time; routing is one array read by opIndex.
  */
-import { OPS, type Op, type Request } from '../protocol/types.js';
+import { opIndex, OPS, type Request } from '../protocol/types.js';
 import { joinPointer } from '../json-pointer.js';
 import { NullRoute } from './null-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
@@ -36,7 +36,7 @@ export class OperationSelectorRoute implements RouteHandle {
   readonly type = 'OperationSelectorRoute';
   readonly name = 'OperationSelectorRoute';
   readonly routeNames: readonly string[];
-  private readonly table: Readonly<Record<Op, RouteHandle>>;
+  private readonly table: readonly RouteHandle[];
 
   /**
    * @param policies supplies carbon op name → route
@@ -47,7 +47,8 @@ export class OperationSelectorRoute implements RouteHandle {
   constructor(policies: ReadonlyMap<CarbonOperation, RouteHandle>, defaultPolicy: RouteHandle | null, routeNames: readonly string[] = ['operation-selector']) {
     this.routeNames = routeNames;
     const fallback = defaultPolicy ?? NULL_ROUTE;
-    const table = {} as Record<Op, RouteHandle>;
+    // By opIndex: an array read per request (a table keyed by op name would be a megamorphic load).
+    const table: RouteHandle[] = [];
     // Each op looks up its carbon names (OPS[].carbon) in order; none configured → default_policy.
     // `policies.get(name)` only compiles while every carbon name in OPS is a CarbonOperation.
     for (const o of OPS) {
@@ -56,17 +57,17 @@ export class OperationSelectorRoute implements RouteHandle {
         h = policies.get(name);
         if (h !== undefined) break;
       }
-      table[o.name] = h ?? fallback;
+      table.push(h ?? fallback);
     }
     this.table = Object.freeze(table);
   }
 
   route(req: Request, ctx: RouteContext, done: ReplyCallback): void {
-    this.table[req.op].route(req, ctx, done);
+    (this.table[opIndex(req.op)] as RouteHandle).route(req, ctx, done);
   }
 
   traverse(req: Request, t: Traversal): void {
-    t.visit(this.table[req.op], req);
+    t.visit(this.table[opIndex(req.op)] as RouteHandle, req);
   }
 }
 

@@ -53,6 +53,8 @@ class MultiGet implements KeySink {
   readonly starts: number[];
   readonly ends: number[];
   readonly replies: (Reply | null)[];
+  /** Whether any key has a Reply (took the route tree, or was settled): else every key is a hit or a miss. */
+  hasReplies = false;
   /** Each key's Request once made (all of them when the multi-get came as Requests). */
   readonly reqs: (Request | null)[];
   /** Where each key is in `keyBuf` (ranges given) — empty when the multi-get came as Requests. */
@@ -70,12 +72,14 @@ class MultiGet implements KeySink {
     readonly started: number,
   ) {
     this.remaining = n;
-    this.bufs = new Array<Buffer | null>(n).fill(null);
-    this.replies = new Array<Reply | null>(n).fill(null);
-    this.reqs = new Array<Request | null>(n).fill(null);
-    // Plain arrays: an Int32Array of 100 entries is an off-heap (malloc'd) backing store per multi-get.
-    this.starts = new Array<number>(n).fill(0);
-    this.ends = new Array<number>(n).fill(0);
+    // Holey arrays, never filled (a hole reads as undefined, which every reader treats as null): fill() is
+    // a C++ builtin call per array, 1.6 % of a 100-key multi-get's CPU for these five. Plain arrays: an
+    // Int32Array of 100 entries is an off-heap (malloc'd) backing store per multi-get.
+    this.bufs = new Array<Buffer | null>(n);
+    this.replies = new Array<Reply | null>(n);
+    this.reqs = new Array<Request | null>(n);
+    this.starts = new Array<number>(n);
+    this.ends = new Array<number>(n);
     this.keyStarts = [];
     this.keyEnds = [];
   }
@@ -109,6 +113,7 @@ class MultiGet implements KeySink {
 
   keyReply(tag: number, reply: Reply): void {
     this.replies[tag] = reply;
+    this.hasReplies = true;
     const obs = this.observer;
     if (obs !== null) {
       const ms = turnNow() - this.started;
@@ -121,6 +126,7 @@ class MultiGet implements KeySink {
   /** A key answered by the proxy itself (admin key, denied): not observed, like the single-key path. */
   settle(tag: number, reply: Reply): void {
     this.replies[tag] = reply;
+    this.hasReplies = true;
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 }
@@ -552,7 +558,8 @@ export class ClientSession implements RequestSink, Flushable {
   finishMulti(mg: MultiGet): void {
     const { replies, bufs, starts, ends, slot, op } = mg;
     const n = mg.size;
-    for (let i = 0; i < n; i++) {
+    const hasReplies = mg.hasReplies;
+    for (let i = 0; hasReplies && i < n; i++) {
       const r = replies[i];
       if (r !== null && r !== undefined && isErrorResult(r.result)) {
         this.router.stats.recordReply(op, r.result, turnNow() - mg.started);
@@ -570,6 +577,7 @@ export class ClientSession implements RequestSink, Flushable {
         if (len >= BIG) big = true;
         continue;
       }
+      if (!hasReplies) continue;
       const r = replies[i];
       if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) {
         const block = valueBlockForClient(mg.request(i), r.raw);
@@ -672,7 +680,7 @@ export class ClientSession implements RequestSink, Flushable {
 
 /** Add a finished multi-get's reply to the current write batch: the hits in key order, then END. */
 function writeMulti(mg: MultiGet): void {
-  const { bufs, starts, ends, replies } = mg;
+  const { bufs, starts, ends, replies, hasReplies } = mg;
   for (let i = 0; i < bufs.length; i++) {
     const b = bufs[i];
     if (b !== null && b !== undefined) {
@@ -680,6 +688,7 @@ function writeMulti(mg: MultiGet): void {
       batchAddRange(b, starts[i] as number, ends[i] as number);
       continue;
     }
+    if (!hasReplies) continue;
     const r = replies[i];
     if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) batchAddRange(r.raw, 0, r.raw.length);
   }

@@ -33,7 +33,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
-import { ALL_RESULTS, isErrorResult, Reply, Request, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, isErrorResult, Reply, Request, resultIndex, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from './pool-info.js';
 import { CLIENT_QUEUE_TIMEOUT, Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
@@ -81,8 +81,6 @@ const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', 
 
 export type DestinationConnState = 'new' | 'up' | 'down' | 'closed';
 
-/** Result → ALL_RESULTS position, as a plain object (a property read per reply). */
-const RESULT_INDEX: Readonly<Record<string, number>> = Object.freeze(Object.fromEntries(ALL_RESULTS.map((r, i) => [r, i])));
 
 /** mcrouter's ProxyDestinationKey::str for an ASCII destination (AccessPoint::toString, then `-<timeout ms>`). */
 export function destinationKey(server: ServerSpec, timeoutMs: number): string {
@@ -389,7 +387,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
   private queueTimedOut(): void {
     this.queueTimeouts++;
     this.tko.recordResult('timeout');
-    const ri = RESULT_INDEX['timeout'] as number;
+    const ri = resultIndex('timeout');
     this.results[ri] = (this.results[ri] as number) + 1;
   }
 
@@ -398,7 +396,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
     const t = this.tko;
     t.recordResult(result);
     if (n > 1 && isErrorResult(result)) for (let k = 1; k < n; k++) t.recordResult(result);
-    const ri = RESULT_INDEX[result] as number;
+    const ri = resultIndex(result);
     this.results[ri] = (this.results[ri] as number) + n;
     this.replied += n;
     this.latencySumUs += (turnNow() - started) * 1000 * n;
@@ -406,13 +404,13 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   /** Requests that timed out (read from the result counts, at scrape time). */
   get timeouts(): number {
-    return this.results[RESULT_INDEX['timeout'] as number] as number;
+    return this.results[resultIndex('timeout')] as number;
   }
 
   /** Requests that failed upstream: remote errors, connect errors and connect timeouts. */
   get errors(): number {
     const r = this.results;
-    return (r[RESULT_INDEX['remote_error'] as number] as number) + (r[RESULT_INDEX['connect_error'] as number] as number) + (r[RESULT_INDEX['connect_timeout'] as number] as number);
+    return (r[resultIndex('remote_error')] as number) + (r[resultIndex('connect_error')] as number) + (r[resultIndex('connect_timeout')] as number);
   }
 
   private pick(): Connection {

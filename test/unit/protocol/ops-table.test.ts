@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { RequestParser, type LocalOp, type RequestSink } from '../../../src/protocol/request-parser.js';
-import { OP_GROUPS, OP_INDEX, OPS, ROUTABLE_OPS, ROUTING_GROUPS, opsInGroup, type Op, type Request } from '../../../src/protocol/types.js';
+import { ALL_RESULTS, OP_GROUPS, opIndex, opInfo, OPS, resultIndex, ROUTABLE_OPS, ROUTING_GROUPS, opsInGroup, type Op, type Request } from '../../../src/protocol/types.js';
 
 /** A well-formed command line (and data block) for each op, written by hand from the memcached protocol. */
 const SAMPLE: Readonly<Record<Op, string>> = {
@@ -57,7 +57,13 @@ describe('OPS', () => {
   test('names, stat names and indices are unique and consistent', () => {
     expect(new Set(OPS.map((o) => o.name)).size).toBe(OPS.length);
     expect(new Set(OPS.map((o) => o.stat)).size).toBe(OPS.length);
-    OPS.forEach((o, i) => expect(OP_INDEX[o.name]).toBe(i));
+    OPS.forEach((o, i) => {
+      expect(opIndex(o.name)).toBe(i);
+      expect(opInfo(o.name)).toBe(o);
+    });
+    expect(opIndex('nope' as Op)).toBe(-1);
+    ALL_RESULTS.forEach((r, i) => expect(resultIndex(r)).toBe(i));
+    expect(resultIndex('nope' as never)).toBe(-1);
   });
 
   test('every routable op is in a routing group, every other op in "other"', () => {
