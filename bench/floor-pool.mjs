@@ -7,7 +7,7 @@
 // the request as slices of the read. When the last server answered, the client gets the slices and one END.
 // A client's replies leave in the order its requests came.
 import net from 'node:net';
-import { num, token } from './floor-parse.mjs';
+import { num, token, writeAll } from './floor-common.mjs';
 
 const CR = 13;
 const LF = 10;
@@ -75,12 +75,7 @@ class Upstream {
     this.spill();
     const c = this.chunks;
     if (c.length === 0) return;
-    if (c.length === 1) this.sock.write(c[0]);
-    else {
-      this.sock.cork();
-      for (const b of c) this.sock.write(b);
-      this.sock.uncork();
-    }
+    writeAll(this.sock, c);
     this.chunks = [];
   }
 
@@ -182,13 +177,7 @@ class Client {
   }
 
   flush() {
-    const p = this.out;
-    if (p.length === 1) this.sock.write(p[0]);
-    else {
-      this.sock.cork();
-      for (const b of p) this.sock.write(b);
-      this.sock.uncork();
-    }
+    writeAll(this.sock, this.out);
     this.out = [];
     this.dirty = false;
   }

@@ -21,7 +21,7 @@ import net from 'node:net';
 // mcrelay's own client-read path (one shared read buffer, each read copied out), so the floor pays no
 // more for reads than mcrelay does (Node's default is a fresh 64 KB buffer per read, shrunk afterwards).
 import { readThroughSharedBuffer } from '../dist/server/client-reads.js';
-import { num, token } from './floor-parse.mjs';
+import { num, token, writeAll } from './floor-common.mjs';
 
 const args = process.argv.slice(2);
 const opt = (name, dflt) => {
@@ -58,24 +58,13 @@ function startSingle() {
 
   function flushUp() {
     upScheduled = false;
-    if (upChunks.length === 1) up.write(upChunks[0]);
-    else {
-      up.cork();
-      for (const c of upChunks) up.write(c);
-      up.uncork();
-    }
+    writeAll(up, upChunks);
     upChunks = [];
   }
 
   function flushClients() {
     for (const c of dirty) {
-      const p = c.pieces;
-      if (p.length === 1) c.sock.write(p[0]);
-      else {
-        c.sock.cork();
-        for (const b of p) c.sock.write(b);
-        c.sock.uncork();
-      }
+      writeAll(c.sock, c.pieces);
       c.pieces = [];
       c.dirty = false;
     }

@@ -1,4 +1,4 @@
-// Framing helpers of the floor proxies (bench/floor-proxy.mjs, bench/floor-pool.mjs).
+// What the floor proxies share (bench/floor-proxy.mjs, bench/floor-pool.mjs): framing and writing.
 
 const SP = 32;
 
@@ -23,5 +23,15 @@ export function token(buf, s, e, n) {
     while (i < e && buf[i] !== SP) i++;
     if (t === n) return [ts, i];
     if (i >= e) return [e, e];
+  }
+}
+
+/** Write `pieces` to `sock`: one write, or one corked writev. */
+export function writeAll(sock, pieces) {
+  if (pieces.length === 1) sock.write(pieces[0]);
+  else {
+    sock.cork();
+    for (const b of pieces) sock.write(b);
+    sock.uncork();
   }
 }
