@@ -70,7 +70,7 @@ export class DestinationStats implements DestinationObserver {
     }
   }
 
-  onKeys(batch: KeyBatch, from: number, to: number, _result: Result, ms: number): void {
+  onKeys(batch: KeyBatch, from: number, to: number, ms: number): void {
     const n = to - from;
     if (this.histograms) this.latency.recordN(ms, n);
     const hk = this.hotKeys;

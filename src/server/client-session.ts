@@ -80,8 +80,9 @@ class MultiGet implements KeySink {
     this.reqs = new Array<Request | null>(n);
     this.starts = new Array<number>(n);
     this.ends = new Array<number>(n);
-    this.keyStarts = [];
-    this.keyEnds = [];
+    // Filled in by multiGetKeys when the keys come as ranges (keyBuf not empty); else they stay empty.
+    this.keyStarts = keyBuf.length === 0 ? [] : new Array<number>(n);
+    this.keyEnds = keyBuf.length === 0 ? [] : new Array<number>(n);
   }
 
   get size(): number {
@@ -493,8 +494,8 @@ export class ClientSession implements RequestSink, Flushable {
     const { keyStarts, keyEnds } = mg;
     for (let i = 0; i < count; i++) {
       const t = 2 * (first + i);
-      keyStarts.push(tok[t] as number);
-      keyEnds.push(tok[t + 1] as number);
+      keyStarts[i] = tok[t] as number;
+      keyEnds[i] = tok[t + 1] as number;
     }
     // The batch for each destination route (DirectTarget: one per pool server), searched linearly: a
     // multi-get usually touches a few destinations. Local arrays: sending can complete requests

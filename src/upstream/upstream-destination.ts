@@ -73,8 +73,8 @@ export interface UpstreamOptions {
 export interface DestinationObserver {
   /** One request to this destination finished; `ms` from send to reply (or error). */
   onReply(req: Request, result: Result, ms: number): void;
-  /** Keys [from, to) of a multi-get batch (ranges of `batch.buf`) finished with `result`, after `ms`. */
-  onKeys(batch: KeyBatch, from: number, to: number, result: Result, ms: number): void;
+  /** Keys [from, to) of a multi-get batch (ranges of `batch.buf`) finished, after `ms`. */
+  onKeys(batch: KeyBatch, from: number, to: number, ms: number): void;
 }
 
 const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', '', null, 0);
@@ -307,13 +307,14 @@ export class UpstreamDestination implements Destination, EntryOwner {
     if (this.waiting.size > 0) this.drainWaiting();
   }
 
-  /** EntryOwner: keys [from, to) of a batch finished with `result` (the batch's sink has the outcome). */
-  keysDone(batch: KeyBatch, from: number, to: number, result: Result, started: number): void {
+  /** EntryOwner: keys [from, to) of a batch finished, `found` hits and the rest `result` (the sink has the outcome). */
+  keysDone(batch: KeyBatch, from: number, to: number, found: number, result: Result, started: number): void {
     const n = to - from;
     this.inflight -= n;
-    this.account(result, started, n);
+    if (found > 0) this.account('found', started, found);
+    if (n > found) this.account(result, started, n - found);
     const obs = this.observer;
-    if (obs !== null) obs.onKeys(batch, from, to, result, turnNow() - started);
+    if (obs !== null) obs.onKeys(batch, from, to, turnNow() - started);
     if (this.waiting.size > 0) this.drainWaiting();
   }
 

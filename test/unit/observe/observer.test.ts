@@ -126,7 +126,7 @@ describe('DestinationStats', () => {
         for (; k < ranges.length && k < from + size; k++) batch.add((ranges[k] as [number, number])[0], (ranges[k] as [number, number])[1], k);
         const result: Result = size % 2 === 0 ? 'found' : 'notfound';
         const ms = size / 10;
-        sa.onKeys(batch, 0, batch.n, result, ms);
+        sa.onKeys(batch, 0, batch.n, ms);
         for (let m = 0; m < batch.n; m++) {
           const s = batch.starts[m] as number;
           const e = batch.ends[m] as number;

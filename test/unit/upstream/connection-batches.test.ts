@@ -10,14 +10,26 @@ import { KeyBatch, MAX_BATCH_KEYS, type EntryOwner, type KeySink } from '../../.
 import { Reply, Request, type Result } from '../../../src/protocol/types.js';
 import { connectAndFlush, deliver, fakeConnection } from './fake-connection.js';
 
-/** Records each key's outcome as `found:<block>`, `notfound`, or `<result>:<raw or message>`. */
+/**
+ * Records each key's outcome as `found:<block>`, `notfound`, or `<result>:<raw or message>`. With `owner`
+ * and `batch` set, it also checks that the owner's bookkeeping covers every key of the batch by the time the
+ * last key is answered (the owner accounts runs of keys, not single keys).
+ */
 class Sink implements KeySink {
   readonly got = new Map<number, string[]>();
+  owner: Owner | null = null;
+  batch: KeyBatch | null = null;
+  /** Keys answered before the owner had accounted all of them at the batch's last answer. */
+  lateAccounting = 0;
   constructor(private readonly keys: string[]) {}
   private add(tag: number, s: string): void {
     const list = this.got.get(tag) ?? [];
     list.push(s);
     this.got.set(tag, list);
+    if (this.owner !== null && this.batch !== null && this.got.size === this.keys.length) {
+      const cover = this.owner.cover.get(this.batch) ?? [];
+      for (let k = 0; k < this.keys.length; k++) if (cover[k] !== 1) this.lateAccounting++;
+    }
   }
   keyHit(tag: number, buf: Buffer, start: number, end: number): void {
     this.add(tag, `found:${buf.toString('latin1', start, end)}`);
@@ -31,14 +43,19 @@ class Sink implements KeySink {
   }
 }
 
-/** Counts keysDone per result, like a destination's accounting. */
+/** Counts keysDone per result, like a destination's accounting, and how often each key of a batch was accounted. */
 class Owner implements EntryOwner {
   readonly counts = new Map<Result, number>();
+  readonly cover = new Map<KeyBatch, number[]>();
   entryDone(): void {
     throw new Error('not a batch');
   }
-  keysDone(_b: KeyBatch, from: number, to: number, result: Result): void {
-    this.counts.set(result, (this.counts.get(result) ?? 0) + to - from);
+  keysDone(b: KeyBatch, from: number, to: number, found: number, result: Result): void {
+    if (found > 0) this.counts.set('found', (this.counts.get('found') ?? 0) + found);
+    if (to - from > found) this.counts.set(result, (this.counts.get(result) ?? 0) + to - from - found);
+    const c = this.cover.get(b) ?? new Array<number>(b.n).fill(0);
+    for (let k = from; k < to; k++) c[k] = (c[k] as number) + 1;
+    this.cover.set(b, c);
   }
   total(): number {
     let n = 0;
@@ -116,7 +133,13 @@ describe('Connection batches: replies split at every byte', () => {
           const { conn, sock } = f;
           const owner = new Owner();
           const sinks = clients.map((keys) => new Sink(keys));
-          clients.forEach((keys, i) => conn.sendBatch(batchOf(keys, sinks[i] as Sink), 1000, owner, 0));
+          clients.forEach((keys, i) => {
+            const s = sinks[i] as Sink;
+            const b = batchOf(keys, s);
+            s.owner = owner;
+            s.batch = b;
+            conn.sendBatch(b, 1000, owner, 0);
+          });
           connectAndFlush(f);
           expect(sock.lines).toEqual(['get a b a c c dd e a\r\n']);
           deliver(f, bytes.subarray(0, cut));
@@ -130,6 +153,17 @@ describe('Connection batches: replies split at every byte', () => {
           expect({ cut, got }).toEqual({ cut, got: want });
           expect((after as Reply | null)?.raw?.toString('latin1')).toBe(block('zz', 'last'));
           expect(owner.total()).toBe(8);
+          // The owner's counts by result are the sinks' outcomes, each key accounted once, before its batch's last answer.
+          const byResult = new Map<string, number>();
+          for (const o of want.flat()) {
+            const r = (o as string).split(':')[0] as string;
+            byResult.set(r, (byResult.get(r) ?? 0) + 1);
+          }
+          expect({ cut, counts: Object.fromEntries(owner.counts) }).toEqual({ cut, counts: Object.fromEntries(byResult) });
+          for (const s of sinks) {
+            expect(owner.cover.get(s.batch as KeyBatch)).toEqual(new Array<number>(s.outcomes().length).fill(1));
+            expect({ cut, late: s.lateAccounting }).toEqual({ cut, late: 0 });
+          }
           expect(conn.outstanding).toBe(0);
           conn.close();
         }
