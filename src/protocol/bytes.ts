@@ -31,12 +31,35 @@ let viewSource: Uint8Array = new Uint8Array(0);
 let viewArrayBuffer = viewSource.buffer as ArrayBuffer;
 let viewByteOffset = 0;
 
+/**
+ * The last few sources and their ArrayBuffer and offset, tried when the source is not the last one: views
+ * alternate between sources (a client read and an upstream read; a multi-get's hits in key order come from
+ * each server's read in turn), and `.buffer` is a C++ getter (JSTypedArray::GetBuffer) behind an inline cache
+ * miss for every switch. The price: up to four past sources stay referenced until newer ones push them out.
+ */
+const RECENT = 4;
+const recentSources: (Uint8Array | null)[] = new Array<Uint8Array | null>(RECENT).fill(null);
+const recentBuffers: ArrayBuffer[] = new Array<ArrayBuffer>(RECENT).fill(viewArrayBuffer);
+const recentOffsets: number[] = new Array<number>(RECENT).fill(0);
+let recentNext = 0;
+
 function remember(buf: Uint8Array): void {
-  if (buf !== viewSource) {
-    viewSource = buf;
-    viewArrayBuffer = buf.buffer as ArrayBuffer;
-    viewByteOffset = buf.byteOffset;
+  if (buf === viewSource) return;
+  viewSource = buf;
+  for (let i = 0; i < RECENT; i++) {
+    if (recentSources[i] === buf) {
+      viewArrayBuffer = recentBuffers[i] as ArrayBuffer;
+      viewByteOffset = recentOffsets[i] as number;
+      return;
+    }
   }
+  viewArrayBuffer = buf.buffer as ArrayBuffer;
+  viewByteOffset = buf.byteOffset;
+  const k = recentNext;
+  recentSources[k] = buf;
+  recentBuffers[k] = viewArrayBuffer;
+  recentOffsets[k] = viewByteOffset;
+  recentNext = (k + 1) % RECENT;
 }
 
 export function view(buf: Buffer, start: number, end: number): Buffer {

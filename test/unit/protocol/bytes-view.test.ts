@@ -1,7 +1,7 @@
 /**
  * view(): a cheaper buf.subarray. It must be a real Buffer that shares the source's memory, for any
  * source (pooled small Buffers with a byteOffset, slices of slices) and when sources alternate (it
- * remembers the last source's ArrayBuffer).
+ * remembers the last few sources' ArrayBuffers).
  */
 import { describe, expect, test } from 'vitest';
 import { view } from '../../../src/protocol/bytes.js';
@@ -39,6 +39,23 @@ describe('view', () => {
       expect(view(a, i % 10, (i % 10) + 3).toString()).toBe('0123456789abcdef'.slice(i % 10, (i % 10) + 3));
       expect(view(b, 100, 103).toString()).toBe('XYZ');
       expect(view(view(b, 50, 150), 50, 53).toString()).toBe('XYZ');
+    }
+  });
+
+  test('more sources in turn than it remembers (each from its own pool slab or ArrayBuffer)', () => {
+    // Six sources cycled: the remembered four are pushed out in turn, and a source met again after it was
+    // pushed out is looked up afresh. Each source's bytes are distinct, so a stale entry would show.
+    const sources = Array.from({ length: 6 }, (_, k) => {
+      const whole = Buffer.allocUnsafeSlow(256).fill(0x30 + k);
+      return whole.subarray(16 * k, 16 * k + 64);
+    });
+    for (let round = 0; round < 5; round++) {
+      const order = round % 2 === 0 ? [0, 1, 2, 3, 4, 5] : [5, 3, 1, 0, 2, 4, 1, 1, 0];
+      for (const k of order) {
+        const src = sources[k] as Buffer;
+        src[7] = 0x41 + k;
+        expect(view(src, 6, 9).toString('latin1')).toBe(String.fromCharCode(0x30 + k, 0x41 + k, 0x30 + k));
+      }
     }
   });
 });
