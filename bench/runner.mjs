@@ -392,7 +392,7 @@ function markdown(res) {
   L.push('|---|---|---|---|---|---|---|---|---|---|---|---|');
   for (const sc of res.scenarios) {
     for (const t of sc.targets) {
-      if (t.failed) { L.push(`| ${sc.name} | ${t.target} | failed | | | | | | | | | ${t.error.replace(/\|/g, '/').slice(0, 200)} |`); continue; }
+      if (t.failed) { L.push(`| ${sc.name} | ${t.target} | ${t.error.startsWith('skipped') ? 'skipped' : 'failed'} | | | | | | | | | ${t.error.replace(/\|/g, '/').slice(0, 200)} |`); continue; }
       const s = t.summary;
       const notes = [...new Set(t.note)];
       if (s.foreignMax > 0.3) notes.push(`noisy: up to ${(s.foreignMax * 100).toFixed(0)}% of a core busy outside our processes`);
