@@ -68,6 +68,15 @@ describe('PrefixStats: key ranges', () => {
     expect(rows(p)).toEqual([['user:', 2], ['us:', 2], ['u:', 1], ['usera:', 1], ['other', 1]]);
   });
 
+  test('a key that matches a row in its first four bytes, or only past them, is compared to the end of the prefix', () => {
+    // The memo compares the first four bytes as one int32, then the rest byte by byte: keys that differ only
+    // in byte 1, 2, 3, 4 or 5 of `bench:` / `bencx:` must each find their own row.
+    const p = new PrefixStats({ delimiter: ':', prefixes: [], topN: 20 });
+    const keys = ['bench:1', 'bencx:2', 'bench:3', 'benc:4', 'bxnch:5', 'bench:6', 'benchy:7', 'bench', 'b:8', 'bench:9', 'aench:10', 'bEnch:11', 'bench:12'];
+    for (const k of keys) p.record(b(k), false, false, 0, 0);
+    expect(rows(p)).toEqual([['bench:', 5], ['bencx:', 1], ['benc:', 1], ['bxnch:', 1], ['benchy:', 1], ['b:', 1], ['aench:', 1], ['bEnch:', 1], ['other', 1]]);
+  });
+
   test('list rule over ranges: the longest listed prefix, also after a shorter one was found', () => {
     const p = new PrefixStats({ delimiter: ':', prefixes: ['u', 'user.'], topN: 10 });
     const line = b('u1 user.2 u3 user.4 x');
