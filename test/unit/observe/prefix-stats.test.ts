@@ -77,6 +77,32 @@ describe('PrefixStats: key ranges', () => {
     expect(rows(p)).toEqual([['bench:', 5], ['bencx:', 1], ['benc:', 1], ['bxnch:', 1], ['benchy:', 1], ['b:', 1], ['aench:', 1], ['bEnch:', 1], ['other', 1]]);
   });
 
+  test('prefixes of 1 to 12 bytes, keys differing in any one byte, short keys: the rows a plain split gives', () => {
+    // The memo compares prefixes of 4-8 bytes as two words and the rest byte by byte (keys under 8 bytes
+    // too): every length and every changed position must still land on its own prefix's row.
+    const p = new PrefixStats({ delimiter: ':', prefixes: [], topN: 1000 });
+    const want = new Map<string, number>();
+    const keys: string[] = [];
+    for (let len = 1; len <= 12; len++) {
+      const prefix = 'abcdefghijkl'.slice(0, len - 1) + ':';
+      keys.push(prefix, `${prefix}1`, `${prefix}12345678`);
+      for (let i = 0; i < len - 1; i++) keys.push(`${prefix.slice(0, i)}Z${prefix.slice(i + 1)}k`);
+    }
+    // Interleaved, so the row memo of a first byte keeps being replaced by a neighbour's.
+    for (let round = 0; round < 3; round++) {
+      for (let i = 0; i < keys.length; i++) {
+        const k = keys[(i * 7 + round) % keys.length] as string;
+        p.record(b(k), false, false, 0, 0);
+        const at = k.indexOf(':');
+        const name = at === -1 ? 'other' : k.slice(0, at + 1);
+        want.set(name, (want.get(name) ?? 0) + 1);
+      }
+    }
+    // Every key has a delimiter: `other` (always listed) stays at 0.
+    want.set('other', 0);
+    expect(new Map(rows(p))).toEqual(want);
+  });
+
   test('list rule over ranges: the longest listed prefix, also after a shorter one was found', () => {
     const p = new PrefixStats({ delimiter: ':', prefixes: ['u', 'user.'], topN: 10 });
     const line = b('u1 user.2 u3 user.4 x');
