@@ -83,7 +83,8 @@ async function runOnce(mode, pipeline, mcPort, pinned = false) {
   const port = await freePort();
   const config = JSON.stringify({ pools: { A: { servers: [`127.0.0.1:${mcPort}`] } }, route: 'PoolRoute|A' });
   const extra = mode === 'on' ? await onFlags() : OFF_FLAGS;
-  const relay = startNode([path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra], pinned ? 0 : null);
+  // As every launcher starts it (the CLI's shebang, the Dockerfile, bench/run.sh): `node dist/cli.js` skips the shebang.
+  const relay = startNode(['--initial-old-space-size=64', path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra], pinned ? 0 : null);
   await waitPort(port);
   const lg = startNode([path.join(ROOT, 'bench', 'loadgen.mjs'), '--port', String(port), '--conns', conns, '--pipeline', pipeline, '--duration', duration, '--warmup', '1', '--keys', '10000', '--prefix-mix', 'user:'], pinned ? 1 : null);
   let out = '';

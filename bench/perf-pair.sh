@@ -4,7 +4,7 @@
 # serve. Prints each side's req/s, CPU samples per 100k requests by part (kernel, mcrelay's JS, Node's JS,
 # builtins, V8, Node) and the symbols whose samples per request grew most from A to B.
 #
-#   bash bench/perf-pair.sh --a "<mcrelay flags>" --b "<mcrelay flags>" [--pipeline 8] [--seconds 6]
+#   bash bench/perf-pair.sh --a "<mcrelay flags>" --b "<mcrelay flags>" [--pipeline 8] [--seconds 6] [--loadgen "<loadgen.mjs flags>"]
 #
 # e.g. what observability costs at depth 8 (A = every feature off, B = the defaults):
 #   bash bench/perf-pair.sh --a "--no-latency-histograms --no-destination-stats --no-prefix-stats --no-hot-keys --log-sample-rate 0" --b ""
@@ -16,13 +16,14 @@ root="$(dirname "$here")"
 tmp="$here/results/tmp/perf-pair"
 mkdir -p "$tmp"
 
-flagsA="" flagsB="" pipeline=8 seconds=6
+flagsA="" flagsB="" pipeline=8 seconds=6 lgflags=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --a) flagsA=$2; shift 2 ;;
     --b) flagsB=$2; shift 2 ;;
     --pipeline) pipeline=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
+    --loadgen) lgflags=$2; shift 2 ;;
     *) echo "perf-pair.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -54,7 +55,8 @@ relay B "$flagsB"; portB=$PORT; pidB=$PID
 total=$((seconds + 5))
 for side in A B; do
   p=$portA; [ "$side" = B ] && p=$portB
-  taskset -c 1 node "$here/loadgen.mjs" --port "$p" --conns 50 --pipeline "$pipeline" --duration "$total" --warmup 1 > "$tmp/load-$side.json" &
+  # shellcheck disable=SC2086 # the flags are a word list
+  taskset -c 1 node "$here/loadgen.mjs" --port "$p" --conns 50 --pipeline "$pipeline" --duration "$total" --warmup 1 $lgflags > "$tmp/load-$side.json" &
   pids+=($!)
 done
 sleep 3
