@@ -52,11 +52,16 @@ class MultiGet implements KeySink {
   readonly bufs: (Buffer | null)[];
   readonly starts: number[];
   readonly ends: number[];
-  readonly replies: (Reply | null)[];
-  /** Whether any key has a Reply (took the route tree, or was settled): else every key is a hit or a miss. */
-  hasReplies = false;
-  /** Each key's Request once made (all of them when the multi-get came as Requests). */
-  readonly reqs: (Request | null)[];
+  /**
+   * Each key's Reply, for keys that took the route tree or were settled; made at the first such key (null:
+   * every key is a fast-path hit or miss, the usual case).
+   */
+  replies: (Reply | null)[] | null = null;
+  /** Each key's Request once made (all of them when the multi-get came as Requests); made at the first. */
+  private reqs: (Request | null)[] | null = null;
+  /** The fast-path hits' bytes so far, and whether one of them is BIG (counted as they come: see finishMulti). */
+  hitBytes = 0;
+  bigHit = false;
   /** Where each key is in `keyBuf` (ranges given) — empty when the multi-get came as Requests. */
   readonly keyStarts: number[];
   readonly keyEnds: number[];
@@ -76,8 +81,6 @@ class MultiGet implements KeySink {
     // a C++ builtin call per array, 1.6 % of a 100-key multi-get's CPU for these five. Plain arrays: an
     // Int32Array of 100 entries is an off-heap (malloc'd) backing store per multi-get.
     this.bufs = new Array<Buffer | null>(n);
-    this.replies = new Array<Reply | null>(n);
-    this.reqs = new Array<Request | null>(n);
     this.starts = new Array<number>(n);
     this.ends = new Array<number>(n);
     // Filled in by multiGetKeys when the keys come as ranges (keyBuf not empty); else they stay empty.
@@ -90,19 +93,32 @@ class MultiGet implements KeySink {
   }
 
   request(tag: number): Request {
-    let r = this.reqs[tag];
+    const reqs = (this.reqs ??= new Array<Request | null>(this.bufs.length));
+    let r = reqs[tag];
     if (r === null || r === undefined) {
       r = new Request(this.op, view(this.keyBuf, this.keyStarts[tag] as number, this.keyEnds[tag] as number), this.head, EMPTY, null, false, 0);
       r.client = this.session.clientId;
-      this.reqs[tag] = r;
+      reqs[tag] = r;
     }
     return r;
+  }
+
+  /** Key `tag`'s Request, given (a multi-get that came as Requests). */
+  setRequest(tag: number, req: Request): void {
+    (this.reqs ??= new Array<Request | null>(this.bufs.length))[tag] = req;
+  }
+
+  private setReply(tag: number, reply: Reply): void {
+    (this.replies ??= new Array<Reply | null>(this.bufs.length))[tag] = reply;
   }
 
   keyHit(tag: number, buf: Buffer, start: number, end: number): void {
     this.bufs[tag] = buf;
     this.starts[tag] = start;
     this.ends[tag] = end;
+    const len = end - start;
+    this.hitBytes += len;
+    if (len >= BIG) this.bigHit = true;
     const obs = this.observer;
     if (obs !== null) {
       // The key and its hit as ranges (no Request or Reply), unless something shows the objects (/tap).
@@ -113,8 +129,7 @@ class MultiGet implements KeySink {
   }
 
   keyReply(tag: number, reply: Reply): void {
-    this.replies[tag] = reply;
-    this.hasReplies = true;
+    this.setReply(tag, reply);
     const obs = this.observer;
     if (obs !== null) {
       const ms = turnNow() - this.started;
@@ -126,8 +141,7 @@ class MultiGet implements KeySink {
 
   /** A key answered by the proxy itself (admin key, denied): not observed, like the single-key path. */
   settle(tag: number, reply: Reply): void {
-    this.replies[tag] = reply;
-    this.hasReplies = true;
+    this.setReply(tag, reply);
     if (--this.remaining === 0) this.session.finishMulti(this);
   }
 }
@@ -455,7 +469,7 @@ export class ClientSession implements RequestSink, Flushable {
     for (let i = 0; i < n; i++) {
       const req = reqs[i] as Request;
       req.client = this.clientId;
-      mg.reqs[i] = req;
+      mg.setRequest(i, req);
       if (req.key[0] === 0x5f && startsWithBuf(req.key, ADMIN_PREFIX)) {
         mg.settle(i, this.host.admin.getReply(req, this.identity));
         continue;
@@ -557,34 +571,28 @@ export class ClientSession implements RequestSink, Flushable {
 
   /** Every key of a multi-get is answered: the hits in key order and END, or the first error. */
   finishMulti(mg: MultiGet): void {
-    const { replies, bufs, starts, ends, slot, op } = mg;
+    const { replies, slot, op } = mg;
     const n = mg.size;
-    const hasReplies = mg.hasReplies;
-    for (let i = 0; hasReplies && i < n; i++) {
-      const r = replies[i];
-      if (r !== null && r !== undefined && isErrorResult(r.result)) {
-        this.router.stats.recordReply(op, r.result, turnNow() - mg.started);
-        this.complete(slot, renderError(r));
-        return;
+    // The fast-path hits were counted as they came; only keys with a Reply need a pass.
+    let bytes = END.length + mg.hitBytes;
+    const big = mg.bigHit;
+    if (replies !== null) {
+      for (let i = 0; i < n; i++) {
+        const r = replies[i];
+        if (r !== null && r !== undefined && isErrorResult(r.result)) {
+          this.router.stats.recordReply(op, r.result, turnNow() - mg.started);
+          this.complete(slot, renderError(r));
+          return;
+        }
       }
-    }
-    let bytes = END.length;
-    let big = false;
-    for (let i = 0; i < n; i++) {
-      const b = bufs[i];
-      if (b !== null && b !== undefined) {
-        const len = (ends[i] as number) - (starts[i] as number);
-        bytes += len;
-        if (len >= BIG) big = true;
-        continue;
-      }
-      if (!hasReplies) continue;
-      const r = replies[i];
-      if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) {
-        const block = valueBlockForClient(mg.request(i), r.raw);
-        // Kept as the key's reply, so writeMulti sends the block with the client's key.
-        replies[i] = block === r.raw ? r : new Reply('found', block);
-        bytes += block.length;
+      for (let i = 0; i < n; i++) {
+        const r = replies[i];
+        if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) {
+          const block = valueBlockForClient(mg.request(i), r.raw);
+          // Kept as the key's reply, so writeMulti sends the block with the client's key.
+          replies[i] = block === r.raw ? r : new Reply('found', block);
+          bytes += block.length;
+        }
       }
     }
     this.router.stats.recordReply(op, 'found', turnNow() - mg.started);
@@ -681,7 +689,7 @@ export class ClientSession implements RequestSink, Flushable {
 
 /** Add a finished multi-get's reply to the current write batch: the hits in key order, then END. */
 function writeMulti(mg: MultiGet): void {
-  const { bufs, starts, ends, replies, hasReplies } = mg;
+  const { bufs, starts, ends, replies } = mg;
   for (let i = 0; i < bufs.length; i++) {
     const b = bufs[i];
     if (b !== null && b !== undefined) {
@@ -689,7 +697,7 @@ function writeMulti(mg: MultiGet): void {
       batchAddRange(b, starts[i] as number, ends[i] as number);
       continue;
     }
-    if (!hasReplies) continue;
+    if (replies === null) continue;
     const r = replies[i];
     if (r !== null && r !== undefined && r.result === 'found' && r.raw !== null) batchAddRange(r.raw, 0, r.raw.length);
   }
