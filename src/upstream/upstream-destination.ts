@@ -81,7 +81,6 @@ const VERSION_PROBE = Request.synthesize('version', Buffer.alloc(0), 'version', 
 
 export type DestinationConnState = 'new' | 'up' | 'down' | 'closed';
 
-
 /** mcrouter's ProxyDestinationKey::str for an ASCII destination (AccessPoint::toString, then `-<timeout ms>`). */
 export function destinationKey(server: ServerSpec, timeoutMs: number): string {
   return `${server.address}:ascii:${server.security}:notcompressed-${timeoutMs}`;
