@@ -7,6 +7,7 @@
 // the request as slices of the read. When the last server answered, the client gets the slices and one END.
 // A client's replies leave in the order its requests came.
 import net from 'node:net';
+import { readThroughSharedBuffer } from '../dist/server/client-reads.js';
 import { num, token, writeAll } from './floor-common.mjs';
 
 const CR = 13;
@@ -266,7 +267,7 @@ class Client {
 }
 
 /** Start the pool floor on `port` in front of `addrs` (host:port each). */
-export function startPoolFloor(port, addrs, readThroughSharedBuffer) {
+export function startPoolFloor(port, addrs) {
   ups = addrs.map((a, i) => new Upstream(a, i));
   const server = net.createServer((sock) => {
     sock.setNoDelay(true);

@@ -38,7 +38,7 @@ const SP = 32;
 
 if (upstreams.length > 1) {
   const { startPoolFloor } = await import('./floor-pool.mjs');
-  startPoolFloor(port, upstreams, readThroughSharedBuffer);
+  startPoolFloor(port, upstreams);
 } else startSingle();
 
 function startSingle() {

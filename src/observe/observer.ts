@@ -18,7 +18,7 @@
  */
 import type { Logger } from 'pino';
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { ALL_RESULTS, type Op, type Reply, type Request, type Result } from '../protocol/types.js';
+import { resultIndex, type Op, type Reply, type Request, type Result } from '../protocol/types.js';
 import type { KeyBatch } from '../upstream/connection.js';
 import type { DestinationObserver, UpstreamDestination } from '../upstream/upstream-destination.js';
 import { HotKeyCache } from './hot-key-cache.js';
@@ -27,8 +27,6 @@ import { PrefixStats } from './prefix-stats.js';
 import type { ProxyOptions } from '../options.js';
 import type { ConfigEvent, RequestObserver } from './events.js';
 import { Tap } from './tap.js';
-
-const TIMEOUT_INDEX = ALL_RESULTS.indexOf('timeout');
 
 /**
  * Per-destination instruments, made when the destination is created (the metric "children"): its latency
@@ -57,7 +55,8 @@ export class DestinationStats implements DestinationObserver {
    */
   get results(): Float64Array {
     const r = Float64Array.from(this.destination.results);
-    r[TIMEOUT_INDEX] = (r[TIMEOUT_INDEX] as number) - this.destination.queueTimeouts;
+    const t = resultIndex('timeout');
+    r[t] = (r[t] as number) - this.destination.queueTimeouts;
     return r;
   }
 
