@@ -5,6 +5,7 @@
 # builtins, V8, Node) and the symbols whose samples per request grew most from A to B.
 #
 #   bash bench/perf-pair.sh --a "<mcrelay flags>" --b "<mcrelay flags>" [--pipeline 8] [--seconds 6] [--loadgen "<loadgen.mjs flags>"]
+#                           [--node-a "<node flags>"] [--node-b "<node flags>"]
 #
 # e.g. what observability costs at depth 8 (A = every feature off, B = the defaults):
 #   bash bench/perf-pair.sh --a "--no-latency-histograms --no-destination-stats --no-prefix-stats --no-hot-keys --log-sample-rate 0" --b ""
@@ -16,7 +17,7 @@ root="$(dirname "$here")"
 tmp="$here/results/tmp/perf-pair"
 mkdir -p "$tmp"
 
-flagsA="" flagsB="" pipeline=8 seconds=6 lgflags=""
+flagsA="" flagsB="" nodeA="" nodeB="" pipeline=8 seconds=6 lgflags=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --a) flagsA=$2; shift 2 ;;
@@ -24,6 +25,8 @@ while [ $# -gt 0 ]; do
     --pipeline) pipeline=$2; shift 2 ;;
     --seconds) seconds=$2; shift 2 ;;
     --loadgen) lgflags=$2; shift 2 ;;
+    --node-a) nodeA=$2; shift 2 ;;
+    --node-b) nodeB=$2; shift 2 ;;
     *) echo "perf-pair.sh: unknown option $1" >&2; exit 2 ;;
   esac
 done
@@ -35,22 +38,22 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-relay() { # side flags -> sets PORT and PID
+relay() { # side flags node-flags -> sets PORT and PID
   local mp rp
   mp=$(free_port)
   taskset -c 0 memcached -u nobody -l 127.0.0.1 -p "$mp" -U 0 -m 256 -t 1 & pids+=($!)
   wait_port "$mp"
   rp=$(free_port)
   # shellcheck disable=SC2086 # the flags are a word list
-  (cd "$tmp" && exec taskset -c 0 node --perf-basic-prof --initial-old-space-size=64 "$root/dist/cli.js" \
+  (cd "$tmp" && exec taskset -c 0 node --perf-basic-prof --initial-old-space-size=64 $3 "$root/dist/cli.js" \
     --config-str "{\"pools\":{\"A\":{\"servers\":[\"127.0.0.1:$mp\"]}},\"route\":\"PoolRoute|A\"}" \
     -p "$rp" --listen-addresses 127.0.0.1 $2 > "$tmp/relay-$1.log" 2>&1) & PID=$!
   pids+=("$PID")
   wait_port "$rp"
   PORT=$rp
 }
-relay A "$flagsA"; portA=$PORT; pidA=$PID
-relay B "$flagsB"; portB=$PORT; pidB=$PID
+relay A "$flagsA" "$nodeA"; portA=$PORT; pidA=$PID
+relay B "$flagsB" "$nodeB"; portB=$PORT; pidB=$PID
 
 total=$((seconds + 5))
 for side in A B; do
