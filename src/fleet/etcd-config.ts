@@ -277,11 +277,16 @@ export class EtcdConfigSource {
       this.connected = true;
       if (this.disconnectedAt > 0) {
         this.opts.log.info({ etcd: this.name, key, fromRevision: resumeFrom, afterMs: Date.now() - this.disconnectedAt }, 'etcd: watch resumed from the last revision seen');
+        this.disconnectedAt = 0;
       }
     });
     w.on('disconnected', (err) => {
-      if (!mine() || !this.connected) return;
+      if (!mine()) return;
+      // Once per outage: the watcher reports every failed attempt while etcd is away. An outage can begin
+      // before the first watch stream was up (etcd gone right after the initial read); it counts too.
+      const wasUp = this.connected;
       this.connected = false;
+      if (!wasUp && this.disconnectedAt > 0) return;
       this.disconnectedAt = Date.now();
       this.opts.log.warn({ etcd: this.name, err: errText(err) }, 'etcd: watch disconnected; still serving the current config, reconnecting (backoff up to 2 s)');
     });
