@@ -50,7 +50,7 @@ function run(iters) {
     const ms = 0.3 + (it & 7) * 0.01;
     if (doSession) obs.onKeyReply(req, reply, ms);
     if (doDest && destStats !== null) destStats.onReply(req, 'found', ms);
-    if (doStats) stats.recordReply('get', 'found', ms);
+    if (doStats) stats.recordReply(req, reply, ms);
   }
 }
 function time(name, f) {

@@ -2,7 +2,7 @@
  * `--validate-config`: load and build a config completely, without opening a socket. Destinations are
  * inert (they answer `local_error` if ever used), so the check is side-effect free and repeatable.
  */
-import { errorReply, type Request } from '../protocol/types.js';
+import { frozenReply, errorReply, type Request } from '../protocol/types.js';
 import type { BuildOptions, PoolInfo, ServerSpec } from '../routes/route-factory.js';
 import type { RouteRegistry } from '../routes/registry.js';
 import type { Destination, DestinationCallback } from '../upstream/destination.js';
@@ -10,7 +10,7 @@ import { buildConfig, DEFAULT_BUILD_OPTIONS, type BuiltConfig, type DestinationP
 import { ConfigError } from '../config-error.js';
 import { loadConfigSource, type ConfigSource, type ConfigSpec } from './loader.js';
 
-const INERT_REPLY = Object.freeze(errorReply('local_error', 'destination is not connected (config validation)'));
+const INERT_REPLY = frozenReply(errorReply('local_error', 'destination is not connected (config validation)'));
 
 /** A destination that never connects; one per address. */
 class InertDestination implements Destination {

@@ -193,7 +193,11 @@ export class PrefixStats {
     return e === -1 ? null : key.toString('latin1', s, e);
   }
 
-  /** The row the key `buf[start, end)` counts in (admitting or ranking its prefix as needed). */
+  /**
+   * The row the key `buf[start, end)` counts in (admitting or ranking its prefix as needed). This is the
+   * per-reply part, kept small so V8 inlines it into the reply path: the row remembered for the key's first
+   * byte, checked by its first eight bytes. Everything else is {@link rowByHash}.
+   */
   rowForRange(buf: Uint8Array, start: number, end: number): PrefixRow {
     const s = this.prefixStart(buf, start, end);
     const memo = this.byFirstByte;
@@ -203,6 +207,12 @@ export class PrefixStats {
       const row = memo[buf[s] as number];
       if (row !== null && row !== undefined && matchesRow(row, buf, s, end)) return row;
     }
+    return this.rowByHash(buf, s, end);
+  }
+
+  /** rowForRange past the first-byte memo: find the prefix, then its row by hash (`s` = after any routing prefix). */
+  private rowByHash(buf: Uint8Array, s: number, end: number): PrefixRow {
+    const memo = this.byFirstByte;
     const e = this.prefixEnd(buf, s, end);
     if (e === -1) return this.other;
     const h = hashBytes(buf, s, e);

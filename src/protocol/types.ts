@@ -217,6 +217,7 @@ export class Request {
   ) {}
 
   private rk: Buffer | null = null;
+  private oi = -1;
   /**
    * Meta requests with the `b` flag: the base64 key text as the client sent it. `key` holds the decoded
    * bytes (routing and hashing use those); the upstream gets this form, since memcached decodes it itself.
@@ -247,6 +248,19 @@ export class Request {
       this.rk = rk;
     }
     return rk;
+  }
+
+  /**
+   * The op's row in `OPS` ({@link opIndex}), computed on first use and kept: the request path asks for it
+   * when it counts the request, and the reply path reuses it, so the op switch runs (and is inlined) once.
+   */
+  opSlot(): number {
+    let i = this.oi;
+    if (i < 0) {
+      i = opIndex(this.op);
+      this.oi = i;
+    }
+    return i;
   }
 
   /** Length of the `/region/cluster/` routing prefix, or 0. */
@@ -362,6 +376,40 @@ export class Reply {
     /** Set on replies that came from a failover target (for stats and debugging). */
     readonly isFailover: boolean = false,
   ) {}
+
+  private ri = -1;
+
+  /** A `found` reply with its result slot already known (the upstream's get hit, the commonest reply). */
+  static hit(raw: Buffer): Reply {
+    const r = new Reply('found', raw);
+    r.ri = FOUND_RESULT;
+    return r;
+  }
+
+  /**
+   * The result's position in `ALL_RESULTS` ({@link resultIndex}), computed on first use and kept: the
+   * destination and the proxy counters both index by it, and the result switch then runs once per reply.
+   */
+  resultSlot(): number {
+    const i = this.ri;
+    return i >= 0 ? i : this.fillResultSlot();
+  }
+
+  private fillResultSlot(): number {
+    const i = resultIndex(this.result);
+    this.ri = i;
+    return i;
+  }
+}
+
+/**
+ * A shared constant reply, frozen so no route can change it. Its result slot is filled in first, since a
+ * frozen object cannot cache it later.
+ */
+export function frozenReply(r: Reply): Reply {
+  r.resultSlot();
+  Object.freeze(r);
+  return r;
 }
 
 /** mcrouter's result severity (McResUtil::resultSeverity); larger is worse. Used by AllSync/AllMajority. */
@@ -437,6 +485,15 @@ export const ALL_RESULTS: readonly Result[] = [
   'timeout', 'connect_error', 'connect_timeout', 'tko', 'busy', 'try_again', 'shutdown',
   'remote_error', 'local_error', 'client_error', 'bad_key', 'permission_denied', 'deadline_exceeded',
 ];
+
+/**
+ * `ALL_RESULTS` lists the successes first: a result index at or above this one is an error
+ * ({@link isErrorResult}), so a counter that has the index tells success from error with one compare.
+ */
+export const FIRST_ERROR_RESULT = 8;
+
+/** `ALL_RESULTS` position of `found`, the result a multi-get hit counts under. */
+export const FOUND_RESULT = 0;
 
 /** Result → its position in `ALL_RESULTS` (a switch for the reason given at {@link opIndex}). */
 export function resultIndex(r: Result): number {

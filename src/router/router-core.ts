@@ -408,12 +408,12 @@ export class RouterCore {
   /** As route(), with the reply handed to `sink.onReply` (one object per call instead of a closure). */
   routeTo(req: Request, sink: ReplySink): void {
     const stats = this.stats;
-    stats.countRequest(req.op);
+    stats.countOp(req.opSlot());
     stats.requestSent++;
     const started = turnNow();
     this.root.route(req, this.ctx, (reply: Reply) => {
       const ms = turnNow() - started;
-      stats.recordReply(req.op, reply.result, ms);
+      stats.recordReply(req, reply, ms);
       const obs = this.observability;
       if (obs !== null) obs.onKeyReply(req, reply, ms);
       sink.onReply(reply);

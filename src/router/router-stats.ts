@@ -3,7 +3,7 @@
  * per-op arrays indexed at parse time: counting a request is an array increment, never a map lookup.
  */
 import { LatencyHistogram } from '../metrics/latency-histogram.js';
-import { ALL_RESULTS, isErrorResult, opIndex, OPS, resultIndex, type Op, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, FIRST_ERROR_RESULT, opIndex, OPS, resultIndex, type Op, type Reply, type Request, type Result } from '../protocol/types.js';
 
 /** Per-op counters have one slot per row of OPS (index = opIndex(op)). */
 const OP_COUNT = OPS.length;
@@ -31,29 +31,44 @@ export class ProxyStats {
   /** Replies by op × result: `byOpResult[opIndex * RESULT_COUNT + resultIndex]`. */
   readonly byOpResult = new Float64Array(OP_COUNT * RESULT_COUNT);
 
+  /** Count one request of `op` (for callers without a Request: multi-gets, the session's own ops). */
   countRequest(op: Op): void {
-    const i = opIndex(op);
-    if (i >= 0) this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
+    this.countOp(opIndex(op));
   }
 
-  recordReply(op: Op, result: Result, ms: number): void {
-    const i = opIndex(op);
-    if (i >= 0) {
-      this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
-      this.replied[i] = (this.replied[i] as number) + 1;
-      if (this.histograms) (this.latency[i] as LatencyHistogram).record(ms);
-      const r = resultIndex(result);
-      if (r >= 0) {
-        const j = i * RESULT_COUNT + r;
-        this.byOpResult[j] = (this.byOpResult[j] as number) + 1;
-      }
-    }
-    if (isErrorResult(result)) {
-      this.requestErrors++;
-      this.resultCount.set(result, (this.resultCount.get(result) ?? 0) + 1);
-    } else {
-      this.requestSuccess++;
-    }
+  /** Count one request by its op slot (`req.opSlot()`, which the reply path reuses). */
+  countOp(i: number): void {
+    this.cmdCount[i] = (this.cmdCount[i] as number) + 1;
+  }
+
+  /**
+   * The reply to a single-key request, `ms` after it was routed. By the slots the request and reply keep
+   * (Request.opSlot, Reply.resultSlot), so the per-reply path runs no op or result switch.
+   */
+  recordReply(req: Request, reply: Reply, ms: number): void {
+    this.recordReplyAt(req.opSlot(), reply.resultSlot(), ms);
+  }
+
+  /** One reply to a request of op slot `i` with result slot `r`, `ms` after it was routed. */
+  recordReplyAt(i: number, r: number, ms: number): void {
+    this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
+    this.replied[i] = (this.replied[i] as number) + 1;
+    if (this.histograms) (this.latency[i] as LatencyHistogram).record(ms);
+    const j = i * RESULT_COUNT + r;
+    this.byOpResult[j] = (this.byOpResult[j] as number) + 1;
+    if (r < FIRST_ERROR_RESULT) this.requestSuccess++;
+    else this.countError(r);
+  }
+
+  /** As recordReply, by names (cold and test callers). */
+  recordReplyOf(op: Op, result: Result, ms: number): void {
+    this.recordReplyAt(opIndex(op), resultIndex(result), ms);
+  }
+
+  private countError(r: number): void {
+    const result = ALL_RESULTS[r] as Result;
+    this.requestErrors++;
+    this.resultCount.set(result, (this.resultCount.get(result) ?? 0) + 1);
   }
 
   uptimeSeconds(): number {

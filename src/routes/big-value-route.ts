@@ -21,7 +21,7 @@
  * exptime or are evicted); meta commands (mg, ms) pass through, so they see the index, not the value. Every
  * read's reply is inspected, so RootRoute turns off the multi-get fast path while this route is on.
  */
-import { isMultiKeyGet, Reply, resultSeverity, type Request } from '../protocol/types.js';
+import { frozenReply, isMultiKeyGet, Reply, resultSeverity, type Request } from '../protocol/types.js';
 import { getRequest, storageRequest } from '../protocol/rewrite.js';
 import { spookyHash32 } from './hash/spooky-v2.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -30,7 +30,7 @@ import { hitFlags, hitParts, onBehalfOf, storageLine, valueBlock, withFlagsAndVa
 /** mcrouter's MC_MSG_FLAG_BIG_VALUE. */
 export const BIG_VALUE_FLAG = 0x8000;
 const INDEX_VERSION = 1;
-const MISS = Object.freeze(new Reply('notfound'));
+const MISS = frozenReply(new Reply('notfound'));
 
 /** mcrouter's BigValueRouteOptions (from --big-value-split-threshold / --big-value-batch-size / --big-value-hide-reply-flag). */
 export interface BigValueOptions {

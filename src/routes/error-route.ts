@@ -9,7 +9,7 @@
  * Limits: `enable_logging` (mcrouter logs every request) only logs at debug level here, so that a
  * misrouted flood cannot fill the log at the default level.
  */
-import { errorReply, type Reply, type Request, type Result } from '../protocol/types.js';
+import { frozenReply, errorReply, type Reply, type Request, type Result } from '../protocol/types.js';
 import { defineRoute } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
@@ -64,7 +64,7 @@ export class ErrorRoute implements RouteHandle {
     result: Result = 'local_error',
     private readonly enableLogging: boolean = true,
   ) {
-    this.reply = Object.freeze(errorReply(result, message === '' ? null : message));
+    this.reply = frozenReply(errorReply(result, message === '' ? null : message));
     this.name = message === '' ? 'ErrorRoute' : `ErrorRoute|${message}`;
     const base = `error|${enableLogging ? 'log' : 'no-log'}|${RESULT_MC_RES.get(result) ?? `mc_res_${result}`}`;
     this.routeNames = [message === '' ? base : `${base}|${message}`];

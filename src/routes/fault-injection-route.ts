@@ -17,7 +17,7 @@
  * When everything fails: the injected error, or the target's reply. With all faults off and latency 0 the
  * target is called synchronously (multi-get batching is kept).
  */
-import { errorReply, OP_GROUPS, opGroup, type OpGroup, type Reply, type Request, type Result } from '../protocol/types.js';
+import { frozenReply, errorReply, OP_GROUPS, opGroup, type OpGroup, type Reply, type Request, type Result } from '../protocol/types.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { FAILOVER_ERROR_NAMES } from './util/failover-errors.js';
@@ -65,8 +65,8 @@ export class FaultInjectionRoute implements RouteHandle {
   ) {
     this.random = new SeededRandom(settings.seed);
     this.startedAt = now();
-    this.errorReply = Object.freeze(errorReply(settings.errorResult, 'FaultInjectionRoute: injected error'));
-    this.downReply = Object.freeze(errorReply(settings.downResult, 'FaultInjectionRoute: injected downtime'));
+    this.errorReply = frozenReply(errorReply(settings.errorResult, 'FaultInjectionRoute: injected error'));
+    this.downReply = frozenReply(errorReply(settings.downResult, 'FaultInjectionRoute: injected downtime'));
   }
 
   /** True while a downtime window (or `down`) is in effect. */

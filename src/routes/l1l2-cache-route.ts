@@ -25,7 +25,7 @@
  * sentinel blocks it until the sentinel expires or the periodic refresh replaces it). Meta reads (mg, me)
  * are not tiered: their replies need not carry the value or the flags a refill and the sentinel check need.
  */
-import { isMultiKeyGet, opGroup, Reply, type Op, type Request } from '../protocol/types.js';
+import { frozenReply, isMultiKeyGet, opGroup, Reply, type Op, type Request } from '../protocol/types.js';
 import { storageRequest, valueOf } from '../protocol/rewrite.js';
 import { routeAllSync } from './all-sync-route.js';
 import { hitFlags } from './util/value-line.js';
@@ -35,7 +35,7 @@ import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './rout
 /** mcrouter's negative-cache flag (MC_MSG_FLAG_NEGATIVE_CACHE) on L1 sentinels. */
 export const NCACHE_FLAG = 0x10000;
 const NCACHE_VALUE = Buffer.from('ncache', 'latin1');
-const MISS = Object.freeze(new Reply('notfound'));
+const MISS = frozenReply(new Reply('notfound'));
 
 export interface L1L2Settings {
   readonly upgradingL1Exptime: number;

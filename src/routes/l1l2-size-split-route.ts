@@ -22,7 +22,7 @@
  * fallback TTL) is validated and unused. A client value that carries flag 0x20 itself reads as a
  * sentinel, as in mcrouter.
  */
-import { isFailoverError, isErrorResult, Reply, Request } from '../protocol/types.js';
+import { frozenReply, isFailoverError, isErrorResult, Reply, Request } from '../protocol/types.js';
 import { getRequest, storageRequest } from '../protocol/rewrite.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
@@ -35,7 +35,7 @@ const MAX_KEY_LENGTH = 255;
 /** mcrouter's kExtraKeySpaceNeeded: "|==|" plus the 20 digits of the largest uint64. */
 const EXTRA_KEY_SPACE = HASH_ALIAS.length + 20;
 const EMPTY = Buffer.alloc(0);
-const LOCAL_ERROR = Object.freeze(new Reply('local_error'));
+const LOCAL_ERROR = frozenReply(new Reply('local_error'));
 export const MAX_RETRIES = 10;
 
 export interface SizeSplitSettings {

@@ -15,13 +15,13 @@
  * above (mcrouter's exact rules for them are unverified); `modify_inplace` is accepted and has no effect
  * (mcrelay always makes a new Request). Meta requests with a base64 (`b`) key are passed through unchanged.
  */
-import { errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
+import { frozenReply, errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
 import { isValidRoutingPrefix } from './root-route.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
 export const MAX_KEY_LENGTH = 250;
-const KEY_TOO_LONG = Object.freeze(errorReply('bad_key', 'ModifyKeyRoute: key too long after rewrite'));
+const KEY_TOO_LONG = frozenReply(errorReply('bad_key', 'ModifyKeyRoute: key too long after rewrite'));
 
 export interface KeyRewrite {
   /** New routing prefix ("" = remove), or null to keep the key's own. */

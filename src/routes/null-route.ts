@@ -9,12 +9,12 @@
  * Ops: all. Limits: none; the replies are shared frozen instances, so routing allocates nothing.
  * Other routes reuse `defaultReply()` when they need NullRoute semantics (AllAsyncRoute, empty lists).
  */
-import { hasValue, Reply, type Op, type Request } from '../protocol/types.js';
+import { frozenReply, hasValue, Reply, type Op, type Request } from '../protocol/types.js';
 import { defineRoute } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
-const NOT_FOUND = Object.freeze(new Reply('notfound'));
-const NOT_STORED = Object.freeze(new Reply('notstored'));
+const NOT_FOUND = frozenReply(new Reply('notfound'));
+const NOT_STORED = frozenReply(new Reply('notstored'));
 
 /** mcrouter's default reply for `op`: NOT_STORED for storage updates (the ops with a value), NOT_FOUND (miss) otherwise. */
 export function defaultReply(op: Op): Reply {

@@ -14,12 +14,12 @@
  * Differences from mcrouter: mcrouter only accepts this route at the root of a tree; mcrelay accepts it
  * anywhere. An empty prefix is rejected (use `wildcard`).
  */
-import { errorReply, type Request } from '../protocol/types.js';
+import { frozenReply, errorReply, type Request } from '../protocol/types.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { joinPointer } from '../json-pointer.js';
 
-const NO_ROUTE = Object.freeze(errorReply('local_error'));
+const NO_ROUTE = frozenReply(errorReply('local_error'));
 
 /** One trie node; `next` is indexed by byte, created lazily (sparse Map: prefixes are few and short). */
 interface TrieNode {

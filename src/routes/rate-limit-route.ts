@@ -15,12 +15,12 @@
  * (NullRoute) reply; mcrelay answers `busy`, which FailoverRoute treats as a failover error by default, so
  * an enclosing failover can move the overflow elsewhere. Buckets are per route instance (per process).
  */
-import { errorReply, opGroup, type Request } from '../protocol/types.js';
+import { frozenReply, errorReply, opGroup, type Request } from '../protocol/types.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 import { monotonicSeconds, TimeTokenBucket, type Clock } from './util/token-bucket.js';
 
-const OVER_LIMIT = Object.freeze(errorReply('busy', 'RateLimitRoute: rate limit exceeded'));
+const OVER_LIMIT = frozenReply(errorReply('busy', 'RateLimitRoute: rate limit exceeded'));
 
 export interface RateBuckets {
   readonly gets: TimeTokenBucket | null;

@@ -24,7 +24,7 @@
  * Limits: glob lookups are cached per prefix text (bounded, cleared when full); an alias tree reachable
  * under several aliases is sent the request once.
  */
-import { errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
+import { frozenReply, errorReply, routingPrefixLength, type Request } from '../protocol/types.js';
 import { BigValueRoute, DEFAULT_BIG_VALUE_BATCH_SIZE, type BigValueOptions } from './big-value-route.js';
 import type { DirectTarget, ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
@@ -46,7 +46,7 @@ export interface RootRouteOptions {
   readonly bigValue?: BigValueOptions;
 }
 
-const NO_ROUTE = Object.freeze(errorReply('local_error'));
+const NO_ROUTE = frozenReply(errorReply('local_error'));
 const NONE: readonly RouteHandle[] = Object.freeze([]);
 
 interface Alias {

@@ -16,12 +16,12 @@
  * Limits: fills are background work, capped by the route context (`refillDropped`); an `add` never
  * overwrites a value written to cold meanwhile. Warm must speak the meta protocol (memcached >= 1.6).
  */
-import { isGetLike, isHit, isMiss, Reply, type Request } from '../protocol/types.js';
+import { frozenReply, isGetLike, isHit, isMiss, Reply, type Request } from '../protocol/types.js';
 import { metaGetRequest, metaSetRequest, storageRequest, valueOf } from '../protocol/rewrite.js';
 import { defineRoute, routeNodeSchema } from './route-factory.js';
 import type { ReplyCallback, RouteContext, RouteHandle, Traversal } from './route-handle.js';
 
-const MISS = Object.freeze(new Reply('notfound'));
+const MISS = frozenReply(new Reply('notfound'));
 
 /** A classic `VALUE <key> <flags> <bytes>` block for a value read with meta get. */
 function valueBlock(key: Buffer, flags: number, data: Buffer): Buffer {

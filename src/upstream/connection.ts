@@ -220,7 +220,7 @@ function hitKey(e: Entry, k: number, buf: Buffer, start: number, end: number): v
   const b = e.batch;
   if (b === null) {
     e.finished = true;
-    answerRequest(e, new Reply('found', view(buf, start, end)));
+    answerRequest(e, Reply.hit(view(buf, start, end)));
     return;
   }
   e.hits++;

@@ -16,7 +16,7 @@
  *
  * The common path (a success with no failures, isTko) is a switch and two field reads.
  */
-import type { Result } from '../protocol/types.js';
+import { isErrorResult, type Result } from '../protocol/types.js';
 
 export interface TkoOptions {
   timeoutsUntilTko: number;
@@ -97,6 +97,21 @@ export class TkoTracker {
 
   /** The result of one request sent to the destination (not a probe). */
   recordResult(result: Result): void {
+    if (isErrorResult(result)) this.recordError(result);
+    else this.recordSuccess();
+  }
+
+  /** A request succeeded (the reply path's call: small, so it inlines there). */
+  recordSuccess(): void {
+    // While TKO only a probe may unmark (mcrouter: the responsible proxy's probe).
+    if ((this.consecutiveFailures !== 0 || this.softInARow !== 0) && this.stateValue === 'up') {
+      this.consecutiveFailures = 0;
+      this.softInARow = 0;
+    }
+  }
+
+  /** A request failed with the error `result`: a TKO signal for timeouts and connect failures. */
+  recordError(result: Result): void {
     switch (result) {
       case 'timeout':
         this.softFailure();
@@ -105,13 +120,6 @@ export class TkoTracker {
       case 'connect_timeout':
       case 'shutdown':
         this.hardFailure(result);
-        return;
-      case 'found': case 'notfound': case 'stored': case 'notstored': case 'exists': case 'deleted': case 'touched': case 'ok':
-        // While TKO only a probe may unmark (mcrouter: the responsible proxy's probe).
-        if ((this.consecutiveFailures !== 0 || this.softInARow !== 0) && this.stateValue === 'up') {
-          this.consecutiveFailures = 0;
-          this.softInARow = 0;
-        }
         return;
       default:
         // Any other error: not a TKO signal, and not a success either.

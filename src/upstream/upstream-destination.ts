@@ -33,7 +33,7 @@ import dns from 'node:dns';
 import net from 'node:net';
 import type { Logger } from 'pino';
 import { turnNow } from '../clock.js';
-import { ALL_RESULTS, isErrorResult, Reply, Request, resultIndex, type Result } from '../protocol/types.js';
+import { ALL_RESULTS, FIRST_ERROR_RESULT, FOUND_RESULT, Reply, Request, resultIndex, type Result } from '../protocol/types.js';
 import type { PoolInfo, ServerSpec } from './pool-info.js';
 import { CLIENT_QUEUE_TIMEOUT, Connection, connectionClock, printableBytes, RESET_CAUSES, type EntryOwner, type KeyBatch, type ResetCause } from './connection.js';
 import type { DeleteSpool, Destination, DestinationCallback } from './destination.js';
@@ -301,7 +301,7 @@ export class UpstreamDestination implements Destination, EntryOwner {
 
   /** A dispatched request finished (EntryOwner: the connection calls this, so no closure per request). */
   entryDone(req: Request, started: number, reply: Reply, done: DestinationCallback): void {
-    this.settle(req, started, reply.result);
+    this.settle(req, started, reply);
     done(reply);
     if (this.waiting.size > 0) this.drainWaiting();
   }
@@ -310,17 +310,17 @@ export class UpstreamDestination implements Destination, EntryOwner {
   keysDone(batch: KeyBatch, from: number, to: number, found: number, result: Result, started: number): void {
     const n = to - from;
     this.inflight -= n;
-    if (found > 0) this.account('found', started, found);
-    if (n > found) this.account(result, started, n - found);
+    if (found > 0) this.account(FOUND_RESULT, 'found', started, found);
+    if (n > found) this.account(resultIndex(result), result, started, n - found);
     const obs = this.observer;
     if (obs !== null) obs.onKeys(batch, from, to, turnNow() - started);
     if (this.waiting.size > 0) this.drainWaiting();
   }
 
-  private settle(req: Request, started: number, result: Result): void {
+  private settle(req: Request, started: number, reply: Reply): void {
     this.inflight--;
-    this.account(result, started, 1);
-    if (this.observer !== null) this.observer.onReply(req, result, turnNow() - started);
+    this.account(reply.resultSlot(), reply.result, started, 1);
+    if (this.observer !== null) this.observer.onReply(req, reply.result, turnNow() - started);
   }
 
   /**
@@ -391,12 +391,13 @@ export class UpstreamDestination implements Destination, EntryOwner {
     this.results[ri] = (this.results[ri] as number) + 1;
   }
 
-  /** Per finished request (n keys of a batch): counters, and the result's TKO signal, once per request. */
-  private account(result: Result, started: number, n: number): void {
-    const t = this.tko;
-    t.recordResult(result);
-    if (n > 1 && isErrorResult(result)) for (let k = 1; k < n; k++) t.recordResult(result);
-    const ri = resultIndex(result);
+  /**
+   * Per finished request (n keys of a batch), `result` at slot `ri` of ALL_RESULTS: counters, and the
+   * result's TKO signal, once per request (an error once per key).
+   */
+  private account(ri: number, result: Result, started: number, n: number): void {
+    if (ri < FIRST_ERROR_RESULT) this.tko.recordSuccess();
+    else for (let k = 0; k < n; k++) this.tko.recordError(result);
     this.results[ri] = (this.results[ri] as number) + n;
     this.replied += n;
     this.latencySumUs += (turnNow() - started) * 1000 * n;

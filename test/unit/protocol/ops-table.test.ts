@@ -6,7 +6,7 @@
  */
 import { describe, expect, test } from 'vitest';
 import { RequestParser, type LocalOp, type RequestSink } from '../../../src/protocol/request-parser.js';
-import { ALL_RESULTS, OP_GROUPS, opIndex, opInfo, OPS, resultIndex, ROUTABLE_OPS, ROUTING_GROUPS, opsInGroup, type Op, type Request } from '../../../src/protocol/types.js';
+import { ALL_RESULTS, FIRST_ERROR_RESULT, FOUND_RESULT, isErrorResult, OP_GROUPS, opIndex, opInfo, OPS, Reply, Request, resultIndex, ROUTABLE_OPS, ROUTING_GROUPS, opsInGroup, type Op } from '../../../src/protocol/types.js';
 
 /** A well-formed command line (and data block) for each op, written by hand from the memcached protocol. */
 const SAMPLE: Readonly<Record<Op, string>> = {
@@ -64,6 +64,23 @@ describe('OPS', () => {
     expect(opIndex('nope' as Op)).toBe(-1);
     ALL_RESULTS.forEach((r, i) => expect(resultIndex(r)).toBe(i));
     expect(resultIndex('nope' as never)).toBe(-1);
+  });
+
+  test('successes come before FIRST_ERROR_RESULT and errors from it on; FOUND_RESULT is found', () => {
+    ALL_RESULTS.forEach((r, i) => expect([r, i >= FIRST_ERROR_RESULT]).toEqual([r, isErrorResult(r)]));
+    expect(ALL_RESULTS[FOUND_RESULT]).toBe('found');
+  });
+
+  test('a request and a reply keep the op and result slots they compute', () => {
+    const req = new Request('touch', Buffer.from('k'), Buffer.from('touch '), Buffer.from(' 1'), null, false, 1);
+    expect(req.opSlot()).toBe(opIndex('touch'));
+    expect(req.opSlot()).toBe(opIndex('touch'));
+    expect(req.withKey(Buffer.from('j')).opSlot()).toBe(opIndex('touch'));
+    const reply = new Reply('deadline_exceeded');
+    expect(reply.resultSlot()).toBe(resultIndex('deadline_exceeded'));
+    expect(reply.resultSlot()).toBe(ALL_RESULTS.indexOf('deadline_exceeded'));
+    const hit = Reply.hit(Buffer.from('VALUE k 0 1\r\nx\r\n'));
+    expect([hit.result, hit.resultSlot()]).toEqual(['found', resultIndex('found')]);
   });
 
   test('every routable op is in a routing group, every other op in "other"', () => {
