@@ -658,8 +658,8 @@ function avgUs(s: ProxyStats, ops: readonly number[]): number {
   let sum = 0;
   let n = 0;
   for (const i of ops) {
-    sum += s.durationUsSum[i] as number;
-    n += s.replied[i] as number;
+    sum += s.durationUsAt(i);
+    n += s.repliedAt(i);
   }
   return n === 0 ? 0 : sum / n;
 }

@@ -14,6 +14,7 @@ export class ProxyStats {
   numClientConnections = 0;
   totalClientConnections = 0;
   readonly cmdCount = new Float64Array(OP_COUNT);
+  /** Latency sum (µs) and replies per op, kept here only while histograms are off (see durationUsAt/repliedAt). */
   readonly durationUsSum = new Float64Array(OP_COUNT);
   readonly replied = new Float64Array(OP_COUNT);
   requestErrors = 0;
@@ -51,9 +52,12 @@ export class ProxyStats {
 
   /** One reply to a request of op slot `i` with result slot `r`, `ms` after it was routed. */
   recordReplyAt(i: number, r: number, ms: number): void {
-    this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
-    this.replied[i] = (this.replied[i] as number) + 1;
+    // The histogram keeps a count and a sum of its own: with it on, the two plain counters would repeat them.
     if (this.histograms) (this.latency[i] as LatencyHistogram).record(ms);
+    else {
+      this.durationUsSum[i] = (this.durationUsSum[i] as number) + ms * 1000;
+      this.replied[i] = (this.replied[i] as number) + 1;
+    }
     const j = i * RESULT_COUNT + r;
     this.byOpResult[j] = (this.byOpResult[j] as number) + 1;
     if (r < FIRST_ERROR_RESULT) this.requestSuccess++;
@@ -87,12 +91,22 @@ export class ProxyStats {
     return (OPS[i] as (typeof OPS)[number]).stat;
   }
 
+  /** Replies to requests of the op at slot `i` (counted in its histogram, or without one in `replied`). */
+  repliedAt(i: number): number {
+    return (this.replied[i] as number) + (this.latency[i] as LatencyHistogram).count;
+  }
+
+  /** The summed latency of those replies, µs. */
+  durationUsAt(i: number): number {
+    return (this.durationUsSum[i] as number) + (this.latency[i] as LatencyHistogram).sumMs * 1000;
+  }
+
   avgDurationUs(): number {
     let sum = 0;
     let n = 0;
     for (let i = 0; i < OP_COUNT; i++) {
-      sum += this.durationUsSum[i] as number;
-      n += this.replied[i] as number;
+      sum += this.durationUsAt(i);
+      n += this.repliedAt(i);
     }
     return n === 0 ? 0 : sum / n;
   }
