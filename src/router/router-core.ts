@@ -412,12 +412,16 @@ export class RouterCore {
     stats.requestSent++;
     const started = turnNow();
     this.root.route(req, this.ctx, (reply: Reply) => {
-      const ms = turnNow() - started;
-      stats.recordReply(req, reply, ms);
-      const obs = this.observability;
-      if (obs !== null) obs.onKeyReply(req, reply, ms);
+      this.replied(req, reply, turnNow() - started);
       sink.onReply(reply);
     });
+  }
+
+  /** Count and observe the reply to a single-key request, `ms` after it was routed (the session's and routeTo's step). */
+  replied(req: Request, reply: Reply, ms: number): void {
+    this.stats.recordReply(req, reply, ms);
+    const obs = this.observability;
+    if (obs !== null) obs.onKeyReply(req, reply, ms);
   }
 
   /**

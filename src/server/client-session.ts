@@ -431,9 +431,7 @@ export class ClientSession implements RequestSink, Flushable {
     const started = turnNow();
     core.stats.requestSent++;
     root.route(req, core.ctx, (reply: Reply) => {
-      const ms = turnNow() - started;
-      core.stats.recordReply(req, reply, ms);
-      if (core.observability !== null) core.observability.onKeyReply(req, reply, ms);
+      core.replied(req, reply, turnNow() - started);
       this.answer(slot, req, reply, root);
     });
   }
