@@ -6,7 +6,8 @@
 // depth asked for (default 1 and 8); within a round each depth runs off and on back to back, the order
 // swapped every round (off,on / on,off), so drift (thermal, other load) hits both sides alike.
 //
-// Usage: npm run build && node bench/observability-cost.mjs [--rounds 5] [--duration 5] [--conns 50] [--pipelines 1,8] [--simultaneous] [--only F]
+// Usage: npm run build && node bench/observability-cost.mjs [--rounds 5] [--duration 5] [--conns 50] [--pipelines 1,8] [--simultaneous] [--only F | --without F]
+//   [--node-flags "<node flags for both relays>"]
 // Prints one JSON line per run, then per depth the median req/s of each side, the cost in % of the off
 // median, the median of the per-round costs, and mcrelay's CPU time per request (all threads, from
 // /proc/<pid>/task/*/schedstat over the load generator's measurement window); nothing leaves 127.0.0.1.
@@ -22,6 +23,8 @@ const rounds = Number(args.rounds ?? 5);
 const duration = String(args.duration ?? 5);
 const conns = String(args.conns ?? 50);
 const pipelines = String(args.pipelines ?? args.pipeline ?? '1,8').split(',').map((s) => s.trim()).filter((s) => s !== '');
+/** Extra node flags for both relays (--node-flags "--flag=v …"), to try V8 settings on both sides alike. */
+const nodeFlags = String(args['node-flags'] ?? '').split(' ').filter((s) => s !== '');
 
 /** Each observability feature and the flags that switch it off (all of them are on by default). */
 const FEATURES = {
@@ -36,10 +39,16 @@ const OFF_FLAGS = Object.values(FEATURES).flat();
 
 /**
  * The on side's flags. Default: everything at its default, plus the admin listener. --only F: every feature
- * off but F, or with F = admin the admin listener alone, to see what each one costs.
+ * off but F, or with F = admin the admin listener alone, to see what each one costs. --without F: the
+ * defaults and the admin listener with F off, to see what F adds to everything else.
  */
 async function onFlags() {
   const only = args.only;
+  const without = args.without;
+  if (without !== undefined) {
+    if (!(without in FEATURES)) throw new Error(`--without: one of ${Object.keys(FEATURES).join(', ')}`);
+    return [...FEATURES[without], '--admin-port', String(await freePort())];
+  }
   if (only === undefined) return ['--admin-port', String(await freePort())];
   if (only === 'admin') return [...OFF_FLAGS, '--admin-port', String(await freePort())];
   if (!(only in FEATURES)) throw new Error(`--only: one of ${[...Object.keys(FEATURES), 'admin'].join(', ')}`);
@@ -84,7 +93,7 @@ async function runOnce(mode, pipeline, mcPort, pinned = false) {
   const config = JSON.stringify({ pools: { A: { servers: [`127.0.0.1:${mcPort}`] } }, route: 'PoolRoute|A' });
   const extra = mode === 'on' ? await onFlags() : OFF_FLAGS;
   // As every launcher starts it (the CLI's shebang, the Dockerfile, bench/run.sh): `node dist/cli.js` skips the shebang.
-  const relay = startNode(['--initial-old-space-size=64', path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra], pinned ? 0 : null);
+  const relay = startNode(['--initial-old-space-size=64', ...nodeFlags, path.join(ROOT, 'dist', 'cli.js'), '--config-str', config, '-p', String(port), '--listen-addresses', '127.0.0.1', ...extra], pinned ? 0 : null);
   await waitPort(port);
   const lg = startNode([path.join(ROOT, 'bench', 'loadgen.mjs'), '--port', String(port), '--conns', conns, '--pipeline', pipeline, '--duration', duration, '--warmup', '1', '--keys', '10000', '--prefix-mix', 'user:'], pinned ? 1 : null);
   let out = '';
