@@ -437,9 +437,9 @@ export class ClientSession implements RequestSink, Flushable {
   }
 
   /**
-   * Put the reply to a single-key request in its slot. A method rather than part of the route callback: the
-   * callback is inlined into the destination's reply handler, and V8 gives that one inlining budget (920
-   * bytes of bytecode); kept small, the callback leaves room there for the counters and observers.
+   * Put the reply to a single-key request in its slot. A method rather than part of the route callback, so
+   * the callback stays small: V8 inlines it into the destination's reply handler, whose inlined code shares
+   * one budget (920 bytes of bytecode), and this then goes in, or is called, as one piece.
    */
   private answer(slot: Slot, req: Request, reply: Reply, root: RouteHandle): void {
     const raw = reply.raw;

@@ -14,7 +14,7 @@
  * - One prober per destination sends `version`; the first probe waits `probeInitialMs`, later ones
  *   ×1.5 up to `probeMaxMs`, each with 5–50% jitter.
  *
- * The common path (a success with no failures, isTko) is a switch and two field reads.
+ * The common path (recordSuccess with no failures, then isTko) is three field reads.
  */
 import { isErrorResult, type Result } from '../protocol/types.js';
 
